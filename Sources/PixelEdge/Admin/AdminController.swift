@@ -1,0 +1,81 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `/admin/pixels`: create, read, update and delete pixel configurations as JSON.
+struct AdminController<Context: RequestContext> {
+    let store: any PixelStore
+    let updater: BundleCacheUpdater
+    static var maximumBodySize: Int { 64 * 1024 }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("pixels", use: self.list)
+        group.get("pixels/:id", use: self.show)
+        group.put("pixels/:id", use: self.put)
+        group.delete("pixels/:id", use: self.delete)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let pixels = try await self.store.allPixels()
+        return try Self.json(.ok, ["pixels": pixels.map { PixelDocument($0) }])
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> Response {
+        let id = try Self.pixelID(context)
+        guard let pixel = try await self.store.pixel(id) else {
+            throw AdminError(.notFound, field: "id", "no pixel \(id)")
+        }
+        return try Self.json(.ok, PixelDocument(pixel))
+    }
+
+    @Sendable func put(_ request: Request, context: Context) async throws -> Response {
+        let id = try Self.pixelID(context)
+        if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
+            throw AdminError(.unsupportedMediaType, field: "Content-Type", "send the body as application/json, not \(contentType)")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.maximumBodySize)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw AdminError(.contentTooLarge, field: "body", "the body is larger than \(Self.maximumBodySize) bytes")
+        }
+        let saved: SavedPixel
+        do {
+            let edit = try PixelPutRequest.edit(fromJSON: Data(body.readableBytesView))
+            saved = try await self.store.save(edit, for: id)
+        } catch let error as ConfigurationError {
+            throw AdminError(error)
+        }
+        // Serve the new bundle from this node now rather than at the next poll.
+        try await self.updater.refresh()
+        return try Self.json(saved.created ? .created : .ok, PixelDocument(saved.pixel, warnings: saved.warnings))
+    }
+
+    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+        let id = try Self.pixelID(context)
+        guard try await self.store.remove(id) else {
+            throw AdminError(.notFound, field: "id", "no pixel \(id)")
+        }
+        try await self.updater.refresh()
+        return Response(status: .noContent, headers: [.cacheControl: "no-store"])
+    }
+
+    private static func pixelID(_ context: Context) throws -> PixelID {
+        let text = context.parameters.get("id") ?? ""
+        do {
+            return try PixelID(validating: text)
+        } catch {
+            throw AdminError(error)
+        }
+    }
+
+    private static func json(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
+        let text = try PixelDocument.json(value)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: text + "\n"))
+        )
+    }
+}

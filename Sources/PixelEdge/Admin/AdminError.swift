@@ -1,0 +1,40 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An admin API error, answered as `{"error": {"status", "field"?, "message"}}`.
+struct AdminError: HTTPResponseError {
+    let status: HTTPResponse.Status
+    let field: String?
+    let message: String
+    var headers: HTTPFields = [:]
+
+    init(_ status: HTTPResponse.Status, field: String? = nil, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.field = field
+        self.message = message
+        self.headers = headers
+    }
+
+    init(_ error: ConfigurationError) {
+        self.init(.badRequest, field: error.field, error.message)
+    }
+
+    private struct Body: Encodable {
+        struct Detail: Encodable {
+            let status: Int
+            let field: String?
+            let message: String
+        }
+        let error: Detail
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let json = try PixelDocument.json(Body(error: .init(status: self.status.code, field: self.field, message: self.message)), pretty: false)
+        var headers = self.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: json + "\n")))
+    }
+}

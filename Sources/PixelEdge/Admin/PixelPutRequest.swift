@@ -1,0 +1,88 @@
+import Foundation
+
+/// The body of `PUT /admin/pixels/{id}`, turned into a `PixelEdit`.
+///
+/// PUT replaces the pixel's configuration, with one exception: the access token is write-only (reads show
+/// it masked), so leaving `accessToken` out keeps the stored token; `null` removes it.
+enum PixelPutRequest {
+    static let topLevelFields = ["tiktok"]
+    static let tiktokFields = ["pixelCode", "accessToken", "testEventCode", "enabled"]
+
+    static func edit(fromJSON body: Data) throws(ConfigurationError) -> PixelEdit {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: body)
+        } catch {
+            throw ConfigurationError(field: "body", message: "the body is not valid JSON: \(Self.describe(error))")
+        }
+        guard case .object(let root) = value else {
+            throw ConfigurationError(field: "body", message: "the body must be a JSON object such as {\"tiktok\": {\"pixelCode\": \"...\"}}, found \(value.kind)")
+        }
+        try Self.rejectUnknown(in: root, allowed: Self.topLevelFields, prefix: "")
+        var edit = PixelEdit()
+        switch root["tiktok"] {
+        case nil, .null?:
+            edit.pixelCode = .clear
+            edit.testEventCode = .clear
+            edit.accessToken = .clear
+        case .object(let tiktok)?:
+            try Self.rejectUnknown(in: tiktok, allowed: Self.tiktokFields, prefix: "tiktok.")
+            guard let code = try Self.string(tiktok, "pixelCode") else {
+                throw ConfigurationError(field: "tiktok.pixelCode", message: "tiktok.pixelCode is required when tiktok is given (or send \"tiktok\": null to remove TikTok)")
+            }
+            let pixelCode = try TikTokPixelCode.parse(code)
+            edit.pixelCode = .set(pixelCode.value)
+            edit.warnings += pixelCode.warnings
+            switch tiktok["accessToken"] {
+            case nil: edit.accessToken = .keep
+            case .null?: edit.accessToken = .clear
+            default:
+                let token = try TikTokAccessToken.parse(try Self.string(tiktok, "accessToken") ?? "")
+                edit.accessToken = .set(token.value)
+                edit.warnings += token.warnings
+            }
+            if let text = try Self.string(tiktok, "testEventCode") {
+                let testEventCode = try TestEventCode.parse(text)
+                edit.testEventCode = .set(testEventCode.value)
+                edit.warnings += testEventCode.warnings
+            } else {
+                edit.testEventCode = .clear
+            }
+            switch tiktok["enabled"] {
+            case nil, .null?: edit.isEnabled = true
+            case .bool(let enabled)?: edit.isEnabled = enabled
+            case let other?:
+                throw ConfigurationError(field: "tiktok.enabled", message: "tiktok.enabled must be true or false, found \(other.kind)")
+            }
+        case let other?:
+            throw ConfigurationError(field: "tiktok", message: "tiktok must be an object or null, found \(other.kind)")
+        }
+        return edit
+    }
+
+    private static func rejectUnknown(in object: [String: JSONValue], allowed: [String], prefix: String) throws(ConfigurationError) {
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw ConfigurationError(
+                field: prefix + unknown,
+                message: "unknown field \"\(prefix)\(unknown)\": the fields here are \(allowed.map { prefix + $0 }.joined(separator: ", "))"
+            )
+        }
+    }
+
+    /// The string at `key`; nil when absent or null; an error naming the field for any other type.
+    private static func string(_ object: [String: JSONValue], _ key: String) throws(ConfigurationError) -> String? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .string(let text)?: return text
+        case let other?: throw ConfigurationError(field: "tiktok.\(key)", message: "tiktok.\(key) must be a string, found \(other.kind)")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        guard case DecodingError.dataCorrupted(let context) = error else { return "\(error)" }
+        if let underlying = context.underlyingError {
+            return (underlying as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(underlying)"
+        }
+        return context.debugDescription
+    }
+}

@@ -1,0 +1,63 @@
+import Crypto
+import Foundation
+import Mustache
+
+/// The Mustache templates bundles are rendered from (`Templates/*.mustache`), loaded once at start.
+public struct BundleTemplates: Sendable {
+    static let entryTemplate = "pb.js"
+
+    let library: MustacheLibrary
+    /// Identifies the templates' contents, so a bundle is rendered once per (pixel version, template version).
+    public let version: String
+    /// The newest template file's modification time: a bundle is as new as its pixel or its templates.
+    public let lastModified: Date
+
+    public init(directory: String) throws {
+        let directoryURL = URL(fileURLWithPath: directory, isDirectory: true)
+        let files: [URL]
+        do {
+            files = try FileManager.default.contentsOfDirectory(at: directoryURL, includingPropertiesForKeys: [.contentModificationDateKey])
+                .filter { $0.pathExtension == "mustache" }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        } catch {
+            throw TemplateError.unreadableDirectory(directory, reason: String(describing: error))
+        }
+        var templates: [String: MustacheTemplate] = [:]
+        var hash = SHA256()
+        var lastModified = Date(timeIntervalSince1970: 0)
+        for file in files {
+            let name = file.deletingPathExtension().lastPathComponent
+            let source = try String(contentsOf: file, encoding: .utf8)
+            do {
+                templates[name] = try MustacheTemplate(string: source)
+            } catch {
+                throw TemplateError.invalidTemplate(file.path, reason: String(describing: error))
+            }
+            hash.update(data: Data(name.utf8 + [0] + source.utf8 + [0]))
+            let modified = try file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate
+            lastModified = max(lastModified, modified ?? lastModified)
+        }
+        guard templates[Self.entryTemplate] != nil else {
+            throw TemplateError.missingEntryTemplate(directoryURL.appendingPathComponent(Self.entryTemplate + ".mustache").path)
+        }
+        self.library = MustacheLibrary(templates: templates)
+        self.version = hash.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
+        self.lastModified = lastModified
+    }
+}
+
+public enum TemplateError: Error, CustomStringConvertible {
+    case unreadableDirectory(String, reason: String)
+    case invalidTemplate(String, reason: String)
+    case missingEntryTemplate(String)
+    case renderFailed(String)
+
+    public var description: String {
+        switch self {
+        case .unreadableDirectory(let path, let reason): "cannot read the templates directory \(path): \(reason)"
+        case .invalidTemplate(let path, let reason): "template \(path) is not valid Mustache: \(reason)"
+        case .missingEntryTemplate(let path): "templates directory has no \(path)"
+        case .renderFailed(let name): "template \(name) did not render"
+        }
+    }
+}

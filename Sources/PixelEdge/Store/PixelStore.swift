@@ -1,0 +1,46 @@
+/// Where pixel configurations live. The embedded default is `SQLitePixelStore`; the protocol is the seam for a
+/// store that several nodes share.
+public protocol PixelStore: Sendable {
+    func pixel(_ id: PixelID) async throws -> PixelConfig?
+    func allPixels() async throws -> [PixelConfig]
+    /// Applies `edit` atomically; throws `ConfigurationError` (storing nothing) when the result would be invalid.
+    func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel
+    /// Returns false when there was no such pixel.
+    func remove(_ id: PixelID) async throws -> Bool
+    /// Everything that changed after `revision`, from any process writing to the store. `changes(after: .zero)` is everything.
+    func changes(after revision: StoreRevision) async throws -> PixelChanges
+    /// Throws when the store cannot be read.
+    func checkReadable() async throws
+}
+
+/// A point in the store's history: every change to any pixel moves it forward.
+public struct StoreRevision: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public let value: Int64
+
+    public init(_ value: Int64) {
+        self.value = value
+    }
+
+    public static let zero = StoreRevision(0)
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.value < rhs.value }
+    public var description: String { String(self.value) }
+}
+
+public struct PixelChanges: Sendable {
+    public var revision: StoreRevision
+    public var updated: [PixelConfig]
+    public var removed: [PixelID]
+    /// Rows that no longer pass validation (edited by hand, say): reported, never served.
+    public var rejected: [(id: String, error: ConfigurationError)]
+
+    public var isEmpty: Bool { self.updated.isEmpty && self.removed.isEmpty && self.rejected.isEmpty }
+}
+
+/// The result of a save: the stored pixel, whether anything changed, and the warnings for whoever asked.
+public struct SavedPixel: Sendable {
+    public let pixel: PixelConfig
+    public let created: Bool
+    public let changed: Bool
+    /// Warnings from parsing this input followed by those that follow from the stored state.
+    public let warnings: [ConfigurationWarning]
+}

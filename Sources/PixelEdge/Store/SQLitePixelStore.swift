@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+
+/// The embedded store: one SQLite file in WAL mode, shared safely by the server and the CLI running as
+/// separate processes. Every change moves a single store revision forward, and each pixel row (or the
+/// tombstone of a removed one) records the revision that last touched it, so a reader catches up with
+/// one indexed query whoever wrote the change.
+public struct SQLitePixelStore: PixelStore {
+    let database: DatabasePool
+
+    /// Opens (and on first use creates) the database at `path`. The file holds access tokens, so a new
+    /// file is made readable by its owner only.
+    public init(path: String) throws {
+        let isNew = !FileManager.default.fileExists(atPath: path)
+        var configuration = Configuration()
+        // The CLI and the server write the same file; wait for the other's transaction rather than fail.
+        configuration.busyMode = .timeout(5)
+        configuration.label = "PixelEdge"
+        self.database = try DatabasePool(path: path, configuration: configuration)
+        if isNew {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        }
+        try Self.migrator.migrate(self.database)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("pixels-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE store_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        revision INTEGER NOT NULL
+                    );
+                    INSERT INTO store_state (id, revision) VALUES (1, 0);
+                    CREATE TABLE pixel (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        tiktok_pixel_code TEXT,
+                        tiktok_access_token TEXT,
+                        tiktok_test_event_code TEXT,
+                        tiktok_enabled INTEGER NOT NULL DEFAULT 1,
+                        version INTEGER NOT NULL,
+                        revision INTEGER NOT NULL,
+                        updated_at_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX pixel_by_revision ON pixel (revision);
+                    CREATE TABLE pixel_removal (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        version INTEGER NOT NULL,
+                        revision INTEGER NOT NULL
+                    );
+                    CREATE INDEX pixel_removal_by_revision ON pixel_removal (revision);
+                    """
+            )
+        }
+        return migrator
+    }
+
+    public func pixel(_ id: PixelID) async throws -> PixelConfig? {
+        try await self.database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM pixel WHERE id = ?", arguments: [id.rawValue]).map(Self.pixel(from:))
+        }
+    }
+
+    public func allPixels() async throws -> [PixelConfig] {
+        try await self.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM pixel ORDER BY id").map(Self.pixel(from:))
+        }
+    }
+
+    public func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel {
+        try await self.database.write { db in
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM pixel WHERE id = ?", arguments: [id.rawValue])
+            let current = try row.map(Self.pixel(from:))
+            let destination = try edit.applied(to: current?.tiktok)
+            if let current, current.tiktok == destination {
+                return SavedPixel(pixel: current, created: false, changed: false, warnings: edit.warnings + current.warnings)
+            }
+            let previousVersion = try current?.version
+                ?? Int.fetchOne(db, sql: "SELECT version FROM pixel_removal WHERE id = ?", arguments: [id.rawValue])
+                ?? 0
+            let revision = try Self.nextRevision(db)
+            let now = Date()
+            let pixel = PixelConfig(id: id, tiktok: destination, version: previousVersion + 1, updatedAt: now)
+            try db.execute(
+                sql: """
+                    INSERT INTO pixel (id, tiktok_pixel_code, tiktok_access_token, tiktok_test_event_code, tiktok_enabled, version, revision, updated_at_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET
+                        tiktok_pixel_code = excluded.tiktok_pixel_code,
+                        tiktok_access_token = excluded.tiktok_access_token,
+                        tiktok_test_event_code = excluded.tiktok_test_event_code,
+                        tiktok_enabled = excluded.tiktok_enabled,
+                        version = excluded.version,
+                        revision = excluded.revision,
+                        updated_at_ms = excluded.updated_at_ms
+                    """,
+                arguments: [
+                    id.rawValue,
+                    destination?.pixelCode.rawValue,
+                    destination?.accessToken?.secret,
+                    destination?.testEventCode?.rawValue,
+                    destination?.isEnabled ?? true,
+                    pixel.version,
+                    revision,
+                    Int64((now.timeIntervalSince1970 * 1000).rounded()),
+                ]
+            )
+            try db.execute(sql: "DELETE FROM pixel_removal WHERE id = ?", arguments: [id.rawValue])
+            return SavedPixel(pixel: pixel, created: current == nil, changed: true, warnings: edit.warnings + pixel.warnings)
+        }
+    }
+
+    public func remove(_ id: PixelID) async throws -> Bool {
+        try await self.database.write { db in
+            guard let version = try Int.fetchOne(db, sql: "SELECT version FROM pixel WHERE id = ?", arguments: [id.rawValue]) else {
+                return false
+            }
+            let revision = try Self.nextRevision(db)
+            try db.execute(sql: "DELETE FROM pixel WHERE id = ?", arguments: [id.rawValue])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO pixel_removal (id, version, revision) VALUES (?, ?, ?)",
+                arguments: [id.rawValue, version, revision]
+            )
+            return true
+        }
+    }
+
+    public func changes(after revision: StoreRevision) async throws -> PixelChanges {
+        try await self.database.read { db in
+            let current = StoreRevision(try Int64.fetchOne(db, sql: "SELECT revision FROM store_state") ?? 0)
+            var changes = PixelChanges(revision: current, updated: [], removed: [], rejected: [])
+            guard current != revision else { return changes }
+            // A store replaced by an older copy has a smaller revision: start again from nothing.
+            let since = current < revision ? StoreRevision.zero : revision
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM pixel WHERE revision > ?", arguments: [since.value]) {
+                do {
+                    changes.updated.append(try Self.pixel(from: row))
+                } catch let error as ConfigurationError {
+                    changes.rejected.append((id: row["id"], error: error))
+                }
+            }
+            let removed = try String.fetchAll(db, sql: "SELECT id FROM pixel_removal WHERE revision > ?", arguments: [since.value])
+            changes.removed = removed.compactMap(PixelID.init)
+            return changes
+        }
+    }
+
+    public func checkReadable() async throws {
+        _ = try await self.database.read { db in try Int64.fetchOne(db, sql: "SELECT revision FROM store_state") }
+    }
+
+    private static func nextRevision(_ db: Database) throws -> Int64 {
+        guard let revision = try Int64.fetchOne(db, sql: "UPDATE store_state SET revision = revision + 1 WHERE id = 1 RETURNING revision") else {
+            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "store_state has no row")
+        }
+        return revision
+    }
+
+    /// Stored values are validated again on load: the file may have been edited by other tools.
+    private static func pixel(from row: Row) throws -> PixelConfig {
+        let id = try PixelID(validating: row["id"])
+        var tiktok: TikTokDestination?
+        if let code: String = row["tiktok_pixel_code"] {
+            tiktok = TikTokDestination(
+                pixelCode: try TikTokPixelCode.parse(code).value,
+                accessToken: try (row["tiktok_access_token"] as String?).map { try TikTokAccessToken.parse($0).value },
+                testEventCode: try (row["tiktok_test_event_code"] as String?).map { try TestEventCode.parse($0).value },
+                isEnabled: row["tiktok_enabled"]
+            )
+        }
+        let updatedAtMilliseconds: Int64 = row["updated_at_ms"]
+        return PixelConfig(
+            id: id,
+            tiktok: tiktok,
+            version: row["version"],
+            updatedAt: Date(timeIntervalSince1970: Double(updatedAtMilliseconds) / 1000)
+        )
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import PixelEdge
+
+/// How the CLI prints pixels for people (`--json` prints `PixelDocument` instead).
+enum PixelText {
+    static func describe(_ pixel: PixelConfig, outcome: String?) -> String {
+        let updated = pixel.updatedAt.formatted(.iso8601)
+        var lines = ["pixel \(pixel.id)\(outcome.map { " " + $0 } ?? "") (version \(pixel.version), updated \(updated))"]
+        if let tiktok = pixel.tiktok {
+            lines.append("  tiktok:            \(tiktok.isEnabled ? "enabled" : "disabled")")
+            lines.append("  pixel code:        \(tiktok.pixelCode)")
+            lines.append("  access token:      \(tiktok.accessToken?.masked ?? "none")")
+            lines.append("  test event code:   \(tiktok.testEventCode?.rawValue ?? "none")")
+        } else {
+            lines.append("  tiktok:            not connected")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func table(_ pixels: [PixelConfig]) -> String {
+        guard !pixels.isEmpty else { return "no pixels" }
+        let header = ["ID", "VERSION", "TIKTOK PIXEL CODE", "TOKEN", "TEST CODE", "UPDATED"]
+        let rows = pixels.map { pixel -> [String] in
+            let tiktok = pixel.tiktok
+            let code = tiktok.map { $0.pixelCode.rawValue + ($0.isEnabled ? "" : " (disabled)") } ?? "-"
+            return [
+                pixel.id.rawValue, String(pixel.version), code, tiktok?.accessToken?.masked ?? "-",
+                tiktok?.testEventCode?.rawValue ?? "-", pixel.updatedAt.formatted(.iso8601),
+            ]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        return ([header] + rows).map { row in
+            row.enumerated().map { column, value in
+                column == row.count - 1 ? value : value.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+import PixelEdge
+
+struct PixelsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pixels",
+        abstract: "Create, show, list and remove pixel configurations.",
+        subcommands: [SetPixel.self, ListPixels.self, ShowPixel.self, RemovePixel.self]
+    )
+}
+
+/// Turns a `pixel-id` argument into a `PixelID`, or exits with the validation message.
+func parsePixelID(_ text: String) throws -> PixelID {
+    do {
+        return try PixelID(validating: text)
+    } catch {
+        printError("error: \(error.message)")
+        throw ExitCode.failure
+    }
+}
+
+struct SetPixel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Create or update a pixel; options not given keep their stored values.",
+        discussion: "Prints the stored pixel (access token masked) and any warnings. On invalid input it exits with status 1 and changes nothing."
+    )
+
+    @Argument(help: "Pixel id: 1 to 64 characters of a-z, 0-9, - and _.")
+    var pixelID: String
+
+    @Option(name: .customLong("tiktok-pixel-code"), help: "TikTok Pixel Code: 20 characters, A-Z and 0-9.")
+    var tiktokPixelCode: String?
+
+    @Option(name: .customLong("tiktok-access-token"), help: "Events API access token.")
+    var tiktokAccessToken: String?
+
+    @Flag(name: .customLong("clear-tiktok-access-token"), help: "Remove the stored access token.")
+    var clearTikTokAccessToken = false
+
+    @Option(name: .customLong("tiktok-test-event-code"), help: "Test Event Code (TEST_ plus 8 to 12 letters or digits).")
+    var tiktokTestEventCode: String?
+
+    @Flag(name: .customLong("clear-tiktok-test-event-code"), help: "Remove the Test Event Code.")
+    var clearTikTokTestEventCode = false
+
+    @Flag(name: .customLong("disable-tiktok"), help: "Keep the TikTok settings but load no TikTok code.")
+    var disableTikTok = false
+
+    @Flag(name: .customLong("enable-tiktok"), help: "Load TikTok again after --disable-tiktok.")
+    var enableTikTok = false
+
+    @Flag(name: .customLong("remove-tiktok"), help: "Remove the TikTok destination altogether.")
+    var removeTikTok = false
+
+    @OptionGroup var database: DatabaseOptions
+
+    func validate() throws {
+        if self.tiktokTestEventCode != nil, self.clearTikTokTestEventCode {
+            throw ValidationError("use either --tiktok-test-event-code or --clear-tiktok-test-event-code, not both")
+        }
+        if self.tiktokAccessToken != nil, self.clearTikTokAccessToken {
+            throw ValidationError("use either --tiktok-access-token or --clear-tiktok-access-token, not both")
+        }
+        if self.disableTikTok, self.enableTikTok {
+            throw ValidationError("use either --disable-tiktok or --enable-tiktok, not both")
+        }
+        if self.removeTikTok, self.tiktokPixelCode != nil {
+            throw ValidationError("use either --remove-tiktok or --tiktok-pixel-code, not both")
+        }
+    }
+
+    func run() async throws {
+        let id = try parsePixelID(self.pixelID)
+        let edit: PixelEdit
+        do {
+            edit = try self.makeEdit()
+        } catch {
+            printError("error: \(error.message)")
+            throw ExitCode.failure
+        }
+        let store = try self.database.openStore(creatingIfMissing: true)
+        let saved: SavedPixel
+        do {
+            saved = try await store.save(edit, for: id)
+        } catch let error as ConfigurationError {
+            printError("error: \(error.message)")
+            throw ExitCode.failure
+        }
+        let outcome = saved.created ? "created" : saved.changed ? "updated" : "unchanged"
+        print(PixelText.describe(saved.pixel, outcome: outcome))
+        for warning in saved.warnings {
+            printError("warning: \(warning.message)")
+        }
+    }
+
+    private func makeEdit() throws(ConfigurationError) -> PixelEdit {
+        var edit = PixelEdit()
+        if let text = self.tiktokPixelCode {
+            let code = try TikTokPixelCode.parse(text)
+            edit.pixelCode = .set(code.value)
+            edit.warnings += code.warnings
+        } else if self.removeTikTok {
+            edit.pixelCode = .clear
+            edit.accessToken = .clear
+            edit.testEventCode = .clear
+        }
+        if let text = self.tiktokAccessToken {
+            let token = try TikTokAccessToken.parse(text)
+            edit.accessToken = .set(token.value)
+            edit.warnings += token.warnings
+        } else if self.clearTikTokAccessToken {
+            edit.accessToken = .clear
+        }
+        if let text = self.tiktokTestEventCode {
+            let code = try TestEventCode.parse(text)
+            edit.testEventCode = .set(code.value)
+            edit.warnings += code.warnings
+        } else if self.clearTikTokTestEventCode {
+            edit.testEventCode = .clear
+        }
+        if self.enableTikTok { edit.isEnabled = true }
+        if self.disableTikTok { edit.isEnabled = false }
+        return edit
+    }
+}
+
+struct ListPixels: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List every pixel.")
+
+    @Flag(help: "Print JSON, as the admin API does.")
+    var json = false
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let pixels = try await self.database.openStore(creatingIfMissing: false).allPixels()
+        if self.json {
+            print(try PixelDocument.json(["pixels": pixels.map { PixelDocument($0) }]))
+        } else {
+            print(PixelText.table(pixels))
+        }
+    }
+}
+
+struct ShowPixel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one pixel, its access token masked.")
+
+    @Argument(help: "Pixel id.")
+    var pixelID: String
+
+    @Flag(help: "Print JSON, as the admin API does.")
+    var json = false
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let id = try parsePixelID(self.pixelID)
+        guard let pixel = try await self.database.openStore(creatingIfMissing: false).pixel(id) else {
+            printError("error: no pixel \(id)")
+            throw ExitCode.failure
+        }
+        print(self.json ? try PixelDocument.json(PixelDocument(pixel)) : PixelText.describe(pixel, outcome: nil))
+        if !self.json {
+            for warning in pixel.warnings {
+                printError("warning: \(warning.message)")
+            }
+        }
+    }
+}
+
+struct RemovePixel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a pixel: its bundle answers 404 from then on.")
+
+    @Argument(help: "Pixel id.")
+    var pixelID: String
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let id = try parsePixelID(self.pixelID)
+        guard try await self.database.openStore(creatingIfMissing: false).remove(id) else {
+            printError("error: no pixel \(id)")
+            throw ExitCode.failure
+        }
+        print("removed pixel \(id)")
+    }
+}

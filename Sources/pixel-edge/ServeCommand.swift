@@ -1,0 +1,123 @@
+import ArgumentParser
+import Logging
+import PixelEdge
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP server.",
+        discussion: "The admin API is on when \(AdminToken.environmentVariable) is set in the environment, and answers 404 otherwise."
+    )
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one, printed at start).")
+    var port = 8080
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Directory of the bundle's Mustache templates.")
+    var templates = "Templates"
+
+    @Option(name: .customLong("public"), help: "Directory of static files served at /.")
+    var publicDirectory = "Public"
+
+    @Option(name: .customLong("events-js-url"), help: "URL of TikTok's events.js that bundles load.")
+    var eventsJSURL = BundleSettings.tiktokEventsJSURL
+
+    @Option(name: .customLong("collect-url"), help: "URL bundles send server-side event copies to; relative URLs resolve against pb.js's own URL. Off when not given.")
+    var collectURL: String?
+
+    @Flag(help: "Add the demo pixel (id \(PixelEdgeServer.demoPixelID)) if it is missing.")
+    var demo = false
+
+    @Option(name: .customLong("max-age"), help: "Cache-Control max-age of bundles, in seconds.")
+    var maxAge = 300
+
+    @Option(name: .customLong("s-maxage"), help: "Cache-Control s-maxage (shared caches, CDNs), in seconds.")
+    var sharedMaxAge = 3600
+
+    @Option(name: .customLong("stale-while-revalidate"), help: "Cache-Control stale-while-revalidate, in seconds.")
+    var staleWhileRevalidate = 86400
+
+    @Option(name: .customLong("stale-if-error"), help: "Cache-Control stale-if-error, in seconds.")
+    var staleIfError = 604_800
+
+    @Option(name: .customLong("reload-interval-ms"), help: "How often to look for configuration changes made by other processes.")
+    var reloadIntervalMilliseconds = 250
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(self.port) else {
+            throw ValidationError("--port must be between 0 and 65535, not \(self.port)")
+        }
+        for (name, value) in [("--max-age", maxAge), ("--s-maxage", sharedMaxAge), ("--stale-while-revalidate", staleWhileRevalidate), ("--stale-if-error", staleIfError)] where value < 0 {
+            throw ValidationError("\(name) must be 0 or more seconds, not \(value)")
+        }
+        guard (10...60_000).contains(self.reloadIntervalMilliseconds) else {
+            throw ValidationError("--reload-interval-ms must be between 10 and 60000")
+        }
+        guard Logger.Level(rawValue: self.logLevel) != nil else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not \(self.logLevel)")
+        }
+        if let problem = URLOption.problem(with: self.eventsJSURL, allowRelative: false) {
+            throw ValidationError("--events-js-url \(problem)")
+        }
+        if let collectURL, let problem = URLOption.problem(with: collectURL, allowRelative: true) {
+            throw ValidationError("--collect-url \(problem)")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "pixel-edge")
+        logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
+        let configuration = ServerConfiguration(
+            host: self.host,
+            port: self.port,
+            databasePath: self.database.path,
+            templatesDirectory: self.templates,
+            publicDirectory: self.publicDirectory,
+            bundle: BundleSettings(
+                eventsJSURL: self.eventsJSURL,
+                collectURL: self.collectURL,
+                cachePolicy: BundleCachePolicy(
+                    maxAge: self.maxAge,
+                    sharedMaxAge: self.sharedMaxAge,
+                    staleWhileRevalidate: self.staleWhileRevalidate,
+                    staleIfError: self.staleIfError
+                )
+            ),
+            adminToken: AdminToken.fromEnvironment(),
+            reloadInterval: .milliseconds(self.reloadIntervalMilliseconds),
+            demo: self.demo
+        )
+        let server: PixelEdgeServer
+        do {
+            server = try PixelEdgeServer(configuration: configuration, logger: logger)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        if configuration.adminToken == nil {
+            logger.notice("admin API is off: set \(AdminToken.environmentVariable) to turn it on")
+        }
+        try await server.run()
+    }
+}
+
+enum URLOption {
+    /// Nil when `value` is an http(s) URL (or, when allowed, a path starting with `/`); otherwise what is wrong.
+    static func problem(with value: String, allowRelative: Bool) -> String? {
+        if allowRelative, value.hasPrefix("/"), !value.hasPrefix("//") { return nil }
+        guard value.hasPrefix("https://") || value.hasPrefix("http://"), value.count > "https://".count else {
+            return allowRelative
+                ? "must be an http(s) URL or a path starting with /, not \(value)"
+                : "must be an http(s) URL, not \(value)"
+        }
+        guard !value.contains(where: { $0.isWhitespace }) else { return "must not contain whitespace" }
+        return nil
+    }
+}
