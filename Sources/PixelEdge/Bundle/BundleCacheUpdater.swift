@@ -23,9 +23,9 @@ public actor BundleCacheUpdater: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: self.pollInterval)
+        await cancelWhenGracefulShutdown {
+            // Cancellation (graceful shutdown) ends the sleep and the loop: a normal end, not an error.
+            while (try? await Task.sleep(for: self.pollInterval)) != nil {
                 do {
                     try await self.refresh()
                 } catch {
