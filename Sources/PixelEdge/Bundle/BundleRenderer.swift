@@ -39,6 +39,16 @@ public struct BundleRenderer: Sendable {
         guard let source = self.templates.library.render(context, withTemplate: BundleTemplates.entryTemplate) else {
             throw TemplateError.renderFailed(BundleTemplates.entryTemplate)
         }
-        return source
+        return Self.removingIndentation(source)
+    }
+
+    /// Templates are indented to be read; the bundle is on every page's critical path, so the indentation
+    /// (and the blank lines Mustache leaves) is not sent. Nothing else is rewritten: the bundle's source is
+    /// the template's.
+    static func removingIndentation(_ source: String) -> String {
+        source.split(separator: "\n", omittingEmptySubsequences: true)
+            .map { $0.drop { $0 == " " || $0 == "\t" } }
+            .filter { !$0.isEmpty }
+            .joined(separator: "\n") + "\n"
     }
 }

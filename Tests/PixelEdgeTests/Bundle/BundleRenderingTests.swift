@@ -27,7 +27,7 @@ import Testing
         let source = try BundleRenderer(templates: self.templates, settings: .init()).render(try self.pixel(tiktok: self.destination))
         #expect(source.contains("\"tiktok\":\"\(TestEnvironment.pixelCode)\""))
         #expect(source.contains("TiktokAnalyticsObject"))
-        #expect(source.contains("ttq._i[code] = []"))
+        #expect(source.contains("((ttq._i=ttq._i||{})[k]=[])._u=c.eventsJS"))
         #expect(source.contains("\"eventsJS\":\"https://analytics.tiktok.com/i18n/pixel/events.js\""))
         #expect(!source.contains(TestEnvironment.accessToken))
         #expect(!source.contains("wxyz"))
