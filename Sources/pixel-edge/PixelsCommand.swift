@@ -6,7 +6,7 @@ struct PixelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pixels",
         abstract: "Create, show, list and remove pixel configurations.",
-        subcommands: [SetPixel.self, ListPixels.self, ShowPixel.self, RemovePixel.self]
+        subcommands: [SetPixel.self, ListPixels.self, ShowPixel.self, RemovePixel.self, TestPixel.self]
     )
 }
 
@@ -185,5 +185,47 @@ struct RemovePixel: AsyncParsableCommand {
             throw ExitCode.failure
         }
         print("removed pixel \(id)")
+    }
+}
+
+struct TestPixel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Send one test event to TikTok with the pixel's Test Event Code and explain the answer.",
+        discussion: "Exits 0 when TikTok accepted the event, 1 otherwise."
+    )
+
+    @Argument(help: "Pixel id.")
+    var pixelID: String
+
+    @Option(name: .customLong("tiktok-api-base"), help: "Base URL of TikTok's Events API.")
+    var tiktokAPIBase = EventsAPIClient.tiktokBase
+
+    @Flag(help: "Print TikTok's answer as JSON, as the admin API does.")
+    var json = false
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let id = try parsePixelID(self.pixelID)
+        guard let pixel = try await self.database.openStore(creatingIfMissing: false).pixel(id) else {
+            printError("error: no pixel \(id)")
+            throw ExitCode.failure
+        }
+        let result: ConnectionTest.Result
+        do {
+            result = try await ConnectionTest(client: EventsAPIClient(base: self.tiktokAPIBase)).run(for: pixel)
+        } catch {
+            printError("error: \(error.message)")
+            throw ExitCode.failure
+        }
+        if self.json {
+            print(try PixelDocument.json(result))
+        } else if result.ok {
+            print(result.explanation)
+        } else {
+            printError("error: \(result.explanation)")
+        }
+        if !result.ok { throw ExitCode.failure }
     }
 }

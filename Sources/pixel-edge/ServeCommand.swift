@@ -26,8 +26,26 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("events-js-url"), help: "URL of TikTok's events.js that bundles load.")
     var eventsJSURL = BundleSettings.tiktokEventsJSURL
 
-    @Option(name: .customLong("collect-url"), help: "URL bundles send server-side event copies to; relative URLs resolve against pb.js's own URL. Off when not given.")
-    var collectURL: String?
+    @Option(name: .customLong("collect-url"), help: "URL bundles send server-side event copies to; a path resolves against pb.js's own URL.")
+    var collectURL = "/collect"
+
+    @Flag(name: .customLong("no-collect"), help: "Bundles send no server-side copies (browser pixel only).")
+    var noCollect = false
+
+    @Option(name: .customLong("tiktok-api-base"), help: "Base URL of TikTok's Events API.")
+    var tiktokAPIBase = EventsAPIClient.tiktokBase
+
+    @Option(name: .customLong("trusted-proxy"), help: "A proxy (IP or CIDR) whose X-Forwarded-For is believed for the client IP; repeatable.")
+    var trustedProxies: [String] = []
+
+    @Option(name: .customLong("outbox-limit"), help: "/collect answers 429 while this many events wait for TikTok.")
+    var outboxLimit = 100_000
+
+    @Flag(name: .customLong("allow-custom-events"), help: "Accept event names beyond TikTok's standard events.")
+    var allowCustomEvents = false
+
+    @Option(name: .customLong("forward-window-ms"), help: "How long events gather before a batch goes to TikTok.")
+    var forwardWindowMilliseconds = 1000
 
     @Flag(help: "Add the demo pixel (id \(PixelEdgeServer.demoPixelID)) if it is missing.")
     var demo = false
@@ -66,8 +84,22 @@ struct ServeCommand: AsyncParsableCommand {
         if let problem = URLOption.problem(with: self.eventsJSURL, allowRelative: false) {
             throw ValidationError("--events-js-url \(problem)")
         }
-        if let collectURL, let problem = URLOption.problem(with: collectURL, allowRelative: true) {
+        if let problem = URLOption.problem(with: self.collectURL, allowRelative: true) {
             throw ValidationError("--collect-url \(problem)")
+        }
+        if let problem = URLOption.problem(with: self.tiktokAPIBase, allowRelative: false) {
+            throw ValidationError("--tiktok-api-base \(problem)")
+        }
+        do {
+            _ = try TrustedProxies(cidrs: self.trustedProxies)
+        } catch {
+            throw ValidationError(error.message)
+        }
+        guard self.outboxLimit > 0 else {
+            throw ValidationError("--outbox-limit must be at least 1")
+        }
+        guard (10...600_000).contains(self.forwardWindowMilliseconds) else {
+            throw ValidationError("--forward-window-ms must be between 10 and 600000")
         }
     }
 
@@ -82,13 +114,24 @@ struct ServeCommand: AsyncParsableCommand {
             publicDirectory: self.publicDirectory,
             bundle: BundleSettings(
                 eventsJSURL: self.eventsJSURL,
-                collectURL: self.collectURL,
+                collectURL: self.noCollect ? nil : self.collectURL,
                 cachePolicy: BundleCachePolicy(
                     maxAge: self.maxAge,
                     sharedMaxAge: self.sharedMaxAge,
                     staleWhileRevalidate: self.staleWhileRevalidate,
                     staleIfError: self.staleIfError
                 )
+            ),
+            relay: RelaySettings(
+                tiktokAPIBase: self.tiktokAPIBase,
+                trustedProxies: (try? TrustedProxies(cidrs: self.trustedProxies)) ?? .none,
+                outboxLimit: self.outboxLimit,
+                eventNames: EventNames(allowsCustom: self.allowCustomEvents),
+                forwarder: {
+                    var settings = EventForwarder.Settings()
+                    settings.window = .milliseconds(self.forwardWindowMilliseconds)
+                    return settings
+                }()
             ),
             adminToken: AdminToken.fromEnvironment(),
             reloadInterval: .milliseconds(self.reloadIntervalMilliseconds),

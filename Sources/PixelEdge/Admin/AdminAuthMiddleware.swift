@@ -10,7 +10,7 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             let message = request.headers[.authorization] == nil
                 ? "missing Authorization: send \"Authorization: Bearer $PIXELEDGE_ADMIN_TOKEN\""
                 : "wrong admin token"
-            throw AdminError(.unauthorized, message, headers: [.wwwAuthenticate: "Bearer realm=\"PixelEdge admin\""])
+            throw APIError(.unauthorized, message, headers: [.wwwAuthenticate: "Bearer realm=\"PixelEdge admin\""])
         }
         return try await next(request, context)
     }

@@ -6,7 +6,9 @@ import NIOCore
 /// `/admin/pixels`: create, read, update and delete pixel configurations as JSON.
 struct AdminController<Context: RequestContext> {
     let store: any PixelStore
+    let outbox: SQLiteOutbox
     let updater: BundleCacheUpdater
+    let connectionTest: ConnectionTest
     static var maximumBodySize: Int { 64 * 1024 }
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -14,6 +16,7 @@ struct AdminController<Context: RequestContext> {
         group.get("pixels/:id", use: self.show)
         group.put("pixels/:id", use: self.put)
         group.delete("pixels/:id", use: self.delete)
+        group.post("pixels/:id/test", use: self.test)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
@@ -24,28 +27,44 @@ struct AdminController<Context: RequestContext> {
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.pixelID(context)
         guard let pixel = try await self.store.pixel(id) else {
-            throw AdminError(.notFound, field: "id", "no pixel \(id)")
+            throw APIError(.notFound, field: "id", "no pixel \(id)")
         }
-        return try Self.json(.ok, PixelDocument(pixel))
+        let counts = try await self.outbox.counts(of: id)
+        let delivery = PixelDocument.Delivery(status: try await self.outbox.status(of: id), queued: counts.queued, failed: counts.failed)
+        return try Self.json(.ok, PixelDocument(pixel, delivery: delivery))
+    }
+
+    /// Sends one test event to TikTok with the pixel's Test Event Code; 200 with TikTok's answer explained,
+    /// whatever it was (the request itself worked), 400 when the pixel cannot be tested.
+    @Sendable func test(_ request: Request, context: Context) async throws -> Response {
+        let id = try Self.pixelID(context)
+        guard let pixel = try await self.store.pixel(id) else {
+            throw APIError(.notFound, field: "id", "no pixel \(id)")
+        }
+        do {
+            return try Self.json(.ok, try await self.connectionTest.run(for: pixel))
+        } catch let error as ConfigurationError {
+            throw APIError(error)
+        }
     }
 
     @Sendable func put(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.pixelID(context)
         if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
-            throw AdminError(.unsupportedMediaType, field: "Content-Type", "send the body as application/json, not \(contentType)")
+            throw APIError(.unsupportedMediaType, field: "Content-Type", "send the body as application/json, not \(contentType)")
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: Self.maximumBodySize)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw AdminError(.contentTooLarge, field: "body", "the body is larger than \(Self.maximumBodySize) bytes")
+            throw APIError(.contentTooLarge, field: "body", "the body is larger than \(Self.maximumBodySize) bytes")
         }
         let saved: SavedPixel
         do {
             let edit = try PixelPutRequest.edit(fromJSON: Data(body.readableBytesView))
             saved = try await self.store.save(edit, for: id)
         } catch let error as ConfigurationError {
-            throw AdminError(error)
+            throw APIError(error)
         }
         // Serve the new bundle from this node now rather than at the next poll.
         try await self.updater.refresh()
@@ -55,7 +74,7 @@ struct AdminController<Context: RequestContext> {
     @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.pixelID(context)
         guard try await self.store.remove(id) else {
-            throw AdminError(.notFound, field: "id", "no pixel \(id)")
+            throw APIError(.notFound, field: "id", "no pixel \(id)")
         }
         try await self.updater.refresh()
         return Response(status: .noContent, headers: [.cacheControl: "no-store"])
@@ -66,7 +85,7 @@ struct AdminController<Context: RequestContext> {
         do {
             return try PixelID(validating: text)
         } catch {
-            throw AdminError(error)
+            throw APIError(error)
         }
     }
 

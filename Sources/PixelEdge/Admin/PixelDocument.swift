@@ -7,6 +7,8 @@ public struct PixelDocument: Encodable, Sendable {
         var accessToken: String?
         var testEventCode: String?
         var enabled: Bool
+        /// Only on a single pixel's document: what the Events API last said, and the event counts.
+        var delivery: Delivery?
 
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -15,10 +17,53 @@ public struct PixelDocument: Encodable, Sendable {
             try container.encode(self.accessToken, forKey: .accessToken)
             try container.encode(self.testEventCode, forKey: .testEventCode)
             try container.encode(self.enabled, forKey: .enabled)
+            if let delivery {
+                try container.encode(delivery.status, forKey: .status)
+                try container.encode(delivery.lastError, forKey: .lastError)
+                try container.encode(delivery.events, forKey: .events)
+            }
         }
 
         enum CodingKeys: String, CodingKey {
-            case pixelCode, accessToken, testEventCode, enabled
+            case pixelCode, accessToken, testEventCode, enabled, status, lastError, events
+        }
+    }
+
+    public struct Delivery: Sendable {
+        struct LastError: Encodable, Sendable {
+            var code: Int?
+            var message: String
+            var at: String
+            var requestId: String?
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(self.code, forKey: .code)
+                try container.encode(self.message, forKey: .message)
+                try container.encode(self.at, forKey: .at)
+                try container.encode(self.requestId, forKey: .requestId)
+            }
+
+            enum CodingKeys: String, CodingKey { case code, message, at, requestId }
+        }
+
+        struct Events: Encodable, Sendable {
+            var queued: Int
+            var sent: Int
+            var failed: Int
+        }
+
+        /// Nil until TikTok has answered once.
+        var status: DeliveryStatus.State?
+        var lastError: LastError?
+        var events: Events
+
+        public init(status: DeliveryStatus?, queued: Int, failed: Int) {
+            self.status = status?.state
+            self.lastError = status?.lastError.map {
+                LastError(code: $0.code, message: $0.message, at: $0.at.formatted(.iso8601), requestId: $0.requestID)
+            }
+            self.events = Events(queued: queued, sent: status?.sent ?? 0, failed: failed)
         }
     }
 
@@ -28,12 +73,15 @@ public struct PixelDocument: Encodable, Sendable {
     public var tiktok: TikTok?
     public var warnings: [ConfigurationWarning]
 
-    public init(_ pixel: PixelConfig, warnings: [ConfigurationWarning]? = nil) {
+    public init(_ pixel: PixelConfig, warnings: [ConfigurationWarning]? = nil, delivery: Delivery? = nil) {
         self.id = pixel.id.rawValue
         self.version = pixel.version
         self.updatedAt = pixel.updatedAt.formatted(.iso8601)
         self.tiktok = pixel.tiktok.map {
-            TikTok(pixelCode: $0.pixelCode.rawValue, accessToken: $0.accessToken?.masked, testEventCode: $0.testEventCode?.rawValue, enabled: $0.isEnabled)
+            TikTok(
+                pixelCode: $0.pixelCode.rawValue, accessToken: $0.accessToken?.masked, testEventCode: $0.testEventCode?.rawValue,
+                enabled: $0.isEnabled, delivery: delivery
+            )
         }
         self.warnings = warnings ?? pixel.warnings
     }

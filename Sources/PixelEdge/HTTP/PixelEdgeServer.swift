@@ -1,29 +1,47 @@
 import Hummingbird
 import Logging
+import NIOCore
 
-/// Builds the PixelEdge application: the store, the bundle cache and its updater, and the routes.
+/// Builds the PixelEdge application: the store and outbox, the bundle cache and its updater, the relay's
+/// writer and forwarder, and the routes.
 public struct PixelEdgeServer: Sendable {
     public let configuration: ServerConfiguration
     public let store: any PixelStore
+    public let outbox: SQLiteOutbox
     public let cache: BundleCache
     public let updater: BundleCacheUpdater
+    public let metrics: PixelEdgeMetrics
+    public let writer: OutboxWriter
+    public let forwarder: EventForwarder
     let logger: Logger
 
     /// The demo pixel `--demo` adds: its Pixel Code is well formed but belongs to no TikTok account.
     public static let demoPixelID = "demo"
     public static let demoTikTokPixelCode = "CPIXELEDGEDEMO000001"
 
-    public init(configuration: ServerConfiguration, store: (any PixelStore)? = nil, logger: Logger) throws {
+    public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        self.store = try store ?? SQLitePixelStore(path: configuration.databasePath)
+        let database = try SQLiteDatabase(path: configuration.databasePath)
+        self.store = SQLitePixelStore(database: database)
+        self.outbox = SQLiteOutbox(database: database)
         let templates = try BundleTemplates(directory: configuration.templatesDirectory)
         self.cache = BundleCache()
+        self.metrics = PixelEdgeMetrics()
         self.updater = BundleCacheUpdater(
             store: self.store,
             renderer: BundleRenderer(templates: templates, settings: configuration.bundle),
             cache: self.cache,
             pollInterval: configuration.reloadInterval,
+            logger: logger
+        )
+        self.writer = OutboxWriter(outbox: self.outbox, metrics: self.metrics)
+        self.forwarder = EventForwarder(
+            outbox: self.outbox,
+            store: self.store,
+            client: EventsAPIClient(base: configuration.relay.tiktokAPIBase),
+            settings: configuration.relay.forwarder,
+            metrics: self.metrics,
             logger: logger
         )
     }
@@ -37,32 +55,54 @@ public struct PixelEdgeServer: Sendable {
         self.logger.info("added the demo pixel", metadata: ["pixel": "\(id)", "tiktokPixelCode": "\(code)"])
     }
 
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func makeRouter() -> Router<PixelEdgeRequestContext> {
+        let router = Router(context: PixelEdgeRequestContext.self)
         router.add(middleware: ErrorCacheControlMiddleware())
-        router.add(middleware: BundleMiddleware(responder: BundleResponder(cache: self.cache)))
+        router.add(middleware: BundleMiddleware(responder: BundleResponder(cache: self.cache), metrics: self.metrics))
         router.add(
             middleware: FileMiddleware(self.configuration.publicDirectory, searchForIndexHtml: true, logger: self.logger)
                 .withAdditionalMediaTypes(forFileExtensions: [
                     "js": MediaType(type: .text, subType: "javascript", parameter: ("charset", "utf-8")),
                     "html": MediaType(type: .text, subType: "html", parameter: ("charset", "utf-8")),
+                    "css": MediaType(type: .text, subType: "css", parameter: ("charset", "utf-8")),
                 ])
         )
         HealthController(store: self.store, cache: self.cache).addRoutes(to: router)
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: self.metrics.exposition()))
+            )
+        }
+        CollectController(
+            parser: CollectRequestParser(eventNames: self.configuration.relay.eventNames),
+            store: self.store,
+            writer: self.writer,
+            metrics: self.metrics,
+            trustedProxies: self.configuration.relay.trustedProxies,
+            outboxLimit: self.configuration.relay.outboxLimit
+        ).addRoutes(to: router)
         if let token = self.configuration.adminToken {
             let admin = router.group("admin").add(middleware: AdminAuthMiddleware(token: token))
-            AdminController(store: self.store, updater: self.updater).addRoutes(to: admin)
+            AdminController(
+                store: self.store,
+                outbox: self.outbox,
+                updater: self.updater,
+                connectionTest: ConnectionTest(client: EventsAPIClient(base: self.configuration.relay.tiktokAPIBase))
+            ).addRoutes(to: admin)
         }
         return router
     }
 
     /// The application, ready to run: the first bundles are rendered before the server accepts connections,
-    /// so a known pixel never gets a 404 while the server starts.
+    /// so a known pixel never gets a 404 while the server starts. On SIGTERM the server stops first and
+    /// drains its requests; the outbox writer then stores what they accepted.
     public func makeApplication() -> some ApplicationProtocol {
         var app = Application(
             router: self.makeRouter(),
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "PixelEdge"),
-            services: [self.updater],
+            services: [self.updater, self.writer, self.forwarder],
             onServerRunning: { [logger] channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
                 logger.notice("PixelEdge listening on http://\(address)")
@@ -74,6 +114,7 @@ public struct PixelEdgeServer: Sendable {
                 try await self.addDemoPixelIfMissing()
             }
             try await self.updater.refresh()
+            self.metrics.outboxCounted(try await self.outbox.pendingCount())
         }
         return app
     }

@@ -6,6 +6,7 @@ public struct ServerConfiguration: Sendable {
     public var templatesDirectory: String
     public var publicDirectory: String
     public var bundle: BundleSettings
+    public var relay: RelaySettings
     /// Nil turns the admin API off (it answers 404).
     public var adminToken: AdminToken?
     /// How often the store is checked for changes made by other processes.
@@ -20,6 +21,7 @@ public struct ServerConfiguration: Sendable {
         templatesDirectory: String = "Templates",
         publicDirectory: String = "Public",
         bundle: BundleSettings = .init(),
+        relay: RelaySettings = .init(),
         adminToken: AdminToken? = nil,
         reloadInterval: Duration = .milliseconds(250),
         demo: Bool = false
@@ -30,8 +32,34 @@ public struct ServerConfiguration: Sendable {
         self.templatesDirectory = templatesDirectory
         self.publicDirectory = publicDirectory
         self.bundle = bundle
+        self.relay = relay
         self.adminToken = adminToken
         self.reloadInterval = reloadInterval
         self.demo = demo
+    }
+}
+
+/// How `/collect` accepts events and how they reach TikTok's Events API.
+public struct RelaySettings: Sendable {
+    /// `{base}/open_api/v1.3/event/track/`; tests point it at a fake.
+    public var tiktokAPIBase: String
+    public var trustedProxies: TrustedProxies
+    /// `/collect` answers 429 while the outbox holds this many events.
+    public var outboxLimit: Int
+    public var eventNames: EventNames
+    public var forwarder: EventForwarder.Settings
+
+    public init(
+        tiktokAPIBase: String = EventsAPIClient.tiktokBase,
+        trustedProxies: TrustedProxies = .none,
+        outboxLimit: Int = 100_000,
+        eventNames: EventNames = .init(),
+        forwarder: EventForwarder.Settings = .init()
+    ) {
+        self.tiktokAPIBase = tiktokAPIBase
+        self.trustedProxies = trustedProxies
+        self.outboxLimit = outboxLimit
+        self.eventNames = eventNames
+        self.forwarder = forwarder
     }
 }

@@ -1,59 +1,19 @@
 import Foundation
 import GRDB
 
-/// The embedded store: one SQLite file in WAL mode, shared safely by the server and the CLI running as
-/// separate processes. Every change moves a single store revision forward, and each pixel row (or the
-/// tombstone of a removed one) records the revision that last touched it, so a reader catches up with
-/// one indexed query whoever wrote the change.
+/// Pixel configurations in the embedded database. Every change moves a single store revision forward, and
+/// each pixel row (or the tombstone of a removed one) records the revision that last touched it, so a
+/// reader catches up with one indexed query whoever wrote the change.
 public struct SQLitePixelStore: PixelStore {
     let database: DatabasePool
 
-    /// Opens (and on first use creates) the database at `path`. The file holds access tokens, so a new
-    /// file is made readable by its owner only.
-    public init(path: String) throws {
-        let isNew = !FileManager.default.fileExists(atPath: path)
-        var configuration = Configuration()
-        // The CLI and the server write the same file; wait for the other's transaction rather than fail.
-        configuration.busyMode = .timeout(5)
-        configuration.label = "PixelEdge"
-        self.database = try DatabasePool(path: path, configuration: configuration)
-        if isNew {
-            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        }
-        try Self.migrator.migrate(self.database)
+    public init(database: SQLiteDatabase) {
+        self.database = database.pool
     }
 
-    private static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("pixels-v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE store_state (
-                        id INTEGER PRIMARY KEY CHECK (id = 1),
-                        revision INTEGER NOT NULL
-                    );
-                    INSERT INTO store_state (id, revision) VALUES (1, 0);
-                    CREATE TABLE pixel (
-                        id TEXT PRIMARY KEY NOT NULL,
-                        tiktok_pixel_code TEXT,
-                        tiktok_access_token TEXT,
-                        tiktok_test_event_code TEXT,
-                        tiktok_enabled INTEGER NOT NULL DEFAULT 1,
-                        version INTEGER NOT NULL,
-                        revision INTEGER NOT NULL,
-                        updated_at_ms INTEGER NOT NULL
-                    );
-                    CREATE INDEX pixel_by_revision ON pixel (revision);
-                    CREATE TABLE pixel_removal (
-                        id TEXT PRIMARY KEY NOT NULL,
-                        version INTEGER NOT NULL,
-                        revision INTEGER NOT NULL
-                    );
-                    CREATE INDEX pixel_removal_by_revision ON pixel_removal (revision);
-                    """
-            )
-        }
-        return migrator
+    /// Opens (and on first use creates) the database at `path`.
+    public init(path: String) throws {
+        self.init(database: try SQLiteDatabase(path: path))
     }
 
     public func pixel(_ id: PixelID) async throws -> PixelConfig? {
@@ -103,7 +63,7 @@ public struct SQLitePixelStore: PixelStore {
                     destination?.isEnabled ?? true,
                     pixel.version,
                     revision,
-                    Int64((now.timeIntervalSince1970 * 1000).rounded()),
+                    now.unixMilliseconds,
                 ]
             )
             try db.execute(sql: "DELETE FROM pixel_removal WHERE id = ?", arguments: [id.rawValue])
@@ -169,12 +129,6 @@ public struct SQLitePixelStore: PixelStore {
                 isEnabled: row["tiktok_enabled"]
             )
         }
-        let updatedAtMilliseconds: Int64 = row["updated_at_ms"]
-        return PixelConfig(
-            id: id,
-            tiktok: tiktok,
-            version: row["version"],
-            updatedAt: Date(timeIntervalSince1970: Double(updatedAtMilliseconds) / 1000)
-        )
+        return PixelConfig(id: id, tiktok: tiktok, version: row["version"], updatedAt: Date(unixMilliseconds: row["updated_at_ms"]))
     }
 }

@@ -3,8 +3,8 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// An admin API error, answered as `{"error": {"status", "field"?, "message"}}`.
-struct AdminError: HTTPResponseError {
+/// An error of the JSON APIs (admin, collect), answered as `{"error": {"status", "field"?, "message"}}`.
+struct APIError: HTTPResponseError {
     let status: HTTPResponse.Status
     let field: String?
     let message: String
@@ -19,6 +19,10 @@ struct AdminError: HTTPResponseError {
 
     init(_ error: ConfigurationError) {
         self.init(.badRequest, field: error.field, error.message)
+    }
+
+    init(_ error: CollectError, headers: HTTPFields = [:]) {
+        self.init(error.status, field: error.field, error.message, headers: headers)
     }
 
     private struct Body: Encodable {

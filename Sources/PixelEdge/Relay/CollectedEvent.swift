@@ -1,0 +1,44 @@
+import Foundation
+
+/// An event's server-side copy as pb.js sends it to `/collect`, validated, and enriched with what only the
+/// server knows (client IP, User-Agent, a trustworthy event time).
+public struct CollectedEvent: Sendable, Equatable {
+    public var pixel: PixelID
+    public var event: String
+    public var eventID: String
+    /// Unix seconds.
+    public var eventTime: Int64
+    public var properties: [String: JSONValue]?
+    public var ttclid: String?
+    public var ttp: String?
+    /// SHA-256, 64 lowercase hex characters.
+    public var emailHash: String?
+    public var phoneHash: String?
+    public var url: String?
+    public var referrer: String?
+    public var ip: String?
+    public var userAgent: String?
+
+    /// The element of the Events API's `data` array (v1.3): numbers stay numbers, `event_id` a string.
+    public var eventsAPIData: JSONValue {
+        var user: [String: JSONValue] = [:]
+        user["email"] = self.emailHash.map(JSONValue.string)
+        user["phone"] = self.phoneHash.map(JSONValue.string)
+        user["ttclid"] = self.ttclid.map(JSONValue.string)
+        user["ttp"] = self.ttp.map(JSONValue.string)
+        user["ip"] = self.ip.map(JSONValue.string)
+        user["user_agent"] = self.userAgent.map(JSONValue.string)
+        var page: [String: JSONValue] = [:]
+        page["url"] = self.url.map(JSONValue.string)
+        page["referrer"] = self.referrer.map(JSONValue.string)
+        var data: [String: JSONValue] = [
+            "event": .string(self.event),
+            "event_time": .number(Double(self.eventTime)),
+            "event_id": .string(self.eventID),
+            "user": .object(user),
+        ]
+        if !page.isEmpty { data["page"] = .object(page) }
+        if let properties = self.properties, !properties.isEmpty { data["properties"] = .object(properties) }
+        return .object(data)
+    }
+}

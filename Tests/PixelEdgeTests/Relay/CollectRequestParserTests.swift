@@ -1,0 +1,119 @@
+import Foundation
+import HTTPTypes
+import Testing
+
+@testable import PixelEdge
+
+@Suite struct CollectRequestParserTests {
+    let parser = CollectRequestParser()
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    static let emailHash = String(repeating: "ab", count: 32)
+    static let phoneHash = String(repeating: "0f", count: 32)
+
+    func parse(_ json: String, parser: CollectRequestParser? = nil) throws(CollectError) -> CollectedEvent {
+        try (parser ?? self.parser).parse(Data(json.utf8), now: self.now)
+    }
+
+    func rejects(_ json: String, field: String, message: String, parser: CollectRequestParser? = nil) {
+        #expect(throws: CollectError(.badRequest, field: field, message)) { try self.parse(json, parser: parser) }
+    }
+
+    @Test func acceptsWhatPbJsSends() throws {
+        let event = try self.parse(
+            #"{"pixel":"shop","event":"Lead","event_id":"1-2-3-4","properties":{"value":10.5,"currency":"EUR"},"ttclid":"E.C.P.x","ttp":"2abc","email":"\#(Self.emailHash)","phone_number":"\#(Self.phoneHash)","url":"https://shop.example/thanks?email=a%40b.c#x","referrer":"https://tiktok.com/","extra":1}"#
+        )
+        #expect(event.pixel.rawValue == "shop")
+        #expect(event.event == "Lead")
+        #expect(event.eventID == "1-2-3-4")
+        #expect(event.eventTime == 1_800_000_000)
+        #expect(event.properties == ["value": .number(10.5), "currency": .string("EUR")])
+        #expect(event.ttclid == "E.C.P.x")
+        #expect(event.ttp == "2abc")
+        #expect(event.emailHash == Self.emailHash)
+        #expect(event.phoneHash == Self.phoneHash)
+        #expect(event.url == "https://shop.example/thanks")
+        #expect(event.referrer == "https://tiktok.com/")
+    }
+
+    @Test func theEventsAPIElementKeepsNumbersAsNumbersAndTheIDAsAString() throws {
+        var event = try self.parse(#"{"pixel":"shop","event":"Purchase","event_id":"42","properties":{"value":10,"contents":[{"price":5,"quantity":2}]},"email":"\#(Self.emailHash)"}"#)
+        event.ip = "203.0.113.9"
+        event.userAgent = "Mozilla/5.0"
+        let data = String(decoding: try JSONEncoder().encode(event.eventsAPIData), as: UTF8.self)
+        let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))
+        #expect(decoded["event_id"] == .string("42"))
+        #expect(decoded["event_time"] == .number(1_800_000_000))
+        #expect(data.contains(#""event_time":1800000000"#))
+        #expect(data.contains(#""value":10"#))
+        #expect(decoded["user"]?["email"] == .string(Self.emailHash))
+        #expect(decoded["user"]?["ip"] == .string("203.0.113.9"))
+        #expect(decoded["user"]?["user_agent"] == .string("Mozilla/5.0"))
+        #expect(decoded["user"]?["phone"] == nil)
+    }
+
+    @Test func implausibleOrMissingTimesTakeTheServerClock() throws {
+        #expect(try self.parse(#"{"pixel":"a","event":"Lead","event_id":"1","event_time":1799999000}"#).eventTime == 1_799_999_000)
+        #expect(try self.parse(#"{"pixel":"a","event":"Lead","event_id":"1","event_time":1900000000}"#).eventTime == 1_800_000_000)
+        #expect(try self.parse(#"{"pixel":"a","event":"Lead","event_id":"1","event_time":1000}"#).eventTime == 1_800_000_000)
+    }
+
+    @Test func namesTheFieldThatIsWrong() {
+        self.rejects("{", field: "body", message: "the body is not valid JSON")
+        self.rejects("[1]", field: "body", message: "the body must be a JSON object, found an array")
+        self.rejects(#"{"event":"Lead","event_id":"1"}"#, field: "pixel", message: "pixel is required")
+        self.rejects(#"{"pixel":"Shop","event":"Lead","event_id":"1"}"#, field: "pixel", message: "pixel is not a valid pixel id (1 to 64 characters of a-z, 0-9, - and _)")
+        self.rejects(#"{"pixel":"a","event_id":"1"}"#, field: "event", message: "event is required")
+        self.rejects(#"{"pixel":"a","event":"lead","event_id":"1"}"#, field: "event", message: "unknown event \"lead\": TikTok's event names are case-sensitive, use \"Lead\"")
+        self.rejects(#"{"pixel":"a","event":"Lead"}"#, field: "event_id", message: "event_id is required: a non-empty string shared with the browser pixel")
+        self.rejects(#"{"pixel":"a","event":"Lead","event_id":7}"#, field: "event_id", message: "event_id must be a string, found a number")
+        self.rejects(#"{"pixel":"a","event":"Lead","event_id":"\#(String(repeating: "x", count: 129))"}"#, field: "event_id", message: "event_id is 129 characters long: at most 128")
+        self.rejects(#"{"pixel":"a","event":"Lead","event_id":"1","event_time":"now"}"#, field: "event_time", message: "event_time must be a number of Unix seconds, found a string")
+        self.rejects(#"{"pixel":"a","event":"Lead","event_id":"1","properties":[]}"#, field: "properties", message: "properties must be an object, found an array")
+        self.rejects(#"{"pixel":"a","event":"Lead","event_id":"1","properties":{"value":"10.5"}}"#, field: "properties.value", message: "properties.value must be a number, found a string")
+        self.rejects(#"{"pixel":"a","event":"Lead","event_id":"1","properties":{"contents":[{"price":"5"}]}}"#, field: "properties.contents[0].price", message: "properties.contents[0].price must be a number, found a string")
+        self.rejects(#"{"pixel":"a","event":"Lead","event_id":"1","email":"ABAB"}"#, field: "email", message: "email must be a SHA-256 hash: 64 lowercase hex characters")
+        self.rejects(#"{"pixel":"a","event":"Lead","event_id":"1","email":"\#(Self.emailHash.uppercased())"}"#, field: "email", message: "email must be a SHA-256 hash: 64 lowercase hex characters")
+    }
+
+    @Test func refusesRawEmailAddressesAndPhoneNumbers() {
+        self.rejects(
+            #"{"pixel":"a","event":"Lead","event_id":"1","email":"jane@example.com"}"#, field: "email",
+            message: "email looks like an email address: send its SHA-256 hash (64 lowercase hex characters), never the value itself"
+        )
+        self.rejects(
+            #"{"pixel":"a","event":"Lead","event_id":"1","phone_number":"+44 20 7946 0958"}"#, field: "phone_number",
+            message: "phone_number looks like a phone number: send its SHA-256 hash (64 lowercase hex characters), never the value itself"
+        )
+    }
+
+    @Test func customEventsOnlyWhenAllowed() throws {
+        self.rejects(
+            #"{"pixel":"a","event":"WatchedDemo","event_id":"1"}"#, field: "event",
+            message: "unknown event \"WatchedDemo\": use one of TikTok's standard events (\(EventNames.standard.sorted().joined(separator: ", "))), or start the server with --allow-custom-events"
+        )
+        let lenient = CollectRequestParser(eventNames: EventNames(allowsCustom: true))
+        #expect(try self.parse(#"{"pixel":"a","event":"WatchedDemo","event_id":"1"}"#, parser: lenient).event == "WatchedDemo")
+        self.rejects(#"{"pixel":"a","event":"Bad Name!","event_id":"1"}"#, field: "event", message: "custom event names are 1 to 64 letters, digits or _", parser: lenient)
+    }
+}
+
+@Suite struct TrustedProxiesTests {
+    @Test func believesForwardedForOnlyFromTrustedPeers() throws {
+        let proxies = try TrustedProxies(cidrs: ["10.0.0.0/8", "::1"])
+        #expect(proxies.clientAddress(peer: "198.51.100.7", forwardedFor: ["203.0.113.9"]) == "198.51.100.7")
+        #expect(proxies.clientAddress(peer: "10.1.2.3", forwardedFor: ["203.0.113.9"]) == "203.0.113.9")
+        #expect(proxies.clientAddress(peer: "10.1.2.3", forwardedFor: ["1.1.1.1, 203.0.113.9, 10.9.9.9"]) == "203.0.113.9")
+        #expect(proxies.clientAddress(peer: "::1", forwardedFor: ["2001:db8::5"]) == "2001:db8::5")
+        #expect(proxies.clientAddress(peer: "::ffff:198.51.100.7", forwardedFor: []) == "198.51.100.7")
+        #expect(TrustedProxies.none.clientAddress(peer: "127.0.0.1", forwardedFor: ["203.0.113.9"]) == "127.0.0.1")
+    }
+
+    @Test func explainsBadRanges() {
+        #expect(throws: ConfigurationError(field: "--trusted-proxy", message: "\"10.0.0/8\" is not an IP address or CIDR range (such as 10.0.0.0/8)")) {
+            try TrustedProxies(cidrs: ["10.0.0/8"])
+        }
+        #expect(throws: ConfigurationError(field: "--trusted-proxy", message: "\"10.0.0.0/33\" has a prefix length outside 0...32")) {
+            try TrustedProxies(cidrs: ["10.0.0.0/33"])
+        }
+    }
+}
