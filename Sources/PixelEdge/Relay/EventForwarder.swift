@@ -40,11 +40,16 @@ public struct EventForwarder: Service {
         self.logger = logger
     }
 
+    /// Graceful shutdown ends the wait between passes, never a pass: a batch in flight is answered and
+    /// recorded, so TikTok does not get it again at the next start.
     public func run() async {
-        await cancelWhenGracefulShutdown {
-            while (try? await Task.sleep(for: self.settings.window)) != nil {
-                await self.forwardDue()
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.settings.window) }
+            } catch {
+                return
             }
+            await self.forwardDue()
         }
     }
 

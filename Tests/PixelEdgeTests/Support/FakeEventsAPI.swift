@@ -14,6 +14,8 @@ final class FakeEventsAPI: Sendable {
         let contentType: String?
         let path: String
         let body: JSONValue
+        /// Whether the fake answered HTTP 200 with code 0.
+        var accepted = false
 
         var data: [JSONValue] { self.body["data"]?.array ?? [] }
         var eventIDs: [String] { self.data.compactMap { $0["event_id"]?.string } }
@@ -33,7 +35,7 @@ final class FakeEventsAPI: Sendable {
     private struct State: @unchecked Sendable {
         var requests: [Recorded] = []
         var answer: @Sendable (Recorded) -> Answer = { _ in .ok }
-        var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
+        var waiters: [(@Sendable ([Recorded]) -> Bool, CheckedContinuation<Void, Never>)] = []
     }
 
     private let state = Mutex(State())
@@ -45,12 +47,12 @@ final class FakeEventsAPI: Sendable {
         self.state.withLock { $0.answer = script }
     }
 
-    /// Returns once `count` requests have arrived.
-    func waitForRequests(_ count: Int) async {
+    /// Returns once the requests received so far satisfy `condition`.
+    func waitUntil(_ condition: @escaping @Sendable ([Recorded]) -> Bool) async {
         await withCheckedContinuation { continuation in
             let ready = self.state.withLock { state -> Bool in
-                if state.requests.count >= count { return true }
-                state.waiters.append((count, continuation))
+                if condition(state.requests) { return true }
+                state.waiters.append((condition, continuation))
                 return false
             }
             if ready { continuation.resume() }
@@ -59,14 +61,18 @@ final class FakeEventsAPI: Sendable {
 
     private func record(_ recorded: Recorded) -> Answer {
         let (answer, ready) = self.state.withLock { state -> (Answer, [CheckedContinuation<Void, Never>]) in
+            let answer = state.answer(recorded)
+            var recorded = recorded
+            recorded.accepted = answer.status == .ok && answer.body.contains(#""code":0,"#)
             state.requests.append(recorded)
             var ready: [CheckedContinuation<Void, Never>] = []
-            state.waiters.removeAll { count, continuation in
-                guard state.requests.count >= count else { return false }
+            let requests = state.requests
+            state.waiters.removeAll { condition, continuation in
+                guard condition(requests) else { return false }
                 ready.append(continuation)
                 return true
             }
-            return (state.answer(recorded), ready)
+            return (answer, ready)
         }
         for continuation in ready { continuation.resume() }
         return answer

@@ -31,6 +31,11 @@ enum TestEnvironment {
         return candidate
     }
 
+    /// Tests never reach the real TikTok: unless a test starts a fake, the Events API is a closed port.
+    static var unreachableRelay: RelaySettings {
+        RelaySettings(tiktokAPIBase: "http://127.0.0.1:9")
+    }
+
     static var logger: Logger {
         var logger = Logger(label: "pixel-edge-tests")
         logger.logLevel = .warning
@@ -41,6 +46,7 @@ enum TestEnvironment {
         in directory: TemporaryDirectory,
         adminToken: String? = TestEnvironment.adminToken,
         bundle: BundleSettings = .init(),
+        relay: RelaySettings = TestEnvironment.unreachableRelay,
         demo: Bool = true
     ) -> ServerConfiguration {
         ServerConfiguration(
@@ -50,6 +56,7 @@ enum TestEnvironment {
             templatesDirectory: templatesDirectory,
             publicDirectory: publicDirectory,
             bundle: bundle,
+            relay: relay,
             adminToken: adminToken.map(AdminToken.init),
             reloadInterval: .milliseconds(50),
             demo: demo
@@ -60,9 +67,10 @@ enum TestEnvironment {
         in directory: TemporaryDirectory,
         adminToken: String? = TestEnvironment.adminToken,
         bundle: BundleSettings = .init(),
+        relay: RelaySettings = TestEnvironment.unreachableRelay,
         demo: Bool = true
     ) throws -> PixelEdgeServer {
-        try PixelEdgeServer(configuration: configuration(in: directory, adminToken: adminToken, bundle: bundle, demo: demo), logger: logger)
+        try PixelEdgeServer(configuration: configuration(in: directory, adminToken: adminToken, bundle: bundle, relay: relay, demo: demo), logger: logger)
     }
 }
 

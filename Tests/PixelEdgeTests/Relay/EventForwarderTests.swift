@@ -1,0 +1,245 @@
+import Foundation
+import HTTPTypes
+import Logging
+import Testing
+
+@testable import PixelEdge
+
+/// The forwarder against a fake Events API. Time is passed in (`forwardDue(now:)`), so retries and backoff
+/// are tested without waiting for them.
+@Suite struct EventForwarderTests {
+    let directory: TemporaryDirectory
+    let database: SQLiteDatabase
+    let store: SQLitePixelStore
+    let outbox: SQLiteOutbox
+    let fake = FakeEventsAPI()
+    let shop = try! PixelID(validating: "shop")
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    init() throws {
+        self.directory = try TemporaryDirectory()
+        self.database = try SQLiteDatabase(path: self.directory.path("relay.sqlite"))
+        self.store = SQLitePixelStore(database: self.database)
+        self.outbox = SQLiteOutbox(database: self.database)
+    }
+
+    func configure(testEventCode: String? = nil, token: String = TestEnvironment.accessToken) async throws {
+        _ = try await self.store.save(
+            PixelEdit(
+                pixelCode: .set(try TikTokPixelCode.parse(TestEnvironment.pixelCode).value),
+                accessToken: .set(try TikTokAccessToken.parse(token).value),
+                testEventCode: testEventCode.map { .set(try! TestEventCode.parse($0).value) } ?? .clear
+            ),
+            for: self.shop
+        )
+    }
+
+    func event(_ id: String, name: String = "Lead") -> CollectedEvent {
+        CollectedEvent(
+            pixel: self.shop, event: name, eventID: id, eventTime: 1_800_000_000, properties: ["value": .number(12.5), "currency": .string("EUR")],
+            ttclid: "E.C.P.click", ttp: "ttp-1", emailHash: String(repeating: "ab", count: 32), phoneHash: nil,
+            url: "https://shop.example/thanks", referrer: nil, ip: "203.0.113.9", userAgent: "Mozilla/5.0"
+        )
+    }
+
+    func forwarder(_ base: String) -> EventForwarder {
+        var settings = EventForwarder.Settings()
+        settings.backoffBase = .seconds(10)
+        return EventForwarder(
+            outbox: self.outbox, store: self.store, client: EventsAPIClient(base: base), settings: settings,
+            metrics: PixelEdgeMetrics(), logger: TestEnvironment.logger
+        )
+    }
+
+    @Test func sendsOneBatchPerPixelInTheEventsAPIShape() async throws {
+        try await self.configure()
+        try await self.outbox.append((1...5).map { self.event("e\($0)") }, now: self.t0)
+        try await self.fake.run { base in
+            await self.forwarder(base).forwardDue(now: self.t0)
+        }
+        let requests = self.fake.requests
+        #expect(requests.count == 1)
+        let request = try #require(requests.first)
+        #expect(request.path == "/open_api/v1.3/event/track/")
+        #expect(request.accessToken == TestEnvironment.accessToken)
+        #expect(request.contentType == "application/json")
+        #expect(request.body["event_source"] == .string("web"))
+        #expect(request.body["event_source_id"] == .string(TestEnvironment.pixelCode))
+        #expect(request.body["test_event_code"] == nil)
+        #expect(request.eventIDs == ["e1", "e2", "e3", "e4", "e5"])
+        let first = try #require(request.data.first)
+        #expect(first["event"] == .string("Lead"))
+        #expect(first["event_time"] == .number(1_800_000_000))
+        #expect(first["event_id"] == .string("e1"))
+        #expect(first["user"]?["email"] == .string(String(repeating: "ab", count: 32)))
+        #expect(first["user"]?["ttclid"] == .string("E.C.P.click"))
+        #expect(first["user"]?["ttp"] == .string("ttp-1"))
+        #expect(first["user"]?["ip"] == .string("203.0.113.9"))
+        #expect(first["user"]?["user_agent"] == .string("Mozilla/5.0"))
+        #expect(first["page"]?["url"] == .string("https://shop.example/thanks"))
+        #expect(first["properties"]?["value"] == .number(12.5))
+        #expect(try await self.outbox.pendingCount() == 0)
+        let status = try #require(try await self.outbox.status(of: self.shop))
+        #expect(status.state == .ok)
+        #expect(status.sent == 5)
+        #expect(status.lastRequestID == "req-0")
+    }
+
+    @Test func theTestEventCodeGoesOnlyWhenConfigured() async throws {
+        try await self.configure(testEventCode: "TEST_12345678")
+        try await self.outbox.append([self.event("e1")], now: self.t0)
+        try await self.fake.run { base in await self.forwarder(base).forwardDue(now: self.t0) }
+        #expect(self.fake.requests.first?.body["test_event_code"] == .string("TEST_12345678"))
+    }
+
+    @Test func batchesAreAtMostTheBatchSize() async throws {
+        try await self.configure()
+        try await self.outbox.append((1...2500).map { self.event("e\($0)") }, now: self.t0)
+        try await self.fake.run { base in
+            let forwarder = self.forwarder(base)
+            await forwarder.forwardDue(now: self.t0)
+            await forwarder.forwardDue(now: self.t0)
+            await forwarder.forwardDue(now: self.t0)
+        }
+        #expect(self.fake.requests.map(\.data.count) == [1000, 1000, 500])
+        #expect(Set(self.fake.requests.flatMap(\.eventIDs)).count == 2500)
+    }
+
+    @Test func transientErrorsAreRetriedWithBackoffThenDelivered() async throws {
+        try await self.configure()
+        try await self.outbox.append([self.event("e1"), self.event("e2")], now: self.t0)
+        try await self.fake.run { base in
+            let forwarder = self.forwarder(base)
+            self.fake.answer { _ in .init(status: .internalServerError, body: "down") }
+            await forwarder.forwardDue(now: self.t0)
+            #expect(try await self.outbox.status(of: self.shop)?.state == .unreachable)
+            // Not due again at once: the backoff (10 s base, jittered to 5...10 s) must pass.
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(1))
+            #expect(self.fake.requests.count == 1)
+            self.fake.answer { _ in .code(40100, "Too many requests") }
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(11))
+            #expect(self.fake.requests.count == 2)
+            let limited = try #require(try await self.outbox.status(of: self.shop))
+            #expect(limited.state == .rateLimited)
+            #expect(limited.lastError?.code == 40100)
+            #expect(limited.lastError?.requestID == "req-40100")
+            // The second failure doubles the step: 20 s base, so not yet due 9 s later.
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(20))
+            #expect(self.fake.requests.count == 2)
+            self.fake.answer { _ in .ok }
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(40))
+        }
+        #expect(self.fake.requests.count == 3)
+        #expect(self.fake.requests.allSatisfy { $0.eventIDs == ["e1", "e2"] })
+        let status = try #require(try await self.outbox.status(of: self.shop))
+        #expect(status.state == .ok)
+        #expect(status.sent == 2)
+        #expect(status.lastError?.code == 40100, "the last error stays visible after recovery")
+        #expect(try await self.outbox.pendingCount() == 0)
+    }
+
+    @Test func retryAfterIsHonoured() async throws {
+        try await self.configure()
+        try await self.outbox.append([self.event("e1")], now: self.t0)
+        try await self.fake.run { base in
+            let forwarder = self.forwarder(base)
+            self.fake.answer { _ in .init(status: .tooManyRequests, body: "slow down", headers: [.retryAfter: "120"]) }
+            await forwarder.forwardDue(now: self.t0)
+            self.fake.answer { _ in .ok }
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(119))
+            #expect(self.fake.requests.count == 1)
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(120))
+        }
+        #expect(self.fake.requests.count == 2)
+    }
+
+    @Test func aRevokedTokenPausesThePixelUntilItsConfigurationChanges() async throws {
+        try await self.configure()
+        try await self.outbox.append([self.event("e1")], now: self.t0)
+        try await self.fake.run { base in
+            let forwarder = self.forwarder(base)
+            self.fake.answer { _ in .code(40105, "Access token is incorrect or has been revoked.") }
+            await forwarder.forwardDue(now: self.t0)
+            let status = try #require(try await self.outbox.status(of: self.shop))
+            #expect(status.state == .invalidAccessToken)
+            #expect(status.lastError?.message == "Access token is incorrect or has been revoked.")
+            #expect(status.lastError?.requestID == "req-40105")
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(3600))
+            #expect(self.fake.requests.count == 1, "no retries with a token TikTok refused")
+            #expect(try await self.outbox.counts(of: self.shop).queued == 1, "the event is kept")
+            self.fake.answer { _ in .ok }
+            try await self.configure(token: String(repeating: "n", count: 64))
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(3601))
+        }
+        #expect(self.fake.requests.count == 2)
+        #expect(self.fake.requests.last?.accessToken == String(repeating: "n", count: 64))
+        #expect(try await self.outbox.status(of: self.shop)?.state == .ok)
+    }
+
+    @Test func anInvalidPixelCodeIsRecorded() async throws {
+        try await self.configure()
+        try await self.outbox.append([self.event("e1")], now: self.t0)
+        try await self.fake.run { base in
+            self.fake.answer { _ in .code(40000, "Invalid pixel code") }
+            await self.forwarder(base).forwardDue(now: self.t0)
+        }
+        let status = try #require(try await self.outbox.status(of: self.shop))
+        #expect(status.state == .invalidPixelCode)
+        #expect(status.pausedAtVersion == 1)
+    }
+
+    @Test func oneBadEventIsIsolatedAndTheRestGoThrough() async throws {
+        try await self.configure()
+        try await self.outbox.append((1...8).map { self.event($0 == 6 ? "bad" : "e\($0)") }, now: self.t0)
+        try await self.fake.run { base in
+            self.fake.answer { request in
+                request.eventIDs.contains("bad") ? .code(40002, "Invalid value for event_id: not a valid string.") : .ok
+            }
+            await self.forwarder(base).forwardDue(now: self.t0)
+        }
+        let accepted = self.fake.requests.filter { !$0.eventIDs.contains("bad") }.flatMap(\.eventIDs)
+        #expect(Set(accepted) == Set(["e1", "e2", "e3", "e4", "e5", "e7", "e8"]))
+        let status = try #require(try await self.outbox.status(of: self.shop))
+        #expect(status.sent == 7)
+        #expect(status.failed == 1)
+        #expect(status.state == .ok)
+        #expect(status.lastError?.code == 40002)
+        #expect(try await self.outbox.counts(of: self.shop) == (queued: 0, failed: 1))
+        #expect(try await self.outbox.eventIDs(of: self.shop) == ["bad"])
+    }
+
+    @Test func eventsOfARemovedPixelAreMarkedFailed() async throws {
+        try await self.configure()
+        try await self.outbox.append([self.event("e1")], now: self.t0)
+        #expect(try await self.store.remove(self.shop))
+        try await self.fake.run { base in await self.forwarder(base).forwardDue(now: self.t0) }
+        #expect(self.fake.requests.isEmpty)
+        #expect(try await self.outbox.counts(of: self.shop) == (queued: 0, failed: 1))
+    }
+
+    @Test func theOutboxSurvivesARestart() async throws {
+        try await self.configure()
+        let metrics = PixelEdgeMetrics()
+        let writer = OutboxWriter(outbox: self.outbox, metrics: metrics)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await writer.run() }
+            try await withThrowingTaskGroup(of: Void.self) { stores in
+                for index in 1...20 {
+                    stores.addTask { try await writer.store(self.event("w\(index)")) }
+                }
+                try await stores.waitForAll()
+            }
+            group.cancelAll()
+        }
+        // A new process: the database reopened from its file.
+        let reopened = try SQLiteDatabase(path: self.directory.path("relay.sqlite"))
+        let outbox = SQLiteOutbox(database: reopened)
+        #expect(try await outbox.pendingCount() == 20)
+        try await self.fake.run { base in
+            await EventForwarder(
+                outbox: outbox, store: SQLitePixelStore(database: reopened), client: EventsAPIClient(base: base), metrics: metrics, logger: TestEnvironment.logger
+            ).forwardDue()
+        }
+        #expect(Set(self.fake.requests.flatMap(\.eventIDs)) == Set((1...20).map { "w\($0)" }))
+    }
+}
