@@ -9,12 +9,16 @@ struct DatabaseOptions: ParsableArguments {
     /// Opens the store. Reading commands refuse to create a new file, so a mistyped path is reported
     /// instead of showing an empty list.
     func openStore(creatingIfMissing: Bool) throws -> SQLitePixelStore {
+        SQLitePixelStore(database: try self.openDatabase(creatingIfMissing: creatingIfMissing))
+    }
+
+    func openDatabase(creatingIfMissing: Bool) throws -> SQLiteDatabase {
         if !creatingIfMissing, !FileManager.default.fileExists(atPath: self.path) {
             printError("error: no database at \(self.path): pass --database, or create it with `pixel-edge pixels set` or `pixel-edge serve`")
             throw ExitCode.failure
         }
         do {
-            return try SQLitePixelStore(path: self.path)
+            return try SQLiteDatabase(path: self.path)
         } catch {
             printError("error: cannot open the database \(self.path): \(error)")
             throw ExitCode.failure

@@ -17,6 +17,18 @@ enum PixelText {
         return lines.joined(separator: "\n")
     }
 
+    /// The Events API side of `pixels show`.
+    static func describe(_ status: DeliveryStatus?, queued: Int, failed: Int) -> String {
+        var lines = ["  events api:        \(status?.state.rawValue ?? "not used yet")"]
+        if let error = status?.lastError {
+            let code = error.code.map { "\($0): " } ?? ""
+            let request = error.requestID.map { ", request_id \($0)" } ?? ""
+            lines.append("  last error:        \(code)\(error.message) (\(error.at.formatted(.iso8601))\(request))")
+        }
+        lines.append("  events:            \(queued) queued, \(status?.sent ?? 0) sent, \(failed) failed")
+        return lines.joined(separator: "\n")
+    }
+
     static func table(_ pixels: [PixelConfig]) -> String {
         guard !pixels.isEmpty else { return "no pixels" }
         let header = ["ID", "VERSION", "TIKTOK PIXEL CODE", "TOKEN", "TEST CODE", "UPDATED"]

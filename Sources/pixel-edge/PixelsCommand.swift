@@ -157,11 +157,20 @@ struct ShowPixel: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parsePixelID(self.pixelID)
-        guard let pixel = try await self.database.openStore(creatingIfMissing: false).pixel(id) else {
+        let database = try self.database.openDatabase(creatingIfMissing: false)
+        guard let pixel = try await SQLitePixelStore(database: database).pixel(id) else {
             printError("error: no pixel \(id)")
             throw ExitCode.failure
         }
-        print(self.json ? try PixelDocument.json(PixelDocument(pixel)) : PixelText.describe(pixel, outcome: nil))
+        let outbox = SQLiteOutbox(database: database)
+        let status = try await outbox.status(of: id)
+        let counts = try await outbox.counts(of: id)
+        let delivery = PixelDocument.Delivery(status: status, queued: counts.queued, failed: counts.failed)
+        print(
+            self.json
+                ? try PixelDocument.json(PixelDocument(pixel, delivery: delivery))
+                : PixelText.describe(pixel, outcome: nil) + "\n" + PixelText.describe(status, queued: counts.queued, failed: counts.failed)
+        )
         if !self.json {
             for warning in pixel.warnings {
                 printError("warning: \(warning.message)")

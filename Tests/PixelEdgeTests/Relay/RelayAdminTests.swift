@@ -33,7 +33,7 @@ import Testing
 
     @Test func thePixelShowsItsDeliveryStatusAndCounts() async throws {
         try await self.fake.run { base in
-            try await self.withServer(apiBase: base) { client, server, _ in
+            try await self.withServer(apiBase: base) { client, server, directory in
                 try await client.execute(uri: "/admin/pixels/shop", method: .get, headers: Self.admin) { response in
                     let tiktok = try #require(try self.json(response.body)["tiktok"])
                     #expect(tiktok["status"] == .null)
@@ -56,6 +56,10 @@ import Testing
                     #expect(tiktok["lastError"]?["at"]?.string != nil)
                     #expect(tiktok["events"]?["queued"] == .number(3))
                 }
+                let show = try CommandRunner.run(["pixels", "show", "shop", "--database", directory.path("pixels.sqlite")])
+                #expect(show.standardOutput.contains("  events api:        invalid_access_token\n"))
+                #expect(show.standardOutput.contains("  last error:        40105: Access token is incorrect or has been revoked. ("))
+                #expect(show.standardOutput.contains("  events:            3 queued, 0 sent, 0 failed\n"))
             }
         }
     }
