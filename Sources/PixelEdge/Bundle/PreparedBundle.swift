@@ -13,6 +13,10 @@ public struct BundleRepresentation: Sendable {
     public let okFields: HTTPFields
     /// What a 304 must repeat of the 200 (RFC 9110 §15.4.5).
     public let notModifiedFields: HTTPFields
+    /// The same responses as HTTP/1.1 bytes, status line to the last field, for the fast path: only the
+    /// `Date` line and the blank line follow.
+    public let okHead: ByteBuffer
+    public let notModifiedHead: ByteBuffer
 }
 
 /// A pixel's rendered pb.js, ready to serve in either encoding.
@@ -34,6 +38,7 @@ public struct PreparedBundle: Sendable {
         let lastModified = Date(timeIntervalSince1970: max(pixel.updatedAt, renderer.templates.lastModified).timeIntervalSince1970.rounded(.down))
         let cacheControl = renderer.settings.cachePolicy.headerValue
         let lastModifiedValue = HTTPDate.format(lastModified)
+        let surrogateKey = Self.surrogateKey(for: pixel.id)
 
         func representation(body: ByteBuffer, entityTag: String, contentEncoding: String?) -> BundleRepresentation {
             var ok = HTTPFields()
@@ -45,11 +50,18 @@ public struct PreparedBundle: Sendable {
             ok[.cacheControl] = cacheControl
             ok[.vary] = "Accept-Encoding"
             ok[.xContentTypeOptions] = "nosniff"
+            ok[.surrogateKey] = surrogateKey
+            ok[.cacheTag] = surrogateKey
             var notModified = HTTPFields()
             notModified[.eTag] = entityTag
             notModified[.cacheControl] = cacheControl
             notModified[.vary] = "Accept-Encoding"
-            return BundleRepresentation(body: body, entityTag: entityTag, okFields: ok, notModifiedFields: notModified)
+            notModified[.surrogateKey] = surrogateKey
+            notModified[.cacheTag] = surrogateKey
+            return BundleRepresentation(
+                body: body, entityTag: entityTag, okFields: ok, notModifiedFields: notModified,
+                okHead: Self.head("200 OK", ok), notModifiedHead: Self.head("304 Not Modified", notModified)
+            )
         }
 
         self.pixel = pixel.id
@@ -57,6 +69,20 @@ public struct PreparedBundle: Sendable {
         self.identity = representation(body: identityBody, entityTag: "\"\(tag)\"", contentEncoding: nil)
         self.gzip = representation(body: gzipBody, entityTag: "\"\(tag)-gz\"", contentEncoding: "gzip")
         self.lastModified = lastModified
+    }
+
+    /// The key a CDN purges this pixel's bundles by (`Surrogate-Key` for Varnish and Fastly, `Cache-Tag` for Cloudflare).
+    public static func surrogateKey(for pixel: PixelID) -> String {
+        "pixel-\(pixel.rawValue)"
+    }
+
+    static func head(_ status: String, _ fields: HTTPFields) -> ByteBuffer {
+        var head = ByteBuffer(string: "HTTP/1.1 \(status)\r\n")
+        for field in fields {
+            head.writeString("\(field.name.rawName): \(field.value)\r\n")
+        }
+        head.writeString("Server: PixelEdge\r\n")
+        return head
     }
 
     /// 96 bits of SHA-256, base64url: collisions are out of reach and the header stays short.
@@ -70,4 +96,6 @@ public struct PreparedBundle: Sendable {
 
 extension HTTPField.Name {
     static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let surrogateKey = HTTPField.Name("Surrogate-Key")!
+    static let cacheTag = HTTPField.Name("Cache-Tag")!
 }

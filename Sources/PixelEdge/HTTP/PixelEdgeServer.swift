@@ -101,6 +101,7 @@ public struct PixelEdgeServer: Sendable {
     public func makeApplication() -> some ApplicationProtocol {
         var app = Application(
             router: self.makeRouter(),
+            server: .bundleFastPath(cache: self.cache, metrics: self.metrics),
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "PixelEdge"),
             services: [self.updater, self.writer, self.forwarder],
             onServerRunning: { [logger] channel in

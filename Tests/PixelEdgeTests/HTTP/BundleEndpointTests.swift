@@ -10,21 +10,23 @@ import Testing
 @Suite struct BundleEndpointTests {
     static let cacheControl = "public, max-age=300, s-maxage=3600, stale-while-revalidate=86400, stale-if-error=604800"
 
-    /// Runs `test` against the demo server in-process.
+    /// Runs `test` against the demo server: through Hummingbird's router in-process, or over a real socket,
+    /// where the fast path answers cached bundles. Both must answer alike.
     func withServer(
+        live: Bool = false,
         bundle: BundleSettings = .init(),
         _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory()
         let server = try TestEnvironment.server(in: directory, bundle: bundle)
-        try await server.makeApplication().test(.router) { client in
+        try await server.makeApplication().test(live ? .live : .router) { client in
             try await test(client)
         }
         _ = directory
     }
 
-    @Test func identityResponseHeaders() async throws {
-        try await self.withServer { client in
+    @Test(arguments: [false, true]) func identityResponseHeaders(live: Bool) async throws {
+        try await self.withServer(live: live) { client in
             try await client.execute(uri: "/p/demo/pb.js", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "text/javascript; charset=utf-8")
@@ -32,6 +34,12 @@ import Testing
                 #expect(response.headers[.vary] == "Accept-Encoding")
                 #expect(response.headers[.cacheControl] == Self.cacheControl)
                 #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+                #expect(response.headers[HTTPField.Name("Surrogate-Key")!] == "pixel-demo")
+                #expect(response.headers[HTTPField.Name("Cache-Tag")!] == "pixel-demo")
+                if live {
+                    // The server adds Date; the fast path writes its own.
+                    #expect(response.headers[.date].flatMap(HTTPDate.parse) != nil)
+                }
                 #expect(response.headers[.contentLength] == String(response.body.readableBytes))
                 #expect(response.headers[.lastModified].flatMap(HTTPDate.parse) != nil)
                 let etag = try #require(response.headers[.eTag])
@@ -43,8 +51,8 @@ import Testing
         }
     }
 
-    @Test func gzipResponseDecompressesToTheIdentityBody() async throws {
-        try await self.withServer { client in
+    @Test(arguments: [false, true]) func gzipResponseDecompressesToTheIdentityBody(live: Bool) async throws {
+        try await self.withServer(live: live) { client in
             let identity = try await client.execute(uri: "/p/demo/pb.js", method: .get) { $0 }
             let gzip = try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip, deflate, br"]) { $0 }
             #expect(gzip.status == .ok)
@@ -57,8 +65,8 @@ import Testing
         }
     }
 
-    @Test func headHasTheHeadersOfGetAndNoBody() async throws {
-        try await self.withServer { client in
+    @Test(arguments: [false, true]) func headHasTheHeadersOfGetAndNoBody(live: Bool) async throws {
+        try await self.withServer(live: live) { client in
             let get = try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip"]) { $0 }
             try await client.execute(uri: "/p/demo/pb.js", method: .head, headers: [.acceptEncoding: "gzip"]) { head in
                 #expect(head.status == .ok)
@@ -70,8 +78,8 @@ import Testing
         }
     }
 
-    @Test func ifNoneMatchAnswers304WithValidatorsAndNoBody() async throws {
-        try await self.withServer { client in
+    @Test(arguments: [false, true]) func ifNoneMatchAnswers304WithValidatorsAndNoBody(live: Bool) async throws {
+        try await self.withServer(live: live) { client in
             let gzip = try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip"]) { $0 }
             let etag = try #require(gzip.headers[.eTag])
             for candidate in [etag, "W/\(etag)", "\"other\", \(etag)", "*"] {
@@ -98,8 +106,8 @@ import Testing
         }
     }
 
-    @Test func ifModifiedSinceOnlyWithoutIfNoneMatch() async throws {
-        try await self.withServer { client in
+    @Test(arguments: [false, true]) func ifModifiedSinceOnlyWithoutIfNoneMatch(live: Bool) async throws {
+        try await self.withServer(live: live) { client in
             let first = try await client.execute(uri: "/p/demo/pb.js", method: .get) { $0 }
             let lastModified = try #require(first.headers[.lastModified])
             try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.ifModifiedSince: lastModified]) { response in
@@ -114,8 +122,8 @@ import Testing
         }
     }
 
-    @Test func legacyURLServesTheSameBundle() async throws {
-        try await self.withServer { client in
+    @Test(arguments: [false, true]) func legacyURLServesTheSameBundle(live: Bool) async throws {
+        try await self.withServer(live: live) { client in
             let canonical = try await client.execute(uri: "/p/demo/pb.js", method: .get) { $0 }
             try await client.execute(uri: "/pb.js?id=demo", method: .get) { response in
                 #expect(response.status == .ok)
@@ -128,8 +136,8 @@ import Testing
         }
     }
 
-    @Test func unknownMalformedAndWrongMethod() async throws {
-        try await self.withServer { client in
+    @Test(arguments: [false, true]) func unknownMalformedAndWrongMethod(live: Bool) async throws {
+        try await self.withServer(live: live) { client in
             try await client.execute(uri: "/p/nope/pb.js", method: .get) { response in
                 #expect(response.status == .notFound)
                 #expect(response.headers[.cacheControl] == "public, max-age=60")
@@ -155,8 +163,8 @@ import Testing
         }
     }
 
-    @Test func refusingEveryEncodingIsNotAcceptable() async throws {
-        try await self.withServer { client in
+    @Test(arguments: [false, true]) func refusingEveryEncodingIsNotAcceptable(live: Bool) async throws {
+        try await self.withServer(live: live) { client in
             try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip;q=0, identity;q=0"]) { response in
                 #expect(response.status == .notAcceptable)
                 #expect(response.headers[.vary] == "Accept-Encoding")
@@ -165,9 +173,9 @@ import Testing
         }
     }
 
-    @Test func cacheControlFollowsTheConfiguredPolicy() async throws {
+    @Test(arguments: [false, true]) func cacheControlFollowsTheConfiguredPolicy(live: Bool) async throws {
         let policy = BundleCachePolicy(maxAge: 60, sharedMaxAge: 600, staleWhileRevalidate: 30, staleIfError: 3600)
-        try await self.withServer(bundle: BundleSettings(cachePolicy: policy)) { client in
+        try await self.withServer(live: live, bundle: BundleSettings(cachePolicy: policy)) { client in
             try await client.execute(uri: "/p/demo/pb.js", method: .get) { response in
                 #expect(response.headers[.cacheControl] == "public, max-age=60, s-maxage=600, stale-while-revalidate=30, stale-if-error=3600")
             }

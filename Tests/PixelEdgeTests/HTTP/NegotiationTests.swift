@@ -24,6 +24,10 @@ import Testing
         ("identity;q=0, gzip", .gzip),
         ("gzip;q=abc, identity", .identity),
         ("gzip ; q=0.7", .gzip),
+        ("gzip;q=1.0000, identity", .identity),
+        ("gzip;q=.5, identity", .identity),
+        ("gzip;q=0.001", .gzip),
+        ("identity;q=0.5, gzip;q=0.4", .identity),
     ] as [(String, ContentCoding)])
     func negotiates(_ header: String, _ expected: ContentCoding) {
         #expect(ContentCoding.negotiate(acceptEncoding: header) == expected)
