@@ -65,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("reload-interval-ms"), help: "How often to look for configuration changes made by other processes.")
     var reloadIntervalMilliseconds = 250
 
+    @Option(help: "Event loop threads (default: one per CPU the process may run on).")
+    var threads: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -77,6 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (10...60_000).contains(self.reloadIntervalMilliseconds) else {
             throw ValidationError("--reload-interval-ms must be between 10 and 60000")
+        }
+        if let threads, !(1...256).contains(threads) {
+            throw ValidationError("--threads must be between 1 and 256")
         }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not \(self.logLevel)")
@@ -135,7 +141,8 @@ struct ServeCommand: AsyncParsableCommand {
             ),
             adminToken: AdminToken.fromEnvironment(),
             reloadInterval: .milliseconds(self.reloadIntervalMilliseconds),
-            demo: self.demo
+            demo: self.demo,
+            threads: self.threads
         )
         let server: PixelEdgeServer
         do {

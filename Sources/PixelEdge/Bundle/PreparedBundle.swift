@@ -9,14 +9,26 @@ public struct BundleRepresentation: Sendable {
     public let body: ByteBuffer
     /// A strong validator, quotes included.
     public let entityTag: String
-    /// Everything a 200 carries but `Date` (added by the server).
-    public let okFields: HTTPFields
-    /// What a 304 must repeat of the 200 (RFC 9110 §15.4.5).
-    public let notModifiedFields: HTTPFields
-    /// The same responses as HTTP/1.1 bytes, status line to the last field, for the fast path: only the
-    /// `Date` line and the blank line follow.
+    /// The 200 and the 304 as HTTP/1.1 bytes, status line to the last field (everything but `Date`): the
+    /// fast path writes them as they are, followed by the `Date` line.
     public let okHead: ByteBuffer
+    /// What a 304 must repeat of the 200 (RFC 9110 §15.4.5).
     public let notModifiedHead: ByteBuffer
+
+    /// The 200's fields for Hummingbird's path, read back from `okHead`: one source for both paths, and no
+    /// second copy kept per bundle (the fields cost more memory than the body).
+    public var okFields: HTTPFields { Self.fields(of: self.okHead) }
+    public var notModifiedFields: HTTPFields { Self.fields(of: self.notModifiedHead) }
+
+    static func fields(of head: ByteBuffer) -> HTTPFields {
+        var fields = HTTPFields()
+        // The first line is the status line; `Server` is the server's to add.
+        for line in String(buffer: head).split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":"), let name = HTTPField.Name(String(line[..<colon])), name != .server else { continue }
+            fields.append(HTTPField(name: name, value: String(line[line.index(after: colon)...].dropFirst())))
+        }
+        return fields
+    }
 }
 
 /// A pixel's rendered pb.js, ready to serve in either encoding.
@@ -31,8 +43,8 @@ public struct PreparedBundle: Sendable {
     /// Renders, compresses and prepares the responses of `pixel`'s bundle.
     public init(pixel: PixelConfig, renderer: BundleRenderer) throws {
         let source = try renderer.render(pixel)
-        let identityBody = ByteBuffer(string: source)
-        let gzipBody = try Gzip.compress(identityBody)
+        let identityBody = ByteBuffer(string: source).compacted()
+        let gzipBody = try Gzip.compress(identityBody).compacted()
         // Content-derived tags are identical on every node that renders the same configuration.
         let tag = Self.entityTagValue(for: identityBody)
         let lastModified = Date(timeIntervalSince1970: max(pixel.updatedAt, renderer.templates.lastModified).timeIntervalSince1970.rounded(.down))
@@ -59,8 +71,7 @@ public struct PreparedBundle: Sendable {
             notModified[.surrogateKey] = surrogateKey
             notModified[.cacheTag] = surrogateKey
             return BundleRepresentation(
-                body: body, entityTag: entityTag, okFields: ok, notModifiedFields: notModified,
-                okHead: Self.head("200 OK", ok), notModifiedHead: Self.head("304 Not Modified", notModified)
+                body: body, entityTag: entityTag, okHead: Self.head("200 OK", ok), notModifiedHead: Self.head("304 Not Modified", notModified)
             )
         }
 
@@ -82,7 +93,7 @@ public struct PreparedBundle: Sendable {
             head.writeString("\(field.name.rawName): \(field.value)\r\n")
         }
         head.writeString("Server: PixelEdge\r\n")
-        return head
+        return head.compacted()
     }
 
     /// 96 bits of SHA-256, base64url: collisions are out of reach and the header stays short.
@@ -91,6 +102,16 @@ public struct PreparedBundle: Sendable {
         return Data(digest.prefix(12)).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
+    }
+}
+
+extension ByteBuffer {
+    /// A copy in storage of exactly its size: buffers that grew while being written (or were sized for the
+    /// worst case, as zlib's output is) keep their slack for as long as the bundle is cached otherwise.
+    func compacted() -> ByteBuffer {
+        var exact = ByteBufferAllocator().buffer(capacity: self.readableBytes)
+        exact.writeImmutableBuffer(self)
+        return exact
     }
 }
 

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 
 /// Builds the PixelEdge application: the store and outbox, the bundle cache and its updater, the relay's
 /// writer and forwarder, and the routes.
@@ -98,7 +99,7 @@ public struct PixelEdgeServer: Sendable {
     /// The application, ready to run: the first bundles are rendered before the server accepts connections,
     /// so a known pixel never gets a 404 while the server starts. On SIGTERM the server stops first and
     /// drains its requests; the outbox writer then stores what they accepted.
-    public func makeApplication() -> some ApplicationProtocol {
+    public func makeApplication(eventLoopGroup: (any EventLoopGroup)? = nil) -> some ApplicationProtocol {
         var app = Application(
             router: self.makeRouter(),
             server: .bundleFastPath(cache: self.cache, metrics: self.metrics),
@@ -108,6 +109,7 @@ public struct PixelEdgeServer: Sendable {
                 let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
                 logger.notice("PixelEdge listening on http://\(address)")
             },
+            eventLoopGroupProvider: eventLoopGroup.map { .shared($0) } ?? .singleton,
             logger: self.logger
         )
         app.beforeServerStarts {
@@ -122,6 +124,13 @@ public struct PixelEdgeServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then stops accepting connections and finishes the requests in flight.
     public func run() async throws {
-        try await self.makeApplication().runService()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.configuration.threads)
+        do {
+            try await self.makeApplication(eventLoopGroup: group).runService()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
     }
 }

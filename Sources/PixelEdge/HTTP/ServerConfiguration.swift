@@ -13,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var reloadInterval: Duration
     /// Adds the demo pixel when missing.
     public var demo: Bool
+    /// Event loop threads; by default one per CPU the process may run on.
+    public var threads: Int
 
     public init(
         host: String = "127.0.0.1",
@@ -24,7 +26,8 @@ public struct ServerConfiguration: Sendable {
         relay: RelaySettings = .init(),
         adminToken: AdminToken? = nil,
         reloadInterval: Duration = .milliseconds(250),
-        demo: Bool = false
+        demo: Bool = false,
+        threads: Int? = nil
     ) {
         self.host = host
         self.port = port
@@ -36,6 +39,7 @@ public struct ServerConfiguration: Sendable {
         self.adminToken = adminToken
         self.reloadInterval = reloadInterval
         self.demo = demo
+        self.threads = threads ?? ProcessorAffinity.count
     }
 }
 
