@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Logging
 import PixelEdge
@@ -65,6 +66,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("reload-interval-ms"), help: "How often to look for configuration changes made by other processes.")
     var reloadIntervalMilliseconds = 250
 
+    @Option(name: .customLong("purge-url"), help: "When a pixel changes, send a purge for its surrogate key (pixel-<id>) here; {key} in the URL is replaced by the key.")
+    var purgeURL: String?
+
+    @Option(name: .customLong("purge-method"), help: "HTTP method of the purge request (PURGE for Varnish, POST for Fastly's API).")
+    var purgeMethod = "PURGE"
+
+    @Option(name: .customLong("purge-header"), help: "A header sent with each purge, as 'Name: value' (an API token, say); repeatable.")
+    var purgeHeaders: [String] = []
+
     @Option(help: "Event loop threads (default: one per CPU the process may run on).")
     var threads: Int?
 
@@ -80,6 +90,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (10...60_000).contains(self.reloadIntervalMilliseconds) else {
             throw ValidationError("--reload-interval-ms must be between 10 and 60000")
+        }
+        if let purgeURL, let problem = URLOption.problem(with: purgeURL, allowRelative: false) {
+            throw ValidationError("--purge-url \(problem)")
+        }
+        for header in self.purgeHeaders where Self.header(header) == nil {
+            throw ValidationError("--purge-header must look like 'Name: value'")
         }
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256")
@@ -139,6 +155,9 @@ struct ServeCommand: AsyncParsableCommand {
                     return settings
                 }()
             ),
+            purge: self.purgeURL.map { url in
+                CDNPurger.Settings(url: url, method: self.purgeMethod, headers: self.purgeHeaders.compactMap(Self.header))
+            },
             adminToken: AdminToken.fromEnvironment(),
             reloadInterval: .milliseconds(self.reloadIntervalMilliseconds),
             demo: self.demo,
@@ -155,6 +174,14 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice("admin API is off: set \(AdminToken.environmentVariable) to turn it on")
         }
         try await server.run()
+    }
+}
+
+extension ServeCommand {
+    static func header(_ text: String) -> (name: String, value: String)? {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[0].contains(" ") else { return nil }
+        return (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces))
     }
 }
 

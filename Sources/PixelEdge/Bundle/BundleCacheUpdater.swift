@@ -11,14 +11,19 @@ public actor BundleCacheUpdater: Service {
     let renderer: BundleRenderer
     let cache: BundleCache
     let pollInterval: Duration
+    let purger: CDNPurger?
     let logger: Logger
     private var revision = StoreRevision.zero
 
-    public init(store: any PixelStore, renderer: BundleRenderer, cache: BundleCache, pollInterval: Duration = .milliseconds(250), logger: Logger) {
+    public init(
+        store: any PixelStore, renderer: BundleRenderer, cache: BundleCache, pollInterval: Duration = .milliseconds(250),
+        purger: CDNPurger? = nil, logger: Logger
+    ) {
         self.store = store
         self.renderer = renderer
         self.cache = cache
         self.pollInterval = pollInterval
+        self.purger = purger
         self.logger = logger
     }
 
@@ -28,6 +33,8 @@ public actor BundleCacheUpdater: Service {
             while (try? await Task.sleep(for: self.pollInterval)) != nil {
                 do {
                     try await self.refresh()
+                } catch is CancellationError {
+                    return
                 } catch {
                     // A locked or briefly unreadable store must not stop serving: the cache keeps the last good bundles.
                     self.logger.error("cannot read pixel changes from the store", metadata: ["error": "\(error)"])
@@ -52,7 +59,14 @@ public actor BundleCacheUpdater: Service {
         }
         let unservable = changes.rejected.compactMap { PixelID($0.id) } + failures.map(\.0)
         self.cache.update(upserting: prepared, removing: changes.removed + unservable)
+        let isFirstLoad = self.revision == .zero
         self.revision = changes.revision
+        // Only once the new bundles are served, so that a CDN refetching at once gets them. New pixels too:
+        // the CDN may hold the 404 a tag got before the pixel existed.
+        if let purger = self.purger, !isFirstLoad {
+            let changed = prepared.map(\.pixel) + changes.removed
+            if !changed.isEmpty { await purger.purge(changed) }
+        }
         if !prepared.isEmpty || !changes.removed.isEmpty {
             self.logger.info(
                 "bundles updated",

@@ -34,6 +34,7 @@ public struct PixelEdgeServer: Sendable {
             renderer: BundleRenderer(templates: templates, settings: configuration.bundle),
             cache: self.cache,
             pollInterval: configuration.reloadInterval,
+            purger: configuration.purge.map { CDNPurger(settings: $0, logger: logger) },
             logger: logger
         )
         self.writer = OutboxWriter(outbox: self.outbox, metrics: self.metrics)

@@ -7,6 +7,8 @@ public struct ServerConfiguration: Sendable {
     public var publicDirectory: String
     public var bundle: BundleSettings
     public var relay: RelaySettings
+    /// Where to purge a CDN's copy when a pixel changes; nil purges nothing.
+    public var purge: CDNPurger.Settings?
     /// Nil turns the admin API off (it answers 404).
     public var adminToken: AdminToken?
     /// How often the store is checked for changes made by other processes.
@@ -24,6 +26,7 @@ public struct ServerConfiguration: Sendable {
         publicDirectory: String = "Public",
         bundle: BundleSettings = .init(),
         relay: RelaySettings = .init(),
+        purge: CDNPurger.Settings? = nil,
         adminToken: AdminToken? = nil,
         reloadInterval: Duration = .milliseconds(250),
         demo: Bool = false,
@@ -36,6 +39,7 @@ public struct ServerConfiguration: Sendable {
         self.publicDirectory = publicDirectory
         self.bundle = bundle
         self.relay = relay
+        self.purge = purge
         self.adminToken = adminToken
         self.reloadInterval = reloadInterval
         self.demo = demo

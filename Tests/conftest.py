@@ -1,0 +1,183 @@
+"""Fixtures of the Python test suites: Tests/browser (pb.js in Chromium) and Tests/cdn (REDbot, Varnish).
+Everything a test needs is required: a missing binary, browser or tool fails the run, nothing skips."""
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BINARY = Path(os.environ.get("PIXEL_EDGE_BINARY", ROOT / ".build/debug/pixel-edge"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_tool(name, install):
+    """Fails (never skips) when a tool the tests need is missing."""
+    path = shutil.which(name) or (name if os.path.exists(name) else None)
+    if not path:
+        pytest.fail(f"{name} is not installed ({install}); these tests cannot run")
+    return path
+
+
+class PixelEdge:
+    """`pixel-edge serve` on a port of its own, with its own database, stopped with SIGTERM."""
+
+    def __init__(self, *arguments, pixels=None, port=None):
+        if not BINARY.exists():
+            pytest.fail(f"pixel-edge is not built at {BINARY}: run `swift build` first or set PIXEL_EDGE_BINARY")
+        self.directory = tempfile.mkdtemp(prefix="pixeledge-tests-")
+        self.database = f"{self.directory}/pixels.sqlite"
+        for pixel_id, options in (pixels or {}).items():
+            self.cli("pixels", "set", pixel_id, *options)
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.arguments = list(arguments)
+        self.output = []
+        self.start()
+
+    def cli(self, *arguments):
+        return subprocess.run([str(BINARY), *arguments, "--database", self.database], check=True, capture_output=True, text=True)
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [str(BINARY), "serve", "--port", str(self.port), "--database", self.database,
+             "--templates", str(ROOT / "Templates"), "--public", str(ROOT / "Public"), *self.arguments],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in self.process.stdout:
+            self.output.append(line)
+            if "PixelEdge listening on" in line:
+                break
+        else:
+            pytest.fail(f"pixel-edge serve exited with {self.process.wait()} before listening: {''.join(self.output)}")
+        threading.Thread(target=lambda: self.output.extend(self.process.stdout), daemon=True).start()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+    def metric(self, name):
+        """A counter from /metrics, 0 when absent."""
+        text = urllib.request.urlopen(self.base + "/metrics", timeout=5).read().decode()
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+        return 0.0
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def eventually(condition, timeout=10, every=0.05, message="the condition"):
+    """Checks `condition` until it holds: for what only happens when time has passed (a TTL), never as a
+    stand-in for an event the test could wait on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    pytest.fail(f"{message} did not hold within {timeout}s")
+
+
+# Browser tests: a collect endpoint, the demo server and Chromium.
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+class CollectEndpoint:
+    """Records the server-side copies pb.js sends. Tests wait on a condition, never on the clock."""
+
+    def __init__(self):
+        self.bodies = []
+        self.condition = threading.Condition()
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                with endpoint.condition:
+                    endpoint.bodies.append({"raw": raw, "json": json.loads(raw), "content_type": self.headers.get("Content-Type")})
+                    endpoint.condition.notify_all()
+                self.send_response(204)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/collect"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, predicate, timeout=10):
+        """The first body for which predicate(json) holds, waiting for it to arrive."""
+        with self.condition:
+            found = self.condition.wait_for(lambda: next((b for b in self.bodies if predicate(b["json"])), None), timeout)
+        assert found, f"no beacon matched within {timeout}s; received: {[b['json'] for b in self.bodies]}"
+        return found
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def collect():
+    endpoint = CollectEndpoint()
+    yield endpoint
+    endpoint.close()
+
+
+@pytest.fixture(scope="session")
+def edge(collect):
+    """pixel-edge serve --demo, with events.js pointing at the stand-in it serves from Public/."""
+    port = free_port()
+    server = PixelEdge("--demo", "--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--collect-url", collect.url, port=port)
+    yield server.base
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not chromium:
+        pytest.fail("Debian's chromium is not installed (apt-get install -y chromium); the browser tests cannot run")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright for Python is not installed (pip install playwright); the browser tests cannot run")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh profile per test; every console error and uncaught exception is collected and, unless a test
+    expects it, fails the test."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.errors = []
+    page.expected_errors = []
+    page.on("console", lambda message: message.type == "error" and page.errors.append(f"console: {message.text} at {message.location}"))
+    page.on("pageerror", lambda error: page.errors.append(f"exception: {error}"))
+    yield page
+    unexpected = [e for e in page.errors if not any(expected in e for expected in page.expected_errors)]
+    context.close()
+    assert unexpected == [], f"errors on the page: {unexpected}"
