@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 .byName(name: "PixelEdge"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

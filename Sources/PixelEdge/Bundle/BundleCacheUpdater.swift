@@ -6,6 +6,11 @@ import ServiceLifecycle
 /// Keeps `BundleCache` in step with the store: renders each new pixel version once, off the request path,
 /// and swaps it in. It polls the store's revision, so a change made by any process (the CLI, another
 /// node's admin API) is served within one poll interval; the admin API also calls `refresh()` directly.
+///
+/// A store with many new pixels at once (every pixel, at start) is not rendered before serving: those
+/// pixels wait in `unrendered`, rendered in the background a chunk at a time, or at their first request
+/// (`bundle(for:)`), whichever comes first. A pixel whose bundle is already served is always rendered at
+/// once, so that a change reaches pages within the poll interval.
 public actor BundleCacheUpdater: Service {
     let store: any PixelStore
     let renderer: BundleRenderer
@@ -14,6 +19,10 @@ public actor BundleCacheUpdater: Service {
     let purger: CDNPurger?
     let logger: Logger
     private var revision = StoreRevision.zero
+    private var unrendered: [PixelID: PixelConfig] = [:]
+    /// More new pixels than this in one refresh are left to the background warm-up.
+    static let renderAtOnceLimit = 64
+    static let warmUpChunk = 256
 
     public init(
         store: any PixelStore, renderer: BundleRenderer, cache: BundleCache, pollInterval: Duration = .milliseconds(250),
@@ -30,9 +39,14 @@ public actor BundleCacheUpdater: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             // Cancellation (graceful shutdown) ends the sleep and the loop: a normal end, not an error.
-            while (try? await Task.sleep(for: self.pollInterval)) != nil {
+            while !Task.isCancelled {
+                // While bundles wait to be rendered, the loop renders a chunk per turn instead of sleeping.
+                if await self.unrenderedCount == 0 {
+                    guard (try? await Task.sleep(for: self.pollInterval)) != nil else { return }
+                }
                 do {
                     try await self.refresh()
+                    await self.warmUp()
                 } catch is CancellationError {
                     return
                 } catch {
@@ -48,7 +62,16 @@ public actor BundleCacheUpdater: Service {
         let changes = try await self.store.changes(after: self.revision)
         guard changes.revision != self.revision else { return }
         let known = self.cache.snapshot
-        let stale = changes.updated.filter { known[$0.id]?.pixelVersion != $0.version }
+        let changed = changes.updated.filter { known[$0.id]?.pixelVersion != $0.version }
+        let served = changed.filter { known[$0.id] != nil }
+        var new = changed.filter { known[$0.id] == nil }
+        for id in changes.removed { self.unrendered[id] = nil }
+        if new.count > Self.renderAtOnceLimit {
+            for pixel in new { self.unrendered[pixel.id] = pixel }
+            new = []
+        }
+        let stale = served + new
+        for pixel in stale { self.unrendered[pixel.id] = nil }
         let started = ContinuousClock.now
         let (prepared, failures) = await Self.prepare(stale, with: self.renderer)
         for (id, error) in changes.rejected {
@@ -64,14 +87,14 @@ public actor BundleCacheUpdater: Service {
         // Only once the new bundles are served, so that a CDN refetching at once gets them. New pixels too:
         // the CDN may hold the 404 a tag got before the pixel existed.
         if let purger = self.purger, !isFirstLoad {
-            let changed = prepared.map(\.pixel) + changes.removed
-            if !changed.isEmpty { await purger.purge(changed) }
+            let purged = changed.map(\.id) + changes.removed
+            if !purged.isEmpty { await purger.purge(purged) }
         }
-        if !prepared.isEmpty || !changes.removed.isEmpty {
+        if !prepared.isEmpty || !changes.removed.isEmpty || !self.unrendered.isEmpty {
             self.logger.info(
                 "bundles updated",
                 metadata: [
-                    "rendered": "\(prepared.count)", "removed": "\(changes.removed.count)",
+                    "rendered": "\(prepared.count)", "removed": "\(changes.removed.count)", "waiting": "\(self.unrendered.count)",
                     "revision": "\(changes.revision)", "duration": "\(ContinuousClock.now - started)",
                 ]
             )
@@ -84,6 +107,43 @@ public actor BundleCacheUpdater: Service {
                     ]
                 )
             }
+        }
+    }
+
+    /// How many known pixels wait for their first bundle.
+    public var unrenderedCount: Int { self.unrendered.count }
+
+    /// The bundle of a pixel the cache has no bundle for: rendered now if the pixel waits in `unrendered`,
+    /// nil if the pixel is unknown. Hummingbird's path asks on every cache miss.
+    public func bundle(for id: PixelID) async -> PreparedBundle? {
+        if let bundle = self.cache.snapshot[id] { return bundle }
+        guard let pixel = self.unrendered[id] else { return nil }
+        do {
+            let bundle = try PreparedBundle(pixel: pixel, renderer: self.renderer)
+            self.unrendered[id] = nil
+            self.cache.update(upserting: [bundle], removing: [])
+            return bundle
+        } catch {
+            self.logger.error("cannot render bundle", metadata: ["pixel": "\(id)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Renders one chunk of the pixels waiting for their first bundle.
+    func warmUp() async {
+        guard !self.unrendered.isEmpty else { return }
+        let chunk = Array(self.unrendered.values.prefix(Self.warmUpChunk))
+        let (prepared, failures) = await Self.prepare(chunk, with: self.renderer)
+        // Only what did not change meanwhile (a newer version waits in `unrendered` under the same id).
+        let current = prepared.filter { self.unrendered[$0.pixel]?.version == $0.pixelVersion && self.cache.snapshot[$0.pixel] == nil }
+        for bundle in current { self.unrendered[bundle.pixel] = nil }
+        for (id, error) in failures {
+            self.unrendered[id] = nil
+            self.logger.error("cannot render bundle", metadata: ["pixel": "\(id)", "error": "\(error)"])
+        }
+        self.cache.update(upserting: current, removing: [])
+        if self.unrendered.isEmpty {
+            self.logger.info("every bundle is rendered", metadata: ["bundles": "\(self.cache.snapshot.bundles.count)"])
         }
     }
 

@@ -4,13 +4,18 @@ import Hummingbird
 /// GET and HEAD gets 405 with `Allow`), and passes every other request on.
 struct BundleMiddleware<Context: RequestContext>: RouterMiddleware {
     let responder: BundleResponder
+    let updater: BundleCacheUpdater
     let metrics: PixelEdgeMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let target = BundleRequestTarget(path: request.uri.path[...], query: request.uri.query?[...]) else {
             return try await next(request, context)
         }
-        let response = self.responder.respond(to: target, method: request.method, headers: request.headers)
+        var response = self.responder.respond(to: target, method: request.method, headers: request.headers)
+        // A miss may be a pixel whose first bundle is not rendered yet: the updater renders it now.
+        if response.status == .notFound, case .pixel(let text) = target, let id = PixelID(text), let bundle = await self.updater.bundle(for: id) {
+            response = BundleResponder.respond(with: bundle, method: request.method, headers: request.headers)
+        }
         self.metrics.bundleResponded(status: response.status.code)
         return Response(status: response.status, headers: response.fields, body: response.body.map { .init(byteBuffer: $0) } ?? .init())
     }

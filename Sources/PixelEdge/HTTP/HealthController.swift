@@ -5,6 +5,7 @@ import NIOCore
 struct HealthController<Context: RequestContext> {
     let store: any PixelStore
     let cache: BundleCache
+    let updater: BundleCacheUpdater
 
     func addRoutes(to router: Router<Context>) {
         router.get("healthz", use: self.health)
@@ -18,6 +19,8 @@ struct HealthController<Context: RequestContext> {
             return Response(status: .serviceUnavailable, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "store unreadable: \(error)\n")))
         }
         let bundles = self.cache.snapshot.bundles.count
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "ok: \(bundles) bundles\n")))
+        let waiting = await self.updater.unrenderedCount
+        let text = waiting == 0 ? "ok: \(bundles) bundles\n" : "ok: \(bundles) bundles, \(waiting) to render\n"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

@@ -60,7 +60,7 @@ public struct PixelEdgeServer: Sendable {
     public func makeRouter() -> Router<PixelEdgeRequestContext> {
         let router = Router(context: PixelEdgeRequestContext.self)
         router.add(middleware: ErrorCacheControlMiddleware())
-        router.add(middleware: BundleMiddleware(responder: BundleResponder(cache: self.cache), metrics: self.metrics))
+        router.add(middleware: BundleMiddleware(responder: BundleResponder(cache: self.cache), updater: self.updater, metrics: self.metrics))
         router.add(
             middleware: FileMiddleware(self.configuration.publicDirectory, searchForIndexHtml: true, logger: self.logger)
                 .withAdditionalMediaTypes(forFileExtensions: [
@@ -69,7 +69,7 @@ public struct PixelEdgeServer: Sendable {
                     "css": MediaType(type: .text, subType: "css", parameter: ("charset", "utf-8")),
                 ])
         )
-        HealthController(store: self.store, cache: self.cache).addRoutes(to: router)
+        HealthController(store: self.store, cache: self.cache, updater: self.updater).addRoutes(to: router)
         router.get("metrics") { _, _ in
             Response(
                 status: .ok,
@@ -97,8 +97,9 @@ public struct PixelEdgeServer: Sendable {
         return router
     }
 
-    /// The application, ready to run: the first bundles are rendered before the server accepts connections,
-    /// so a known pixel never gets a 404 while the server starts. On SIGTERM the server stops first and
+    /// The application, ready to run: the store is read before the server accepts connections, so a known
+    /// pixel never gets a 404 while the server starts (a large store's bundles are rendered as they are
+    /// asked for, and in the background). On SIGTERM the server stops first and
     /// drains its requests; the outbox writer then stores what they accepted.
     public func makeApplication(eventLoopGroup: (any EventLoopGroup)? = nil) -> some ApplicationProtocol {
         var app = Application(
