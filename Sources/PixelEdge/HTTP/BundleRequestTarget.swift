@@ -10,7 +10,7 @@ enum BundleRequestTarget: Equatable {
     static let legacyPath = "/pb.js"
 
     init?(path: Substring, query: Substring?) {
-        if path == Self.legacyPath {
+        if path.utf8.elementsEqual(Self.legacyPath.utf8) {
             guard let id = Self.queryValue(named: "id", in: query) else {
                 self = .missingID
                 return
@@ -18,8 +18,10 @@ enum BundleRequestTarget: Equatable {
             self = .pixel(id)
             return
         }
-        guard path.hasPrefix("/p/"), path.hasSuffix("/pb.js") else { return nil }
-        let id = path.dropFirst(3).dropLast(6)
+        // Compared as bytes: this runs on every request, and Character comparison walks grapheme breaks.
+        let bytes = path.utf8
+        guard bytes.count >= 9, bytes.starts(with: "/p/".utf8), bytes.reversed().starts(with: "sj.bp/".utf8) else { return nil }
+        let id = path[bytes.index(bytes.startIndex, offsetBy: 3)..<bytes.index(bytes.endIndex, offsetBy: -6)]
         // `/p//pb.js` or `/p/a/b/pb.js`: a bundle URL with a malformed id, answered 400 rather than 404.
         self = .pixel(id)
     }

@@ -26,20 +26,25 @@ public struct PixelID: Hashable, Comparable, Sendable, CustomStringConvertible, 
         self.rawValue = text
     }
 
-    /// Same rules as `init(validating:)`, for the request path, where no message is needed.
+    /// Same rules as `init(validating:)`, for the request path, where no message is needed: it checks bytes,
+    /// not Characters, since every allowed character is one ASCII byte.
     public init?(_ text: some StringProtocol) {
-        guard !text.isEmpty, text.utf8.count <= Self.maximumLength, text.allSatisfy(Self.isAllowed) else { return nil }
+        let utf8 = text.utf8
+        guard !utf8.isEmpty, utf8.count <= Self.maximumLength, utf8.allSatisfy(Self.isAllowed) else { return nil }
         self.rawValue = String(text)
     }
 
-    private static func isAllowed(_ character: Character) -> Bool {
-        guard let ascii = character.asciiValue else { return false }
-        switch ascii {
+    private static func isAllowed(_ byte: UInt8) -> Bool {
+        switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
             return true
         default:
             return false
         }
+    }
+
+    private static func isAllowed(_ character: Character) -> Bool {
+        character.asciiValue.map(Self.isAllowed) ?? false
     }
 
     public var description: String { self.rawValue }
