@@ -50,15 +50,7 @@ struct AdminController<Context: RequestContext> {
 
     @Sendable func put(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.pixelID(context)
-        if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
-            throw APIError(.unsupportedMediaType, field: "Content-Type", "send the body as application/json, not \(contentType)")
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: Self.maximumBodySize)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, field: "body", "the body is larger than \(Self.maximumBodySize) bytes")
-        }
+        let body = try await request.collectBody(upTo: Self.maximumBodySize, contentTypes: ["application/json"], describing: "the body")
         let saved: SavedPixel
         do {
             let edit = try PixelPutRequest.edit(fromJSON: Data(body.readableBytesView))

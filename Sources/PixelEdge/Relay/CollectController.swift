@@ -32,25 +32,18 @@ struct CollectController<Context: RemoteAddressRequestContext> {
             return Response(status: .noContent, headers: Self.noStore)
         } catch let error as CollectError {
             self.metrics.eventRejected(status: error.status.code)
-            var headers = Self.noStore
-            if error.status == .tooManyRequests { headers[.retryAfter] = "60" }
-            throw APIError(error, headers: headers)
+            throw APIError(error, headers: error.status == .tooManyRequests ? [.retryAfter: "60"] : [:])
+        } catch let error as APIError {
+            self.metrics.eventRejected(status: error.status.code)
+            throw error
         }
     }
 
     /// Returns false when the event was valid but has nowhere to go (the pixel has no Events API destination).
     private func accept(_ request: Request, context: Context) async throws -> Bool {
-        if let contentType = request.headers[.contentType]?.lowercased(),
-            !contentType.hasPrefix("text/plain"), !contentType.hasPrefix("application/json")
-        {
-            throw CollectError(.unsupportedMediaType, field: "Content-Type", "send the event as text/plain or application/json, not \(contentType)")
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: Self.maximumBodySize)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw CollectError(.contentTooLarge, field: "body", "the body is larger than \(Self.maximumBodySize) bytes")
-        }
+        let body = try await request.collectBody(
+            upTo: Self.maximumBodySize, contentTypes: ["text/plain", "application/json"], describing: "the event"
+        )
         var event = try self.parser.parse(Data(body.readableBytesView))
         guard let pixel = try await self.store.pixel(event.pixel) else {
             throw CollectError(.notFound, field: "pixel", "unknown pixel \(event.pixel)")
