@@ -51,7 +51,7 @@ public struct BundleResponder: Sendable {
 
     static func respond(with bundle: PreparedBundle, method: HTTPRequest.Method, headers: HTTPFields) -> BundleResponse {
         let representation: BundleRepresentation
-        switch ContentCoding.negotiate(acceptEncoding: headers[values: .acceptEncoding].joinedFieldValue) {
+        switch ContentCoding.negotiate(acceptEncodingValues: headers[values: .acceptEncoding]) {
         case .gzip: representation = bundle.gzip
         case .identity: representation = bundle.identity
         case nil:

@@ -51,11 +51,6 @@ public struct SQLiteOutbox: Sendable {
         self.database = database.pool
     }
 
-    public struct NewEvent: Sendable {
-        public let event: CollectedEvent
-        public let data: String
-    }
-
     /// Stores events in one transaction (one fsync for a whole group of requests).
     public func append(_ events: [CollectedEvent], now: Date = Date()) async throws {
         let encoder = JSONEncoder()
