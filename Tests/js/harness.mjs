@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
+import { webcrypto } from "node:crypto";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const binary = process.env.PIXEL_EDGE_BINARY || join(root, ".build/debug/pixel-edge");
@@ -136,11 +137,11 @@ export function runBundle(source, {
   const window = {
     document, location, navigator,
     crypto: {
-      getRandomValues: (array) => globalThis.crypto.getRandomValues(array),
+      getRandomValues: (array) => webcrypto.getRandomValues(array),
       // Web Crypto exists only in secure contexts; without it the bundle must skip identify.
       subtle: webCrypto ? {
         digest(algorithm, data) {
-          const digest = globalThis.crypto.subtle.digest(algorithm, data);
+          const digest = webcrypto.subtle.digest(algorithm, data);
           digests.push(digest);
           return digest;
         },
