@@ -161,3 +161,13 @@ def test_with_pixeledge_stopped_varnish_keeps_serving_the_last_bundle(short_ttl_
         return int(headers["Age"]) >= 2
 
     eventually(stale_but_served, timeout=15, message="a response older than its 1 s s-maxage")
+
+
+def test_a_new_pixel_replaces_the_404_varnish_cached_for_it(stack):
+    edge, varnish = stack
+    status, _, _ = get(varnish.base + "/p/later/pb.js")
+    assert status == 404
+    status, headers, _ = get(varnish.base + "/p/later/pb.js")
+    assert (status, headers["X-Cache"]) == (404, "HIT"), "the 404 is cached for its max-age=60"
+    edge.cli("pixels", "set", "later", "--tiktok-pixel-code", NEW_CODE)
+    eventually(lambda: get(varnish.base + "/p/later/pb.js")[0] == 200, timeout=10, message="the new pixel's bundle through Varnish")

@@ -44,7 +44,11 @@ public struct BundleResponder: Sendable {
             )
         }
         guard let bundle = self.cache.snapshot[id] else {
-            return Self.error(.notFound, "unknown pixel \(id): check the id in your tag", method: method)
+            // Keyed like the bundle, so that the purge sent when the pixel is created drops a cached 404.
+            var fields = Self.errorFields()
+            fields[.surrogateKey] = PreparedBundle.surrogateKey(for: id)
+            fields[.cacheTag] = PreparedBundle.surrogateKey(for: id)
+            return Self.error(.notFound, "unknown pixel \(id): check the id in your tag", fields: fields, method: method)
         }
         return Self.respond(with: bundle, method: method, headers: headers)
     }

@@ -143,6 +143,7 @@ import Testing
                 #expect(response.headers[.cacheControl] == "public, max-age=60")
                 #expect(response.headers[.contentType] == "text/javascript; charset=utf-8")
                 #expect(String(buffer: response.body) == "/* PixelEdge: 404 unknown pixel nope: check the id in your tag */\n")
+                #expect(response.headers[HTTPField.Name("Surrogate-Key")!] == "pixel-nope")
             }
             for malformed in ["/p/Demo/pb.js", "/p//pb.js", "/p/a%2Fb/pb.js", "/p/\(String(repeating: "x", count: 65))/pb.js", "/pb.js?id=a*/b"] {
                 try await client.execute(uri: malformed, method: .get) { response in
