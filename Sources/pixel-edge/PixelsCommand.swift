@@ -33,7 +33,10 @@ struct SetPixel: AsyncParsableCommand {
     @Option(name: .customLong("tiktok-pixel-code"), help: "TikTok Pixel Code: 20 characters, A-Z and 0-9.")
     var tiktokPixelCode: String?
 
-    @Option(name: .customLong("tiktok-access-token"), help: "Events API access token.")
+    @Option(
+        name: .customLong("tiktok-access-token"),
+        help: "Events API access token; - reads it from standard input, keeping it out of the shell history and the process list."
+    )
     var tiktokAccessToken: String?
 
     @Flag(name: .customLong("clear-tiktok-access-token"), help: "Remove the stored access token.")
@@ -106,7 +109,9 @@ struct SetPixel: AsyncParsableCommand {
             edit.accessToken = .clear
             edit.testEventCode = .clear
         }
-        if let text = self.tiktokAccessToken {
+        if let given = self.tiktokAccessToken {
+            // One line from standard input; its line break is not part of the token.
+            let text = given == "-" ? String((readLine(strippingNewline: true) ?? "")) : given
             let token = try TikTokAccessToken.parse(text)
             edit.accessToken = .set(token.value)
             edit.warnings += token.warnings

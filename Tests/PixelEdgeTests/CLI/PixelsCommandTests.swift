@@ -68,6 +68,16 @@ import Testing
         #expect(try self.pixelEdge("pixels", "show", "fresh").status == 1)
     }
 
+    @Test func theTokenCanComeFromStandardInput() throws {
+        let result = try CommandRunner.run(
+            ["pixels", "set", "shop", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--tiktok-access-token", "-", "--database", self.database],
+            input: TestEnvironment.accessToken + "\n"
+        )
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("  access token:      ****wxyz\n"))
+        #expect(result.standardError.isEmpty, "no whitespace warning: the line break is not part of the token")
+    }
+
     @Test func conflictingFlagsAreUsageErrors() throws {
         let result = try self.pixelEdge("pixels", "set", "shop", "--disable-tiktok", "--enable-tiktok")
         #expect(result.status == 64)

@@ -8,7 +8,7 @@ struct CommandResult {
 }
 
 enum CommandRunner {
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> CommandResult {
         let process = Process()
         process.executableURL = try TestEnvironment.executable()
         process.arguments = arguments
@@ -17,7 +17,13 @@ enum CommandRunner {
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
+        let standardInput = Pipe()
+        process.standardInput = standardInput
         try process.run()
+        if let input {
+            standardInput.fileHandleForWriting.write(Data(input.utf8))
+        }
+        try standardInput.fileHandleForWriting.close()
         // Read before waiting, so a full pipe cannot block the child.
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = error.fileHandleForReading.readDataToEndOfFile()
