@@ -146,7 +146,7 @@ struct ServeCommand: AsyncParsableCommand {
             ),
             relay: RelaySettings(
                 tiktokAPIBase: self.tiktokAPIBase,
-                trustedProxies: (try? TrustedProxies(cidrs: self.trustedProxies)) ?? .none,
+                trustedProxies: try TrustedProxies(cidrs: self.trustedProxies),
                 outboxLimit: self.outboxLimit,
                 eventNames: EventNames(allowsCustom: self.allowCustomEvents),
                 forwarder: {

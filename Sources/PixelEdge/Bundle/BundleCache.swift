@@ -3,7 +3,7 @@ import Synchronization
 /// The prepared bundles of every pixel, as one immutable snapshot replaced whole on each change.
 ///
 /// Requests read a snapshot; the updater builds the next one beside it and swaps it in. Readers that
-/// keep a snapshot (one per event loop, say) check `generation`, a plain atomic load, and take the
+/// keep a snapshot (the fast path keeps one per connection) check `generation`, a plain atomic load, and take the
 /// lock only when it moved, so the steady state reads without locking.
 public final class BundleCache: Sendable {
     public struct Snapshot: Sendable {
@@ -30,7 +30,8 @@ public final class BundleCache: Sendable {
         return self.snapshot
     }
 
-    /// Applies a batch of changes as one new snapshot.
+    /// Applies a batch of changes as one new snapshot. The dictionary is copied, so a change costs in
+    /// proportion to the number of pixels: changes are batched (a warm-up chunk, one refresh) for that reason.
     func update(upserting bundles: [PreparedBundle], removing removed: [PixelID]) {
         self.current.withLock { snapshot in
             var next = snapshot.bundles

@@ -64,10 +64,7 @@ import Testing
     @Test func theAccessTokenNeverReachesTheLog() async throws {
         let directory = try TemporaryDirectory()
         let database = directory.path("log.sqlite")
-        let set = try CommandRunner.run([
-            "pixels", "set", "shop", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--tiktok-access-token", TestEnvironment.accessToken,
-            "--database", database,
-        ])
+        let set = try CommandRunner.createShop(in: database)
         #expect(set.status == 0)
         let server = try await ServerProcess.start(
             database: database, arguments: ["--log-level", "trace"], environment: ["PIXELEDGE_ADMIN_TOKEN": TestEnvironment.adminToken]

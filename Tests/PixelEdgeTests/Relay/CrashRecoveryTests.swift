@@ -13,10 +13,7 @@ import Testing
     @Test func noAcceptedEventIsLostToKillDashNine() async throws {
         let directory = try TemporaryDirectory()
         let database = directory.path("crash.sqlite")
-        let set = try CommandRunner.run([
-            "pixels", "set", "shop", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--tiktok-access-token", TestEnvironment.accessToken,
-            "--database", database,
-        ])
+        let set = try CommandRunner.createShop(in: database)
         #expect(set.status == 0)
         let fake = FakeEventsAPI()
         try await fake.run { base in

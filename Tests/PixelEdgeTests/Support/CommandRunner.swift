@@ -8,6 +8,14 @@ struct CommandResult {
 }
 
 enum CommandRunner {
+    /// Creates the pixel "shop" with the test Pixel Code and access token, as an operator would.
+    static func createShop(in database: String) throws -> CommandResult {
+        try self.run([
+            "pixels", "set", "shop", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--tiktok-access-token", TestEnvironment.accessToken,
+            "--database", database,
+        ])
+    }
+
     static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> CommandResult {
         let process = Process()
         process.executableURL = try TestEnvironment.executable()
