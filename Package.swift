@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "pixel-edge", targets: ["pixel-edge"]),
         .library(name: "PixelEdge", targets: ["PixelEdge"]),
+        .library(name: "PixelEdgeCore", targets: ["PixelEdgeCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -30,9 +31,19 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
+        // Model types, validation and the parsers of everything a client sends: no server, database or network
+        // code, so that the fuzz targets (Tests/fuzz) build it alone with the sanitizers.
+        .target(
+            name: "PixelEdgeCore",
+            dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PixelEdge",
             dependencies: [
+                .byName(name: "PixelEdgeCore"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -57,15 +68,22 @@ let package = Package(
             name: "pixel-edge",
             dependencies: [
                 .byName(name: "PixelEdge"),
+                .byName(name: "PixelEdgeCore"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PixelEdgeCoreTests",
+            dependencies: [.byName(name: "PixelEdgeCore")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "PixelEdgeTests",
             dependencies: [
                 .byName(name: "PixelEdge"),
+                .byName(name: "PixelEdgeCore"),
                 // Built with the tests, which run it as a separate process (CLI output, exit codes, hot reload).
                 .byName(name: "pixel-edge"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import PixelEdge
+import PixelEdgeCore
 
 /// Helpers for `Benchmarks/run`: figures that need the library from inside the process.
 struct BenchCommand: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PixelEdgeCore
 
 @main
 struct PixelEdgeCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import PixelEdge
+import PixelEdgeCore
 
 /// How the CLI prints pixels for people (`--json` prints `PixelDocument` instead).
 enum PixelText {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PixelEdge
+import PixelEdgeCore
 
 struct PixelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

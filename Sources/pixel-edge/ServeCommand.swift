@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import Logging
 import PixelEdge
+import PixelEdgeCore
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import PixelEdgeCore
 
 /// Lets a request through to the admin API only with the right bearer token.
 struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {

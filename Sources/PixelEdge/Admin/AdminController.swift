@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PixelEdgeCore
 
 /// `/admin/pixels`: create, read, update and delete pixel configurations as JSON.
 struct AdminController<Context: RequestContext> {
@@ -53,7 +54,7 @@ struct AdminController<Context: RequestContext> {
         let body = try await request.collectBody(upTo: Self.maximumBodySize, contentTypes: ["application/json"], describing: "the body")
         let saved: SavedPixel
         do {
-            let edit = try PixelPutRequest.edit(fromJSON: Data(body.readableBytesView))
+            let edit = try PixelPutRequest.edit(fromJSON: body.readableBytesView)
             saved = try await self.store.save(edit, for: id)
         } catch let error as ConfigurationError {
             throw APIError(error)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PixelEdgeCore
 
 /// The admin API's bearer token (`PIXELEDGE_ADMIN_TOKEN`). Only its digest is kept, and a presented token
 /// is compared digest to digest: the comparison takes the same time wherever the bytes differ and

@@ -1,4 +1,5 @@
 import Foundation
+import PixelEdgeCore
 
 /// A pixel as the admin API and `pixels show --json` present it: the access token masked, warnings included.
 public struct PixelDocument: Encodable, Sendable {

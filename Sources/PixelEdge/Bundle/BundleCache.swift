@@ -1,4 +1,5 @@
 import Synchronization
+import PixelEdgeCore
 
 /// The prepared bundles of every pixel, as one immutable snapshot replaced whole on each change.
 ///

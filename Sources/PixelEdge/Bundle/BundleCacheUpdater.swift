@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
+import PixelEdgeCore
 
 /// Keeps `BundleCache` in step with the store: renders each new pixel version once, off the request path,
 /// and swaps it in. It polls the store's revision, so a change made by any process (the CLI, another

@@ -1,4 +1,5 @@
 import Mustache
+import PixelEdgeCore
 
 /// Renders a pixel's pb.js from the templates. Pure: the same pixel, templates and settings give the same bytes.
 public struct BundleRenderer: Sendable {

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import PixelEdgeCore
 
 /// Tells a CDN that a pixel's bundle changed, by its surrogate key (`pixel-<id>`), so that the next request
 /// gets the new bundle instead of waiting for `s-maxage` to run out.

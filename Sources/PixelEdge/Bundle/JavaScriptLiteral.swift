@@ -1,4 +1,5 @@
 import Foundation
+import PixelEdgeCore
 
 /// Turns a configuration value into JavaScript source that can only ever be that value.
 ///

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import NIOCore
+import PixelEdgeCore
 
 /// One representation of a bundle (identity or gzip) with everything a response needs, computed once
 /// per bundle version so that answering a request allocates nothing.

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PixelEdgeCore
 
 /// An error of the JSON APIs (admin, collect), answered as `{"error": {"status", "field"?, "message"}}`.
 struct APIError: HTTPResponseError {

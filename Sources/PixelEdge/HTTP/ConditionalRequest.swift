@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import PixelEdgeCore
 
 /// Evaluates the conditional request headers of a `GET`/`HEAD` in the order RFC 9110 §13.2.2 gives.
 enum ConditionalRequest {

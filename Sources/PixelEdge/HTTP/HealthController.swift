@@ -1,26 +1,53 @@
 import Hummingbird
 import NIOCore
+import PixelEdgeCore
 
-/// `/healthz`: 200 while the store can be read, 503 otherwise; a load balancer's check.
+/// The checks a load balancer or an orchestrator asks, GET or HEAD:
+/// - `/healthz`, liveness: 200 while the store can be read and bundles are served, 503 otherwise.
+/// - `/readyz`, readiness for events: 200 while the store takes writes, 503 (with the reason) when it does
+///   not, as found by the last write or probe: `/collect` would answer 503 too, so send events elsewhere.
+///   Bundles are still served from memory then, which is why `/healthz` stays 200.
 struct HealthController<Context: RequestContext> {
     let store: any PixelStore
+    let health: StoreHealth
     let cache: BundleCache
     let updater: BundleCacheUpdater
 
     func addRoutes(to router: Router<Context>) {
-        router.get("healthz", use: self.health)
+        router.get("healthz", use: self.liveness)
+        router.head("healthz", use: self.liveness)
+        router.get("readyz", use: self.readiness)
+        router.head("readyz", use: self.readiness)
     }
 
-    @Sendable func health(_ request: Request, context: Context) async throws -> Response {
-        let headers: HTTPFields = [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"]
+    @Sendable func liveness(_ request: Request, context: Context) async throws -> Response {
         do {
             try await self.store.checkReadable()
         } catch {
-            return Response(status: .serviceUnavailable, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "store unreadable: \(error)\n")))
+            return Self.text(.serviceUnavailable, "store unreadable: \(error)", for: request)
         }
         let bundles = self.cache.snapshot.bundles.count
         let waiting = await self.updater.unrenderedCount
-        let text = waiting == 0 ? "ok: \(bundles) bundles\n" : "ok: \(bundles) bundles, \(waiting) to render\n"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        var text = waiting == 0 ? "ok: \(bundles) bundles" : "ok: \(bundles) bundles, \(waiting) to render"
+        if let problem = self.health.currentProblem {
+            text += "; events not accepted: \(problem.reason.rawValue) (see /readyz)"
+        }
+        return Self.text(.ok, text, for: request)
+    }
+
+    @Sendable func readiness(_ request: Request, context: Context) async throws -> Response {
+        guard let problem = self.health.currentProblem else {
+            return Self.text(.ok, "ready: the store takes events", for: request)
+        }
+        return Self.text(.serviceUnavailable, "not ready: \(problem.reason.rawValue): \(problem.message)", for: request)
+    }
+
+    private static func text(_ status: HTTPResponse.Status, _ text: String, for request: Request) -> Response {
+        let body = ByteBuffer(string: text + "\n")
+        return Response(
+            status: status,
+            headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store", .contentLength: String(body.readableBytes)],
+            body: request.method == .head ? .init() : .init(byteBuffer: body)
+        )
     }
 }

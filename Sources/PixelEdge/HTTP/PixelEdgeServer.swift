@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import PixelEdgeCore
 
 /// Builds the PixelEdge application: the store and outbox, the bundle cache and its updater, the relay's
 /// writer and forwarder, and the routes.
@@ -12,8 +13,12 @@ public struct PixelEdgeServer: Sendable {
     public let cache: BundleCache
     public let updater: BundleCacheUpdater
     public let metrics: PixelEdgeMetrics
+    public let database: SQLiteDatabase
+    public let health: StoreHealth
+    public let depth: OutboxDepth
     public let writer: OutboxWriter
     public let forwarder: EventForwarder
+    let probe: StoreProbe
     let logger: Logger
 
     /// The demo pixel `--demo` adds: its Pixel Code is well formed but belongs to no TikTok account.
@@ -24,11 +29,15 @@ public struct PixelEdgeServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         let database = try SQLiteDatabase(path: configuration.databasePath)
+        self.database = database
         self.store = SQLitePixelStore(database: database)
         self.outbox = SQLiteOutbox(database: database)
         let templates = try BundleTemplates(directory: configuration.templatesDirectory)
         self.cache = BundleCache()
         self.metrics = PixelEdgeMetrics()
+        self.health = StoreHealth(metrics: self.metrics, logger: logger)
+        self.depth = OutboxDepth(metrics: self.metrics)
+        self.probe = StoreProbe(database: database, health: self.health)
         self.updater = BundleCacheUpdater(
             store: self.store,
             renderer: BundleRenderer(templates: templates, settings: configuration.bundle),
@@ -37,12 +46,13 @@ public struct PixelEdgeServer: Sendable {
             purger: configuration.purge.map { CDNPurger(settings: $0, logger: logger) },
             logger: logger
         )
-        self.writer = OutboxWriter(outbox: self.outbox, metrics: self.metrics)
+        self.writer = OutboxWriter(outbox: self.outbox, metrics: self.metrics, depth: self.depth, health: self.health)
         self.forwarder = EventForwarder(
             outbox: self.outbox,
             store: self.store,
             client: EventsAPIClient(base: configuration.relay.tiktokAPIBase),
             settings: configuration.relay.forwarder,
+            depth: self.depth,
             metrics: self.metrics,
             logger: logger
         )
@@ -59,7 +69,7 @@ public struct PixelEdgeServer: Sendable {
 
     public func makeRouter() -> Router<PixelEdgeRequestContext> {
         let router = Router(context: PixelEdgeRequestContext.self)
-        router.add(middleware: ErrorCacheControlMiddleware())
+        router.add(middleware: ErrorResponseMiddleware(logger: self.logger))
         router.add(middleware: BundleMiddleware(responder: BundleResponder(cache: self.cache), updater: self.updater, metrics: self.metrics))
         router.add(
             middleware: FileMiddleware(self.configuration.publicDirectory, searchForIndexHtml: true, logger: self.logger)
@@ -69,21 +79,27 @@ public struct PixelEdgeServer: Sendable {
                     "css": MediaType(type: .text, subType: "css", parameter: ("charset", "utf-8")),
                 ])
         )
-        HealthController(store: self.store, cache: self.cache, updater: self.updater).addRoutes(to: router)
-        router.get("metrics") { _, _ in
-            Response(
+        HealthController(store: self.store, health: self.health, cache: self.cache, updater: self.updater).addRoutes(to: router)
+        let metrics: @Sendable (Request, PixelEdgeRequestContext) async throws -> Response = { request, _ in
+            let text = ByteBuffer(string: self.metrics.exposition())
+            return Response(
                 status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: self.metrics.exposition()))
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store", .contentLength: String(text.readableBytes)],
+                body: request.method == .head ? .init() : .init(byteBuffer: text)
             )
         }
+        router.get("metrics", use: metrics)
+        router.head("metrics", use: metrics)
         CollectController(
             parser: CollectRequestParser(eventNames: self.configuration.relay.eventNames),
             store: self.store,
             writer: self.writer,
+            depth: self.depth,
+            health: self.health,
             metrics: self.metrics,
             trustedProxies: self.configuration.relay.trustedProxies,
-            outboxLimit: self.configuration.relay.outboxLimit
+            outboxLimit: self.configuration.relay.outboxLimit,
+            logger: self.logger
         ).addRoutes(to: router)
         if let token = self.configuration.adminToken {
             let admin = router.group("admin").add(middleware: AdminAuthMiddleware(token: token))
@@ -106,7 +122,7 @@ public struct PixelEdgeServer: Sendable {
             router: self.makeRouter(),
             server: .bundleFastPath(cache: self.cache, metrics: self.metrics),
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "PixelEdge"),
-            services: [self.updater, self.writer, self.forwarder],
+            services: [self.updater, self.probe, self.writer, self.forwarder],
             onServerRunning: { [logger] channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
                 logger.notice("PixelEdge listening on http://\(address)")
@@ -119,7 +135,7 @@ public struct PixelEdgeServer: Sendable {
                 try await self.addDemoPixelIfMissing()
             }
             try await self.updater.refresh()
-            self.metrics.outboxCounted(try await self.outbox.pendingCount())
+            self.depth.counted(try await self.outbox.pendingCount())
         }
         return app
     }

@@ -1,15 +1,19 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PixelEdgeCore
 
 extension Request {
     /// The whole body of a JSON API request (admin, collect): another content type is a 415 and a body past
     /// `limit` a 413, each with a message naming the field, before anything is parsed.
+    ///
+    /// `contentTypes` are media types without parameters (`text/plain`); the request's type must be one of
+    /// them exactly, whatever its parameters (`text/plain;charset=UTF-8`) and case.
     func collectBody(upTo limit: Int, contentTypes: [String], describing what: String) async throws -> ByteBuffer {
-        if let contentType = self.headers[.contentType], !contentTypes.contains(where: { contentType.lowercased().hasPrefix($0) }) {
+        if let contentType = self.headers[.contentType], !contentTypes.contains(Self.mediaType(of: contentType)) {
             throw APIError(
                 .unsupportedMediaType, field: "Content-Type",
-                "send \(what) as \(contentTypes.joined(separator: " or ")), not \(contentType)"
+                "send \(what) as \(contentTypes.joined(separator: " or ")), not \(contentType.prefix(100))"
             )
         }
         do {
@@ -17,5 +21,11 @@ extension Request {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, field: "body", "the body is larger than \(limit) bytes")
         }
+    }
+
+    /// `type/subtype` of a Content-Type value (RFC 9110 §8.3.1), lowercased, parameters dropped.
+    static func mediaType(of contentType: String) -> String {
+        let essence = contentType.prefix { $0 != ";" }
+        return String(essence.trimmingASCIIWhitespace()).lowercased()
     }
 }

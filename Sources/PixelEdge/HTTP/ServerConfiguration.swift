@@ -1,3 +1,5 @@
+import PixelEdgeCore
+
 /// Everything `pixel-edge serve` is configured with.
 public struct ServerConfiguration: Sendable {
     public var host: String

@@ -1,6 +1,6 @@
 import CoreMetrics
 import Prometheus
-import Synchronization
+import PixelEdgeCore
 
 /// PixelEdge's metrics, made through swift-metrics with an explicit Prometheus factory rather than the
 /// process-wide bootstrap, so that every server (and every test) has its own registry.
@@ -16,9 +16,8 @@ public final class PixelEdgeMetrics: Sendable {
     private let forwardLatency: CoreMetrics.Timer
     private let bundleResponses: [Int: CoreMetrics.Counter]
     private let bundleOtherResponses: CoreMetrics.Counter
-    /// The outbox's size as last counted plus what was stored since: `/collect` answers 429 past the limit
-    /// without counting rows on every request.
-    private let depth = Atomic<Int>(0)
+    private let storeAvailable: CoreMetrics.Gauge
+    private let openConnections: CoreMetrics.Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -37,13 +36,14 @@ public final class PixelEdgeMetrics: Sendable {
         }
         self.bundleResponses = responses
         self.bundleOtherResponses = CoreMetrics.Counter(label: "pixeledge_bundle_responses_total", dimensions: [("status", "other")], factory: factory)
+        self.storeAvailable = CoreMetrics.Gauge(label: "pixeledge_store_available", factory: factory)
+        self.openConnections = CoreMetrics.Gauge(label: "pixeledge_connections_open", factory: factory)
     }
 
     func eventReceived() { self.eventsReceived.increment() }
     func eventDiscarded() { self.eventsDiscarded.increment() }
     func eventsStored(_ count: Int) {
         self.eventsStored.increment(by: count)
-        self.outboxGrew(by: count)
     }
     func eventsForwarded(_ count: Int, after duration: Duration) {
         self.eventsForwarded.increment(by: count)
@@ -67,16 +67,34 @@ public final class PixelEdgeMetrics: Sendable {
             .increment(by: count)
     }
 
-    var outboxDepth: Int { self.depth.load(ordering: .relaxed) }
+    func failedEventsExpired(_ count: Int) {
+        CoreMetrics.Counter(label: "pixeledge_failed_events_expired_total", factory: self.factory).increment(by: count)
+    }
 
-    func outboxCounted(_ depth: Int) {
-        self.depth.store(depth, ordering: .relaxed)
+    func outboxDepthChanged(to depth: Int) {
         self.outboxDepthGauge.record(depth)
     }
 
-    private func outboxGrew(by count: Int) {
-        let depth = self.depth.add(count, ordering: .relaxed).newValue
-        self.outboxDepthGauge.record(depth)
+    func personalDataRedacted(field: String) {
+        CoreMetrics.Counter(label: "pixeledge_personal_data_redacted_total", dimensions: [("field", field)], factory: self.factory).increment()
+    }
+
+    func storeWriteFailed(reason: String) {
+        CoreMetrics.Counter(label: "pixeledge_store_write_failures_total", dimensions: [("reason", reason)], factory: self.factory).increment()
+    }
+
+    func storeAvailabilityChanged(_ available: Bool) {
+        self.storeAvailable.record(available ? 1 : 0)
+    }
+
+    func connectionsChanged(to count: Int) {
+        self.openConnections.record(count)
+    }
+
+    /// Why the server closed a connection before its client did (timeouts, the connection limit, a request it
+    /// could not answer).
+    func connectionClosed(reason: String) {
+        CoreMetrics.Counter(label: "pixeledge_connections_closed_total", dimensions: [("reason", reason)], factory: self.factory).increment()
     }
 
     /// The Prometheus text exposition of everything above.

@@ -1,20 +1,31 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
+import PixelEdgeCore
 
 /// `POST /collect`: receives the server-side copy of an event from pb.js and answers 204 only once it is
 /// stored in the outbox. `OPTIONS /collect` answers CORS preflights (sendBeacon's text/plain needs none,
 /// a JSON body from another origin does).
+///
+/// Every refusal is an `{"error": ...}` body with its status and is counted in
+/// `pixeledge_events_rejected_total`: 4xx for the request, 503 when the store cannot keep the event (never a
+/// 204 for an event that is not kept), 500, logged, for anything else.
 struct CollectController<Context: RemoteAddressRequestContext> {
     let parser: CollectRequestParser
     let store: any PixelStore
     let writer: OutboxWriter
+    let depth: OutboxDepth
+    let health: StoreHealth
     let metrics: PixelEdgeMetrics
     let trustedProxies: TrustedProxies
     let outboxLimit: Int
+    let logger: Logger
 
     static var maximumBodySize: Int { 64 * 1024 }
+    /// Longer User-Agents are cut: TikTok needs the browser, not a header built to fill a row.
+    static var maximumUserAgentLength: Int { 512 }
     static var noStore: HTTPFields { [.cacheControl: "no-store"] }
 
     func addRoutes(to router: Router<Context>) {
@@ -36,6 +47,17 @@ struct CollectController<Context: RemoteAddressRequestContext> {
         } catch let error as APIError {
             self.metrics.eventRejected(status: error.status.code)
             throw error
+        } catch let error as StoreError {
+            self.health.writeFailed(error)
+            self.metrics.eventRejected(status: 503)
+            throw APIError(
+                .serviceUnavailable, field: nil, "the event store cannot keep events now (\(error.reason.rawValue)): try again later",
+                headers: [.retryAfter: "30"]
+            )
+        } catch {
+            self.metrics.eventRejected(status: 500)
+            self.logger.error("/collect failed", metadata: ["error": "\(error)"])
+            throw APIError(.internalServerError, "the event could not be stored because of an internal error")
         }
     }
 
@@ -44,20 +66,26 @@ struct CollectController<Context: RemoteAddressRequestContext> {
         let body = try await request.collectBody(
             upTo: Self.maximumBodySize, contentTypes: ["text/plain", "application/json"], describing: "the event"
         )
-        var event = try self.parser.parse(Data(body.readableBytesView))
+        let parsed = try self.parser.parse(body.readableBytesView)
+        for field in parsed.redactedFields { self.metrics.personalDataRedacted(field: field) }
+        var event = parsed.event
         guard let pixel = try await self.store.pixel(event.pixel) else {
             throw CollectError(.notFound, field: "pixel", "unknown pixel \(event.pixel)")
         }
         guard let tiktok = pixel.activeTikTok, tiktok.accessToken != nil else { return false }
-        guard self.metrics.outboxDepth < self.outboxLimit else {
-            throw CollectError(.tooManyRequests, "the outbox holds \(self.metrics.outboxDepth) events, over its limit of \(self.outboxLimit): try again later")
+        guard self.depth.value < self.outboxLimit else {
+            throw CollectError(.tooManyRequests, "the outbox holds \(self.depth.value) events, over its limit of \(self.outboxLimit): try again later")
         }
         event.ip = self.trustedProxies.clientAddress(
             peer: context.remoteAddress?.ipAddress,
-            forwardedFor: request.headers[values: HTTPField.Name("X-Forwarded-For")!]
+            forwardedFor: request.headers[values: .xForwardedFor]
         )
-        event.userAgent = request.headers[.userAgent]
+        event.userAgent = request.headers[.userAgent].map { String(decoding: $0.utf8.prefix(Self.maximumUserAgentLength), as: UTF8.self) }
         try await self.writer.store(event)
         return true
     }
+}
+
+extension HTTPField.Name {
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }

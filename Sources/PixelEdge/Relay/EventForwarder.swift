@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PixelEdgeCore
 import ServiceLifecycle
 
 /// Sends the outbox to TikTok's Events API, per pixel, in batches, until TikTok has accepted every event.
@@ -8,18 +9,29 @@ import ServiceLifecycle
 ///   honouring `Retry-After`.
 /// - A pixel-level rejection (40000 Pixel Code, 40105/40001 token) pauses that pixel, keeping its events,
 ///   until its configuration changes.
-/// - A batch refused for its content (40002 ...) is split in halves until the bad event is alone; that
-///   event is marked failed, and the rest go through.
+/// - A batch refused for its content (40002 ...) holds at least one bad event. Its events become suspects,
+///   sent apart from new events so that one bad event cannot hold up the others twice, and split in halves
+///   until each bad event is alone and marked failed; when both halves of a split are refused, bad events
+///   are many and the rest is sent one by one, which costs fewer calls than halving further. Isolation
+///   spends at most `isolationCallsPerPass` calls per pixel per pass: what is left waits for the next passes.
+/// - Failed events are kept for inspection for `failedRetention`, at most `maximumFailedEvents` of them,
+///   then deleted and counted in `pixeledge_failed_events_expired_total`.
 /// Delivery is at least once, always with the stored `event_id`, so TikTok drops any repeat.
 public struct EventForwarder: Service {
     public struct Settings: Sendable {
         /// How long events gather before a batch leaves.
         public var window: Duration = .seconds(1)
         public var batchSize: Int = 1000
+        /// Suspects (events of a refused batch) go in smaller batches: each refusal costs a split.
+        public var suspectBatchSize: Int = 50
+        /// Events API calls per pixel and pass spent on finding refused events.
+        public var isolationCallsPerPass: Int = 10
         public var backoffBase: Duration = .seconds(1)
         public var backoffCap: Duration = .seconds(900)
         /// Older events are no longer worth sending (TikTok matches recent events only).
         public var maximumAge: TimeInterval = 7 * 86400
+        public var failedRetention: TimeInterval = 7 * 86400
+        public var maximumFailedEvents: Int = 10_000
 
         public init() {}
     }
@@ -28,14 +40,19 @@ public struct EventForwarder: Service {
     let store: any PixelStore
     let client: EventsAPIClient
     let settings: Settings
+    let depth: OutboxDepth
     let metrics: PixelEdgeMetrics
     let logger: Logger
 
-    public init(outbox: SQLiteOutbox, store: any PixelStore, client: EventsAPIClient, settings: Settings = .init(), metrics: PixelEdgeMetrics, logger: Logger) {
+    public init(
+        outbox: SQLiteOutbox, store: any PixelStore, client: EventsAPIClient, settings: Settings = .init(), depth: OutboxDepth,
+        metrics: PixelEdgeMetrics, logger: Logger
+    ) {
         self.outbox = outbox
         self.store = store
         self.client = client
         self.settings = settings
+        self.depth = depth
         self.metrics = metrics
         self.logger = logger
     }
@@ -59,73 +76,150 @@ public struct EventForwarder: Service {
             for pixel in try await self.outbox.duePixels(now: now) {
                 try await self.forward(pixel, now: now)
             }
-            self.metrics.outboxCounted(try await self.outbox.pendingCount())
+            let expired = try await self.outbox.expireFailed(
+                receivedBefore: now.addingTimeInterval(-self.settings.failedRetention), keepingAtMost: self.settings.maximumFailedEvents
+            )
+            if expired > 0 {
+                self.metrics.failedEventsExpired(expired)
+                self.logger.info("failed events expired", metadata: ["count": "\(expired)"])
+            }
+            self.depth.counted(try await self.outbox.pendingCount())
         } catch {
             self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
         }
     }
 
     private func forward(_ pixel: PixelID, now: Date) async throws {
-        let events = try await self.outbox.dueEvents(for: pixel, now: now, limit: self.settings.batchSize)
-        guard !events.isEmpty else { return }
         guard let config = try await self.store.pixel(pixel) else {
-            try await self.fail(events, code: nil, message: "the pixel was removed before its events were sent", now: now)
+            for suspect in [false, true] {
+                let events = try await self.outbox.dueEvents(for: pixel, now: now, limit: self.settings.batchSize, suspect: suspect)
+                if !events.isEmpty { try await self.fail(events, code: nil, message: "the pixel was removed before its events were sent", now: now) }
+            }
             return
         }
         // Without an enabled destination and a token the events wait: the operator may add them.
         guard let tiktok = config.activeTikTok, let token = tiktok.accessToken else { return }
         if let paused = try await self.outbox.status(of: pixel)?.pausedAtVersion, paused == config.version { return }
+        var pass = Pass(tiktok: tiktok, token: token, version: config.version, now: now, isolationCalls: self.settings.isolationCallsPerPass)
+        let fresh = try await self.outbox.dueEvents(for: pixel, now: now, limit: self.settings.batchSize, suspect: false)
+        if let current = try await self.dropExpired(fresh, now: now), !current.isEmpty {
+            try await self.deliver(current, pass: &pass)
+        }
+        guard !pass.isStopped, pass.isolationCalls > 0 else { return }
+        let suspects = try await self.outbox.dueEvents(for: pixel, now: now, limit: self.settings.suspectBatchSize, suspect: true)
+        if let current = try await self.dropExpired(suspects, now: now), !current.isEmpty {
+            pass.isolationCalls -= 1
+            try await self.deliver(current, pass: &pass)
+        }
+    }
+
+    /// What one pixel's pass works with, and how much of it is left.
+    private struct Pass {
+        let tiktok: TikTokDestination
+        let token: TikTokAccessToken
+        let version: Int
+        let now: Date
+        var isolationCalls: Int
+        /// Set when TikTok refused the pixel or could not be reached: nothing more is sent this pass.
+        var isStopped = false
+    }
+
+    /// TikTok's refusal of a batch for its content (40002 ...).
+    private struct Refusal {
+        let code: Int
+        let message: String
+        let requestID: String?
+    }
+
+    /// Marks events past `maximumAge` failed and returns the others.
+    private func dropExpired(_ events: [OutboxEvent], now: Date) async throws -> [OutboxEvent]? {
         let expired = events.filter { now.timeIntervalSince($0.receivedAt) > self.settings.maximumAge }
         if !expired.isEmpty {
             try await self.fail(expired, code: nil, message: "not delivered within \(Int(self.settings.maximumAge / 86400)) days", now: now)
         }
-        let current = events.filter { now.timeIntervalSince($0.receivedAt) <= self.settings.maximumAge }
-        if !current.isEmpty {
-            try await self.deliver(current, to: tiktok, token: token, version: config.version, now: now)
+        return events.filter { now.timeIntervalSince($0.receivedAt) <= self.settings.maximumAge }
+    }
+
+    /// Sends a batch; when TikTok refuses it for its content, finds the refused events in it.
+    private func deliver(_ events: [OutboxEvent], pass: inout Pass) async throws {
+        guard let refusal = try await self.send(events, pass: &pass) else { return }
+        if events.count == 1 {
+            try await self.fail(events, code: refusal.code, message: refusal.message, requestID: refusal.requestID, now: pass.now)
+        } else {
+            try await self.outbox.markSuspect(events)
+            try await self.isolate(events, dense: false, pass: &pass)
         }
     }
 
-    private func deliver(_ events: [OutboxEvent], to tiktok: TikTokDestination, token: TikTokAccessToken, version: Int, now: Date) async throws {
+    /// Finds the refused events among `events` (a batch TikTok refused, its events already suspects): halves
+    /// while bad events are few, one by one once both halves of a split were refused. What the pass has no
+    /// calls left for stays a suspect, due at the next pass.
+    private func isolate(_ events: [OutboxEvent], dense: Bool, pass: inout Pass) async throws {
+        let middle = events.count / 2
+        let parts = dense ? events.map { [$0] } : [Array(events[..<middle]), Array(events[middle...])]
+        var refused: [[OutboxEvent]] = []
+        for part in parts {
+            // Left as suspects, due at the next pass.
+            guard !pass.isStopped, pass.isolationCalls > 0 else { return }
+            pass.isolationCalls -= 1
+            guard let refusal = try await self.send(part, pass: &pass) else { continue }
+            if part.count == 1 {
+                try await self.fail(part, code: refusal.code, message: refusal.message, requestID: refusal.requestID, now: pass.now)
+            } else {
+                refused.append(part)
+            }
+        }
+        let bothRefused = refused.count == 2
+        for part in refused {
+            try await self.isolate(part, dense: dense || bothRefused, pass: &pass)
+        }
+    }
+
+    /// Sends one batch and records what TikTok said; returns TikTok's refusal when it refused the content.
+    private func send(_ events: [OutboxEvent], pass: inout Pass) async throws -> Refusal? {
         let pixel = events[0].pixel
         let started = ContinuousClock.now
-        let outcome = await self.client.send(pixelCode: tiktok.pixelCode, accessToken: token, testEventCode: tiktok.testEventCode, data: events.map(\.data))
+        let outcome = await self.client.send(
+            pixelCode: pass.tiktok.pixelCode, accessToken: pass.token, testEventCode: pass.tiktok.testEventCode, data: events.map(\.data)
+        )
         let elapsed = ContinuousClock.now - started
         switch outcome {
         case .accepted(let requestID):
-            try await self.outbox.delivered(events, pixel: pixel, requestID: requestID, now: now)
+            try await self.outbox.delivered(events, pixel: pixel, requestID: requestID, now: pass.now)
+            self.depth.removed(events.count)
             self.metrics.eventsForwarded(events.count, after: elapsed)
             self.logger.debug("events delivered", metadata: ["pixel": "\(pixel)", "count": "\(events.count)", "requestID": "\(requestID ?? "")"])
+            return nil
         case .transient(let state, let code, let message, let requestID, let retryAfter):
             self.metrics.forwardAttempted(taking: elapsed)
             let attempts = events.map(\.attempts).max() ?? 0
             let delay = retryAfter ?? self.backoff(afterAttempts: attempts)
-            let failure = DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: now)
+            let failure = DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: pass.now)
             try await self.outbox.retry(events, after: delay, state: state, failure: failure)
+            pass.isStopped = true
             self.logger.warning(
                 "Events API unavailable; will retry",
                 metadata: ["pixel": "\(pixel)", "count": "\(events.count)", "code": "\(code.map(String.init) ?? "-")", "retryIn": "\(delay)", "error": "\(message)"]
             )
+            return nil
         case .pixelRejected(let state, let code, let message, let requestID):
-            let failure = DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: now)
-            try await self.outbox.pause(pixel, atVersion: version, state: state, failure: failure)
+            let failure = DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: pass.now)
+            try await self.outbox.pause(pixel, atVersion: pass.version, state: state, failure: failure)
+            pass.isStopped = true
             self.logger.error(
                 "TikTok rejected the pixel's configuration; its events wait until it changes",
                 metadata: ["pixel": "\(pixel)", "code": "\(code)", "error": "\(message)", "requestID": "\(requestID ?? "")"]
             )
+            return nil
         case .eventsRejected(let code, let message, let requestID):
-            guard events.count > 1 else {
-                try await self.fail(events, code: code, message: message, requestID: requestID, now: now)
-                return
-            }
-            // One bad event fails the whole batch: halve until it is alone, so the others still go.
-            let middle = events.count / 2
-            try await self.deliver(Array(events[..<middle]), to: tiktok, token: token, version: version, now: now)
-            try await self.deliver(Array(events[middle...]), to: tiktok, token: token, version: version, now: now)
+            self.metrics.forwardAttempted(taking: elapsed)
+            return Refusal(code: code, message: message, requestID: requestID)
         }
     }
 
     private func fail(_ events: [OutboxEvent], code: Int?, message: String, requestID: String? = nil, now: Date) async throws {
         try await self.outbox.fail(events, failure: DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: now))
+        self.depth.removed(events.count)
         self.metrics.eventsFailed(code: code, count: events.count)
         self.logger.error(
             "events will not be delivered",

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PixelEdgeCore
 
 /// What TikTok's Events API said to one request, in the terms the forwarder acts on.
 public enum EventsAPIOutcome: Sendable, Equatable {

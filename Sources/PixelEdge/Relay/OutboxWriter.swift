@@ -1,26 +1,34 @@
 import HTTPTypes
+import PixelEdgeCore
 import ServiceLifecycle
 
 /// Stores accepted events in the outbox with group commit: requests arriving while a transaction is being
 /// written wait for the next one, so a burst costs one fsync per group instead of one per event. Each
-/// request is answered only once its own transaction has committed.
+/// request is answered only once its own transaction has committed to the database file; when it cannot
+/// be, the request gets the `StoreError`, and `StoreHealth` hears of it.
 public actor OutboxWriter: Service {
     let outbox: SQLiteOutbox
     let metrics: PixelEdgeMetrics
+    let depth: OutboxDepth
+    let health: StoreHealth
     private var pending: [(event: CollectedEvent, stored: CheckedContinuation<Void, any Error>)] = []
     private var isClosed = false
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    public init(outbox: SQLiteOutbox, metrics: PixelEdgeMetrics) {
+    public init(outbox: SQLiteOutbox, metrics: PixelEdgeMetrics, depth: OutboxDepth, health: StoreHealth) {
         self.outbox = outbox
         self.metrics = metrics
+        self.depth = depth
+        self.health = health
         (self.wakeups, self.wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Returns once `event` is durably stored.
     public func store(_ event: CollectedEvent) async throws {
         guard !self.isClosed else { throw CollectError(.serviceUnavailable, "the server is shutting down: try again") }
+        // A deleted or replaced database file stays so until a restart: no point writing to it again.
+        if let problem = self.health.currentProblem, problem.reason.isPermanent { throw problem }
         try await withCheckedThrowingContinuation { continuation in
             self.pending.append((event, continuation))
             self.wake.yield()
@@ -43,9 +51,12 @@ public actor OutboxWriter: Service {
             self.pending.removeAll()
             do {
                 try await self.outbox.append(batch.map(\.event))
+                self.health.writeSucceeded()
                 self.metrics.eventsStored(batch.count)
+                self.depth.added(batch.count)
                 for entry in batch { entry.stored.resume() }
             } catch {
+                if let error = error as? StoreError { self.health.writeFailed(error) }
                 for entry in batch { entry.stored.resume(throwing: error) }
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PixelEdgeCore
 
 /// An accepted event waiting for TikTok, as stored.
 public struct OutboxEvent: Sendable, Equatable {
@@ -44,11 +45,14 @@ public struct DeliveryStatus: Sendable, Equatable {
 
 /// The durable outbox of accepted events and the delivery status of each pixel, in the same SQLite
 /// database as the pixels (WAL, synchronous=FULL): an event answered 204 survives `kill -9`.
+///
+/// Only `append` checks that the database file is still the one opened: it is what a 204 rests on. The
+/// forwarder's writes go on with an orphaned file, which still holds events worth delivering.
 public struct SQLiteOutbox: Sendable {
-    let database: DatabasePool
+    let database: SQLiteDatabase
 
     public init(database: SQLiteDatabase) {
-        self.database = database.pool
+        self.database = database
     }
 
     /// Stores events in one transaction (one fsync for a whole group of requests).
@@ -88,15 +92,16 @@ public struct SQLiteOutbox: Sendable {
         }
     }
 
-    func dueEvents(for pixel: PixelID, now: Date, limit: Int) async throws -> [OutboxEvent] {
+    /// The pixel's oldest events due now: fresh ones, or suspects (events of a batch TikTok refused).
+    func dueEvents(for pixel: PixelID, now: Date, limit: Int, suspect: Bool = false) async throws -> [OutboxEvent] {
         try await self.database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM outbox_event WHERE state = 'pending' AND pixel_id = ? AND next_attempt_at_ms <= ?
+                    SELECT * FROM outbox_event WHERE state = 'pending' AND pixel_id = ? AND next_attempt_at_ms <= ? AND suspect = ?
                     ORDER BY id LIMIT ?
                     """,
-                arguments: [pixel.rawValue, now.unixMilliseconds, limit]
+                arguments: [pixel.rawValue, now.unixMilliseconds, suspect, limit]
             ).compactMap { row in
                 guard let pixel = PixelID(row["pixel_id"] as String) else { return nil }
                 return OutboxEvent(
@@ -109,7 +114,7 @@ public struct SQLiteOutbox: Sendable {
 
     /// TikTok accepted these: they leave the outbox.
     func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws {
-        try await self.database.write { db in
+        try await self.database.write(checkingFile: false) { db in
             for event in events {
                 try db.execute(sql: "DELETE FROM outbox_event WHERE id = ?", arguments: [event.id])
             }
@@ -128,7 +133,7 @@ public struct SQLiteOutbox: Sendable {
     /// A transient failure: the events are tried again after `delay`.
     func retry(_ events: [OutboxEvent], after delay: Duration, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
         let next = failure.at.addingTimeInterval(delay.seconds)
-        try await self.database.write { db in
+        try await self.database.write(checkingFile: false) { db in
             for event in events {
                 try db.execute(
                     sql: "UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = ?, last_error = ? WHERE id = ?",
@@ -142,14 +147,14 @@ public struct SQLiteOutbox: Sendable {
     /// A permanent error for the pixel (its Pixel Code or token): its events stay queued, and delivery stops
     /// until the configuration changes.
     func pause(_ pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
-        try await self.database.write { db in
+        try await self.database.write(checkingFile: false) { db in
             try Self.record(state, failure: failure, pixel: pixel, failed: 0, pausedAtVersion: version, db)
         }
     }
 
     /// Events TikTok will never accept (or that waited too long): kept for inspection, never retried.
     func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws {
-        try await self.database.write { db in
+        try await self.database.write(checkingFile: false) { db in
             for event in events {
                 try db.execute(
                     sql: "UPDATE outbox_event SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
@@ -158,6 +163,29 @@ public struct SQLiteOutbox: Sendable {
             }
             // The pixel itself is fine: its status stays what it was (ok when other events go through).
             try Self.record(nil, failure: failure, pixel: events[0].pixel, failed: events.count, pausedAtVersion: nil, db)
+        }
+    }
+
+    /// These events were in a batch TikTok refused: from now on they travel apart from fresh events.
+    func markSuspect(_ events: [OutboxEvent]) async throws {
+        try await self.database.write(checkingFile: false) { db in
+            for event in events {
+                try db.execute(sql: "UPDATE outbox_event SET suspect = 1 WHERE id = ?", arguments: [event.id])
+            }
+        }
+    }
+
+    /// Deletes failed events received before `date`, and the oldest beyond `limit`; returns how many.
+    func expireFailed(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int {
+        try await self.database.write(checkingFile: false) { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM outbox_event WHERE state = 'failed' AND (received_at_ms < ? OR id <= coalesce(
+                        (SELECT id FROM outbox_event WHERE state = 'failed' ORDER BY id DESC LIMIT 1 OFFSET ?), -1))
+                    """,
+                arguments: [date.unixMilliseconds, limit]
+            )
+            return db.changesCount
         }
     }
 

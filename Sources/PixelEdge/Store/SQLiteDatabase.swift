@@ -1,10 +1,23 @@
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The embedded database: one SQLite file in WAL mode holding the pixel configurations and the event
 /// outbox, shared safely by the server and the CLI running as separate processes.
+///
+/// Reads and writes go through `read` and `write`, which turn SQLite's failures into `StoreError`s an
+/// operator can act on (disk full, read-only, ...). A write also checks, after its commit, that the path
+/// still names the file that was opened: SQLite keeps writing to a deleted or replaced file without
+/// complaint, and everything written there is gone at the next start.
 public struct SQLiteDatabase: Sendable {
     let pool: DatabasePool
+    public let path: String
+    private let identity: FileIdentity?
 
     /// Opens (and on first use creates) the database at `path`. The file holds access tokens, so a new
     /// file is made readable by its owner only.
@@ -19,10 +32,46 @@ public struct SQLiteDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.path = path
+        self.identity = FileIdentity(path: path)
         if isNew {
             try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         }
         try Self.migrator.migrate(self.pool)
+    }
+
+    public func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await self.pool.read(value)
+        } catch let error as DatabaseError {
+            throw StoreError(error) ?? error
+        }
+    }
+
+    /// Runs `updates` in a transaction; returns once it is committed, and, unless `checkingFile` is false,
+    /// once the file it was committed to is known to be the one at `path`.
+    public func write<T: Sendable>(checkingFile: Bool = true, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let result: T
+        do {
+            result = try await self.pool.write(updates)
+        } catch let error as DatabaseError {
+            throw StoreError(error) ?? error
+        }
+        if checkingFile { try self.checkFile() }
+        return result
+    }
+
+    /// Throws unless `path` still names the file this database opened.
+    public func checkFile() throws(StoreError) {
+        guard let identity = self.identity else { return }
+        switch FileIdentity(path: self.path) {
+        case nil:
+            throw StoreError(.fileDeleted, "\(self.path) was deleted while PixelEdge had it open: restart PixelEdge")
+        case let current? where current != identity:
+            throw StoreError(.fileReplaced, "\(self.path) was replaced by another file while PixelEdge had it open: restart PixelEdge")
+        default:
+            return
+        }
     }
 
     private static var migrator: DatabaseMigrator {
@@ -87,7 +136,34 @@ public struct SQLiteDatabase: Sendable {
                     """
             )
         }
+        migrator.registerMigration("outbox-suspects-v1") { db in
+            try db.execute(sql: "ALTER TABLE outbox_event ADD COLUMN suspect INTEGER NOT NULL DEFAULT 0")
+        }
+        migrator.registerMigration("store-probe-v1") { db in
+            // Written by the readiness probe: the one row whose write proves the store takes writes.
+            try db.execute(sql: "CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL)")
+        }
         return migrator
+    }
+
+    /// A tiny committed write, so that an unwritable store is noticed without waiting for an event.
+    public func probeWrite(now: Date = Date()) async throws {
+        try await self.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO store_probe (id, at_ms) VALUES (1, ?)", arguments: [now.unixMilliseconds])
+        }
+    }
+}
+
+/// A file's device and inode: what stays the same while a path names the same file.
+struct FileIdentity: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+
+    init?(path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        self.device = UInt64(status.st_dev)
+        self.inode = UInt64(status.st_ino)
     }
 }
 

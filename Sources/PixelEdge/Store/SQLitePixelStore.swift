@@ -1,14 +1,15 @@
 import Foundation
 import GRDB
+import PixelEdgeCore
 
 /// Pixel configurations in the embedded database. Every change moves a single store revision forward, and
 /// each pixel row (or the tombstone of a removed one) records the revision that last touched it, so a
 /// reader catches up with one indexed query whoever wrote the change.
 public struct SQLitePixelStore: PixelStore {
-    let database: DatabasePool
+    let database: SQLiteDatabase
 
     public init(database: SQLiteDatabase) {
-        self.database = database.pool
+        self.database = database
     }
 
     /// Opens (and on first use creates) the database at `path`.

@@ -3,6 +3,7 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeCore
 
 /// pb.js is on the critical path of every page that carries the tag: its size is a product requirement.
 @Suite struct BundleBudgetTests {

@@ -3,6 +3,7 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeCore
 
 @Suite struct BundleCacheUpdaterTests {
     let directory: TemporaryDirectory

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeCore
 
 @Suite struct JavaScriptLiteralTests {
     static let hostile = [

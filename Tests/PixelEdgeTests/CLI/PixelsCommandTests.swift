@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import PixelEdgeCore
 
 @Suite struct PixelsCommandTests {
     let directory: TemporaryDirectory

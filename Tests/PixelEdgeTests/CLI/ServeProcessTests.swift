@@ -8,6 +8,7 @@ import NIOHTTP1
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeCore
 
 @Suite struct ServeProcessTests {
     @Test func aChangeMadeByTheCLIInAnotherProcessIsServedWithinOneSecond() async throws {

@@ -7,6 +7,7 @@ import NIOPosix
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeCore
 
 /// The bundle fast path over a raw socket: byte-exact answers, pipelining order, and everything it must
 /// leave to Hummingbird.

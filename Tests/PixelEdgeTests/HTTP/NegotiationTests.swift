@@ -3,6 +3,7 @@ import HTTPTypes
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeCore
 
 @Suite struct ContentCodingNegotiationTests {
     @Test(arguments: [

@@ -1,9 +1,11 @@
 import Foundation
 import HTTPTypes
 import Logging
+import Synchronization
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeCore
 
 /// The forwarder against a fake Events API. Time is passed in (`forwardDue(now:)`), so retries and backoff
 /// are tested without waiting for them.
@@ -13,6 +15,8 @@ import Testing
     let store: SQLitePixelStore
     let outbox: SQLiteOutbox
     let fake = FakeEventsAPI()
+    let metrics = PixelEdgeMetrics()
+    let depth: OutboxDepth
     let shop = try! PixelID(validating: "shop")
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
@@ -21,6 +25,7 @@ import Testing
         self.database = try SQLiteDatabase(path: self.directory.path("relay.sqlite"))
         self.store = SQLitePixelStore(database: self.database)
         self.outbox = SQLiteOutbox(database: self.database)
+        self.depth = OutboxDepth(metrics: self.metrics)
     }
 
     func configure(testEventCode: String? = nil, token: String = TestEnvironment.accessToken) async throws {
@@ -47,7 +52,7 @@ import Testing
         settings.backoffBase = .seconds(10)
         return EventForwarder(
             outbox: self.outbox, store: self.store, client: EventsAPIClient(base: base), settings: settings,
-            metrics: PixelEdgeMetrics(), logger: TestEnvironment.logger
+            depth: self.depth, metrics: self.metrics, logger: TestEnvironment.logger
         )
     }
 
@@ -208,6 +213,78 @@ import Testing
         #expect(try await self.outbox.eventIDs(of: self.shop) == ["bad"])
     }
 
+    /// 500 events that TikTok refuses one by one used to cost 999 calls in one pass, with `/collect` answering
+    /// 429 for all of it. Now a pass spends at most a fresh batch and `isolationCallsPerPass` calls per pixel.
+    @Test func manyRefusedEventsCostABoundedNumberOfCallsPerPass() async throws {
+        try await self.configure()
+        try await self.outbox.append((1...500).map { self.event("bad\($0)") } + [self.event("good")], now: self.t0)
+        self.depth.counted(501)
+        let callsPerPass = try await self.fake.run { base in
+            self.fake.answer { request in
+                request.eventIDs.contains { $0.hasPrefix("bad") } ? .code(40002, "Invalid value for event_id: not a valid string.") : .ok
+            }
+            let forwarder = self.forwarder(base)
+            var calls: [Int] = []
+            while try await self.outbox.pendingCount() > 0, calls.count < 200 {
+                let before = self.fake.requests.count
+                await forwarder.forwardDue(now: self.t0.addingTimeInterval(Double(calls.count)))
+                calls.append(self.fake.requests.count - before)
+            }
+            return calls
+        }
+        let passes = callsPerPass.count
+        #expect(try await self.outbox.counts(of: self.shop) == (queued: 0, failed: 500))
+        #expect(self.fake.requests.flatMap { $0.accepted ? $0.eventIDs : [] } == ["good"])
+        #expect(callsPerPass.allSatisfy { $0 <= 11 }, "calls per pass: \(callsPerPass)")
+        #expect(self.fake.requests.count < 750, "\(self.fake.requests.count) calls in \(passes) passes for 500 refused events")
+        #expect(self.depth.value == 0)
+    }
+
+    @Test func theOutboxDepthFallsAsBatchesAreDeliveredNotAfterThePass() async throws {
+        try await self.configure()
+        try await self.outbox.append((1...2500).map { self.event("e\($0)") }, now: self.t0)
+        self.depth.counted(2500)
+        let depths = Mutex<[Int]>([])
+        try await self.fake.run { base in
+            self.fake.answer { _ in
+                depths.withLock { $0.append(self.depth.value) }
+                return .ok
+            }
+            let forwarder = self.forwarder(base)
+            await forwarder.forwardDue(now: self.t0)
+            await forwarder.forwardDue(now: self.t0)
+        }
+        // Seen by TikTok's answer to each batch: what the previous batches took away was already gone.
+        #expect(depths.withLock { $0 } == [2500, 1500])
+        #expect(self.depth.value == 500)
+    }
+
+    @Test func failedEventsExpireAndAreCounted() async throws {
+        try await self.configure()
+        try await self.outbox.append((1...5).map { self.event("bad\($0)") }, now: self.t0)
+        let settings = {
+            var settings = EventForwarder.Settings()
+            settings.maximumFailedEvents = 3
+            settings.failedRetention = 86400
+            return settings
+        }()
+        try await self.fake.run { base in
+            self.fake.answer { _ in .code(40002, "Invalid value for event_id: not a valid string.") }
+            let forwarder = EventForwarder(
+                outbox: self.outbox, store: self.store, client: EventsAPIClient(base: base), settings: settings, depth: self.depth,
+                metrics: self.metrics, logger: TestEnvironment.logger
+            )
+            await forwarder.forwardDue(now: self.t0)
+            let counts = try await self.outbox.counts(of: self.shop)
+            #expect(counts == (queued: 0, failed: 3), "the oldest beyond the limit go")
+            let kept = try await self.outbox.eventIDs(of: self.shop)
+            #expect(kept == ["bad3", "bad4", "bad5"])
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(86401))
+        }
+        #expect(try await self.outbox.counts(of: self.shop) == (queued: 0, failed: 0), "and all of them after the retention")
+        #expect(self.metrics.exposition().contains("pixeledge_failed_events_expired_total 5"))
+    }
+
     @Test func eventsOfARemovedPixelAreMarkedFailed() async throws {
         try await self.configure()
         try await self.outbox.append([self.event("e1")], now: self.t0)
@@ -219,8 +296,9 @@ import Testing
 
     @Test func theOutboxSurvivesARestart() async throws {
         try await self.configure()
-        let metrics = PixelEdgeMetrics()
-        let writer = OutboxWriter(outbox: self.outbox, metrics: metrics)
+        let writer = OutboxWriter(
+            outbox: self.outbox, metrics: self.metrics, depth: self.depth, health: StoreHealth(metrics: self.metrics, logger: TestEnvironment.logger)
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await writer.run() }
             try await withThrowingTaskGroup(of: Void.self) { stores in
@@ -237,7 +315,8 @@ import Testing
         #expect(try await outbox.pendingCount() == 20)
         try await self.fake.run { base in
             await EventForwarder(
-                outbox: outbox, store: SQLitePixelStore(database: reopened), client: EventsAPIClient(base: base), metrics: metrics, logger: TestEnvironment.logger
+                outbox: outbox, store: SQLitePixelStore(database: reopened), client: EventsAPIClient(base: base), depth: self.depth,
+                metrics: self.metrics, logger: TestEnvironment.logger
             ).forwardDue()
         }
         #expect(Set(self.fake.requests.flatMap(\.eventIDs)) == Set((1...20).map { "w\($0)" }))

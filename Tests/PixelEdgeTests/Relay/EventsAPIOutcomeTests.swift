@@ -3,6 +3,7 @@ import NIOHTTP1
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeCore
 
 @Suite struct EventsAPIOutcomeTests {
     func outcome(_ body: String, status: HTTPResponseStatus = .ok, headers: HTTPHeaders = [:]) -> EventsAPIOutcome {

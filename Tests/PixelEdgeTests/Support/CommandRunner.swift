@@ -1,4 +1,5 @@
 import Foundation
+@testable import PixelEdgeCore
 
 /// Runs `pixel-edge` as its own process, as a person or a script would.
 struct CommandResult {

@@ -6,6 +6,7 @@ import NIOCore
 import Synchronization
 
 @testable import PixelEdge
+@testable import PixelEdgeCore
 
 /// A stand-in for TikTok's Events API: records every request and answers as the test scripts it.
 final class FakeEventsAPI: Sendable {
@@ -82,7 +83,7 @@ final class FakeEventsAPI: Sendable {
         let router = Router()
         router.post("open_api/v1.3/event/track") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 10 << 20)
-            let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))) ?? .null
+            let json = (try? JSONValue.parsing(Data(body.readableBytesView))) ?? .null
             let answer = self.record(
                 Recorded(accessToken: request.headers[HTTPField.Name("Access-Token")!], contentType: request.headers[.contentType], path: request.uri.path, body: json)
             )

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import PixelEdgeCore
 
 /// Sees each response Hummingbird writes end, so the fast path knows when it may answer again without
 /// overtaking a response still being written.

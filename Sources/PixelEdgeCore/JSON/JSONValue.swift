@@ -1,30 +1,14 @@
-/// Any JSON value, decoded without a schema so that the admin API and `/collect` can name the exact field
-/// that is unknown or of the wrong type, and tell an absent field from an explicit `null`. Encodes back to
-/// the same JSON, so a validated event can be stored and forwarded as it was received.
-public enum JSONValue: Codable, Equatable, Sendable {
+/// Any JSON value, parsed without a schema (by `JSONParser`, under limits) so that the admin API and
+/// `/collect` can name the exact field that is unknown or of the wrong type, and tell an absent field from
+/// an explicit `null`. Encodes back to the same JSON, so a validated event can be stored and forwarded as it
+/// was received. It is deliberately not `Decodable`: bodies from the network go through `JSONParser`.
+public enum JSONValue: Encodable, Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
@@ -54,5 +38,26 @@ public enum JSONValue: Codable, Equatable, Sendable {
         case .array: "an array"
         case .object: "an object"
         }
+    }
+
+    /// The member at `key` of an object; nil for a missing key or a value that is not an object.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let object) = self else { return nil }
+        return object[key]
+    }
+
+    public var string: String? {
+        guard case .string(let value) = self else { return nil }
+        return value
+    }
+
+    public var number: Double? {
+        guard case .number(let value) = self else { return nil }
+        return value
+    }
+
+    public var array: [JSONValue]? {
+        guard case .array(let value) = self else { return nil }
+        return value
     }
 }

@@ -3,26 +3,39 @@ import HTTPTypes
 
 /// Turns a `/collect` body into a `CollectedEvent`, or a `CollectError` naming the field that is wrong.
 ///
-/// Raw email addresses and phone numbers are refused outright: pb.js hashes them in the browser, so a raw
-/// value here is a misconfigured caller leaking personal data, not something to hash on its behalf.
+/// The body is parsed under `JSONLimits`, so a hostile one is refused after a few microseconds. Personal
+/// data never passes as it is: raw `email` and `phone_number` values are refused (pb.js hashes them in the
+/// browser, so a raw value is a misconfigured caller leaking it, not something to hash on its behalf); an
+/// email address or phone number in an identifier (`event_id`, `ttclid`, `ttp`) or a property name is
+/// refused too, naming the field; in a URL's path or a property's value it is redacted (see `PageURL` and
+/// `PersonalData`), and the field is reported so that it can be counted.
 public struct CollectRequestParser: Sendable {
     public var eventNames: EventNames
     /// Events older than this, or later than `maximumSkew` ahead, get the server's clock instead.
     public var maximumAge: TimeInterval = 7 * 86400
     public var maximumSkew: TimeInterval = 300
+    public var limits = JSONLimits()
 
     public init(eventNames: EventNames = .init()) {
         self.eventNames = eventNames
     }
 
-    static let maximumEventIDLength = 128
+    /// A valid event, and the fields from which personal data was removed.
+    public struct Parsed: Sendable, Equatable {
+        public var event: CollectedEvent
+        /// `url`, `referrer` and `properties`, for each that had something redacted.
+        public var redactedFields: [String]
+    }
 
-    public func parse(_ body: Data, now: Date = Date()) throws(CollectError) -> CollectedEvent {
+    /// In bytes: TikTok reads it as an opaque string, and bytes are what is stored.
+    public static let maximumEventIDLength = 128
+
+    public func parse(_ body: some Sequence<UInt8>, now: Date = Date()) throws(CollectError) -> Parsed {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: body)
+            value = try JSONParser.parse(body, limits: self.limits)
         } catch {
-            throw CollectError(.badRequest, field: "body", "the body is not valid JSON")
+            throw CollectError(.badRequest, field: "body", error.isLimit ? "the body is over a limit: \(error)" : "the body is not valid JSON: \(error)")
         }
         guard case .object(let object) = value else {
             throw CollectError(.badRequest, field: "body", "the body must be a JSON object, found \(value.kind)")
@@ -33,15 +46,12 @@ public struct CollectRequestParser: Sendable {
         guard let pixel = PixelID(pixelText) else {
             throw CollectError(.badRequest, field: "pixel", "pixel is not a valid pixel id (1 to 64 characters of a-z, 0-9, - and _)")
         }
-        guard let event = try Self.string(object, "event"), !event.isEmpty else {
+        guard let event = try Self.string(object, "event", maximumLength: 64) else {
             throw CollectError(.badRequest, field: "event", "event is required")
         }
         try self.eventNames.check(event)
-        guard let eventID = try Self.string(object, "event_id"), !eventID.isEmpty else {
+        guard let eventID = try Self.identifier(object, "event_id", maximumLength: Self.maximumEventIDLength) else {
             throw CollectError(.badRequest, field: "event_id", "event_id is required: a non-empty string shared with the browser pixel")
-        }
-        guard eventID.count <= Self.maximumEventIDLength else {
-            throw CollectError(.badRequest, field: "event_id", "event_id is \(eventID.count) characters long: at most \(Self.maximumEventIDLength)")
         }
         var eventTime = Int64(now.timeIntervalSince1970)
         switch object["event_time"] {
@@ -54,28 +64,38 @@ public struct CollectRequestParser: Sendable {
         case let other?:
             throw CollectError(.badRequest, field: "event_time", "event_time must be a number of Unix seconds, found \(other.kind)")
         }
+        var redacted: [String] = []
         var properties: [String: JSONValue]?
         switch object["properties"] {
         case nil, .null?: break
         case .object(let given)?:
             try Self.checkProperties(given)
-            properties = given
+            var wasRedacted = false
+            properties = try Self.redactingPersonalData(in: given, path: "properties", redacted: &wasRedacted)
+            if wasRedacted { redacted.append("properties") }
         case let other?:
             throw CollectError(.badRequest, field: "properties", "properties must be an object, found \(other.kind)")
         }
-        return CollectedEvent(
+        func page(_ key: String) throws(CollectError) -> String? {
+            guard let text = try Self.string(object, key, maximumLength: 4096) else { return nil }
+            let page = PageURL(text)
+            if page.wasRedacted { redacted.append(key) }
+            return page.value
+        }
+        let parsed = CollectedEvent(
             pixel: pixel,
             event: event,
             eventID: eventID,
             eventTime: eventTime,
             properties: properties,
-            ttclid: try Self.string(object, "ttclid", maximumLength: 1024),
-            ttp: try Self.string(object, "ttp", maximumLength: 256),
+            ttclid: try Self.identifier(object, "ttclid", maximumLength: 1024),
+            ttp: try Self.identifier(object, "ttp", maximumLength: 256),
             emailHash: try Self.hash(object, "email", rawLooksLike: { $0.contains("@") }, rawName: "an email address"),
             phoneHash: try Self.hash(object, "phone_number", rawLooksLike: Self.looksLikePhoneNumber, rawName: "a phone number"),
-            url: try Self.string(object, "url", maximumLength: 4096).map(Self.withoutQuery),
-            referrer: try Self.string(object, "referrer", maximumLength: 4096).map(Self.withoutQuery)
+            url: try page("url"),
+            referrer: try page("referrer")
         )
+        return Parsed(event: parsed, redactedFields: redacted)
     }
 
     private static func string(_ object: [String: JSONValue], _ key: String, maximumLength: Int? = nil) throws(CollectError) -> String? {
@@ -83,12 +103,21 @@ public struct CollectRequestParser: Sendable {
         case nil, .null?: return nil
         case .string(let text)?:
             if let maximumLength, text.utf8.count > maximumLength {
-                throw CollectError(.badRequest, field: key, "\(key) is longer than \(maximumLength) bytes")
+                throw CollectError(.badRequest, field: key, "\(key) is \(text.utf8.count) bytes long: at most \(maximumLength)")
             }
             return text.isEmpty ? nil : text
         case let other?:
             throw CollectError(.badRequest, field: key, "\(key) must be a string, found \(other.kind)")
         }
+    }
+
+    /// An opaque id, stored and forwarded as it is: refused when it holds personal data.
+    private static func identifier(_ object: [String: JSONValue], _ key: String, maximumLength: Int) throws(CollectError) -> String? {
+        guard let text = try Self.string(object, key, maximumLength: maximumLength) else { return nil }
+        if let match = PersonalData.firstMatch(in: text) {
+            throw CollectError(.badRequest, field: key, "\(key) holds \(match.kind): it must be an opaque id, never a visitor's contact details")
+        }
+        return text
     }
 
     private static func hash(
@@ -112,9 +141,40 @@ public struct CollectRequestParser: Sendable {
         return digits >= 6 && value.allSatisfy { $0.isNumber || " +-().".contains($0) }
     }
 
-    /// TikTok needs the page, not its parameters; a form sent with GET puts what was typed into the URL.
-    private static func withoutQuery(_ url: String) -> String {
-        String(url.prefix { $0 != "?" && $0 != "#" })
+    /// Property values are the site's words (a search query, a product name): personal data in them is
+    /// replaced, and the event kept. A property *name* is code, so one holding personal data is refused.
+    private static func redactingPersonalData(in value: [String: JSONValue], path: String, redacted: inout Bool) throws(CollectError) -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for (key, member) in value {
+            if let match = PersonalData.firstMatch(in: key) {
+                throw CollectError(
+                    .badRequest, field: path,
+                    "a property name in \(path) holds \(match.kind): names are fixed words such as content_id, values carry the data"
+                )
+            }
+            result[key] = try Self.redactingPersonalData(in: member, path: "\(path).\(key)", redacted: &redacted)
+        }
+        return result
+    }
+
+    private static func redactingPersonalData(in value: JSONValue, path: String, redacted: inout Bool) throws(CollectError) -> JSONValue {
+        switch value {
+        case .string(let text):
+            guard let clean = PersonalData.redacting(text) else { return value }
+            redacted = true
+            return .string(clean)
+        case .array(let items):
+            var result: [JSONValue] = []
+            result.reserveCapacity(items.count)
+            for (index, item) in items.enumerated() {
+                result.append(try Self.redactingPersonalData(in: item, path: "\(path)[\(index)]", redacted: &redacted))
+            }
+            return .array(result)
+        case .object(let members):
+            return .object(try Self.redactingPersonalData(in: members, path: path, redacted: &redacted))
+        case .null, .bool, .number:
+            return value
+        }
     }
 
     /// Numbers must be numbers: TikTok answers 40000 ("Invalid Price Field") to `"price": "10.5"`.

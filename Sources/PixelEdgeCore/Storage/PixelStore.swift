@@ -33,6 +33,13 @@ public struct PixelChanges: Sendable {
     /// Rows that no longer pass validation (edited by hand, say): reported, never served.
     public var rejected: [(id: String, error: ConfigurationError)]
 
+    public init(revision: StoreRevision, updated: [PixelConfig], removed: [PixelID], rejected: [(id: String, error: ConfigurationError)]) {
+        self.revision = revision
+        self.updated = updated
+        self.removed = removed
+        self.rejected = rejected
+    }
+
     public var isEmpty: Bool { self.updated.isEmpty && self.removed.isEmpty && self.rejected.isEmpty }
 }
 
@@ -43,4 +50,11 @@ public struct SavedPixel: Sendable {
     public let changed: Bool
     /// Warnings from parsing this input followed by those that follow from the stored state.
     public let warnings: [ConfigurationWarning]
+
+    public init(pixel: PixelConfig, created: Bool, changed: Bool, warnings: [ConfigurationWarning]) {
+        self.pixel = pixel
+        self.created = created
+        self.changed = changed
+        self.warnings = warnings
+    }
 }

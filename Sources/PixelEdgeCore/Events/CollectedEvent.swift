@@ -19,6 +19,26 @@ public struct CollectedEvent: Sendable, Equatable {
     public var ip: String?
     public var userAgent: String?
 
+    public init(
+        pixel: PixelID, event: String, eventID: String, eventTime: Int64, properties: [String: JSONValue]? = nil, ttclid: String? = nil,
+        ttp: String? = nil, emailHash: String? = nil, phoneHash: String? = nil, url: String? = nil, referrer: String? = nil,
+        ip: String? = nil, userAgent: String? = nil
+    ) {
+        self.pixel = pixel
+        self.event = event
+        self.eventID = eventID
+        self.eventTime = eventTime
+        self.properties = properties
+        self.ttclid = ttclid
+        self.ttp = ttp
+        self.emailHash = emailHash
+        self.phoneHash = phoneHash
+        self.url = url
+        self.referrer = referrer
+        self.ip = ip
+        self.userAgent = userAgent
+    }
+
     /// The element of the Events API's `data` array (v1.3): numbers stay numbers, `event_id` a string.
     public var eventsAPIData: JSONValue {
         var user: [String: JSONValue] = [:]

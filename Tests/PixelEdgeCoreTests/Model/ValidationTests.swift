@@ -1,6 +1,6 @@
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeCore
 
 @Suite struct TikTokPixelCodeTests {
     @Test func acceptsTwentyUppercaseLettersAndDigits() throws {
@@ -53,8 +53,10 @@ import Testing
 }
 
 @Suite struct TikTokAccessTokenTests {
+    static let accessToken = String(repeating: "a1b2c3d4e5", count: 6) + "wxyz"
+
     @Test func masksAllButTheLastFour() throws {
-        let token = try TikTokAccessToken.parse(TestEnvironment.accessToken).value
+        let token = try TikTokAccessToken.parse(Self.accessToken).value
         #expect(token.masked == "****wxyz")
         #expect("\(token)" == "****wxyz")
         #expect(String(reflecting: token) == "TikTokAccessToken(****wxyz)")
@@ -87,7 +89,7 @@ import Testing
             field: "tiktok.accessToken",
             message: "access token is only 11 characters long (TikTok's are usually 60 or more): it may be a partial copy"
         ))
-        #expect(try TikTokAccessToken.parse(TestEnvironment.accessToken).value.lengthWarning == nil)
+        #expect(try TikTokAccessToken.parse(Self.accessToken).value.lengthWarning == nil)
     }
 }
 

@@ -1,19 +1,19 @@
-import Foundation
-
 /// The body of `PUT /admin/pixels/{id}`, turned into a `PixelEdit`.
 ///
 /// PUT replaces the pixel's configuration, with one exception: the access token is write-only (reads show
 /// it masked), so leaving `accessToken` out keeps the stored token; `null` removes it.
-enum PixelPutRequest {
+public enum PixelPutRequest {
     static let topLevelFields = ["tiktok"]
     static let tiktokFields = ["pixelCode", "accessToken", "testEventCode", "enabled"]
+    /// The body is a handful of short fields: anything deeper or larger is not a pixel.
+    static let limits = JSONLimits(maximumDepth: 4, maximumKeysPerObject: 16, maximumValues: 64, maximumStringBytes: 4096)
 
-    static func edit(fromJSON body: Data) throws(ConfigurationError) -> PixelEdit {
+    public static func edit(fromJSON body: some Sequence<UInt8>) throws(ConfigurationError) -> PixelEdit {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: body)
+            value = try JSONParser.parse(body, limits: Self.limits)
         } catch {
-            throw ConfigurationError(field: "body", message: "the body is not valid JSON: \(Self.describe(error))")
+            throw ConfigurationError(field: "body", message: error.isLimit ? "the body is over a limit: \(error)" : "the body is not valid JSON: \(error)")
         }
         guard case .object(let root) = value else {
             throw ConfigurationError(field: "body", message: "the body must be a JSON object such as {\"tiktok\": {\"pixelCode\": \"...\"}}, found \(value.kind)")
@@ -61,7 +61,7 @@ enum PixelPutRequest {
     }
 
     private static func rejectUnknown(in object: [String: JSONValue], allowed: [String], prefix: String) throws(ConfigurationError) {
-        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }).map({ String($0.prefix(64)) }) {
             throw ConfigurationError(
                 field: prefix + unknown,
                 message: "unknown field \"\(prefix)\(unknown)\": the fields here are \(allowed.map { prefix + $0 }.joined(separator: ", "))"
@@ -76,13 +76,5 @@ enum PixelPutRequest {
         case .string(let text)?: return text
         case let other?: throw ConfigurationError(field: "tiktok.\(key)", message: "tiktok.\(key) must be a string, found \(other.kind)")
         }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        guard case DecodingError.dataCorrupted(let context) = error else { return "\(error)" }
-        if let underlying = context.underlyingError {
-            return (underlying as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(underlying)"
-        }
-        return context.debugDescription
     }
 }

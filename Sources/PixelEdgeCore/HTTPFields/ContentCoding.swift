@@ -17,7 +17,7 @@ public enum ContentCoding: Sendable, Equatable {
     }
 
     /// The same for a request that repeats the field: the values form one list (RFC 9110 §5.3).
-    static func negotiate(acceptEncodingValues values: some Sequence<String>) -> ContentCoding? {
+    package static func negotiate(acceptEncodingValues values: some Sequence<String>) -> ContentCoding? {
         var weights = Weights()
         var present = false
         for value in values {
@@ -27,12 +27,14 @@ public enum ContentCoding: Sendable, Equatable {
         return present ? weights.choice : .identity
     }
 
-    struct Weights {
-        var gzip: Double?
-        var identity: Double?
-        var wildcard: Double?
+    package struct Weights {
+        package var gzip: Double?
+        package var identity: Double?
+        package var wildcard: Double?
 
-        var choice: ContentCoding? {
+        package init() {}
+
+        package var choice: ContentCoding? {
             let gzipQuality = self.gzip ?? self.wildcard ?? 0
             // Identity is acceptable unless refused by name, or by `*;q=0` when not named.
             let identityRefused = self.identity == 0 || (self.identity == nil && self.wildcard == 0)
@@ -44,7 +46,7 @@ public enum ContentCoding: Sendable, Equatable {
             return identityRefused ? nil : .identity
         }
 
-        mutating func read(_ value: String) {
+        package mutating func read(_ value: String) {
             var value = value
             value.withUTF8 { bytes in
                 var index = 0
@@ -113,7 +115,7 @@ public enum ContentCoding: Sendable, Equatable {
 }
 
 extension StringProtocol {
-    func trimmingASCIIWhitespace() -> Substring {
+    package func trimmingASCIIWhitespace() -> Substring {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
         let view = self[...]
         guard let start = view.firstIndex(where: { !isSpace($0) }), let end = view.lastIndex(where: { !isSpace($0) }) else {

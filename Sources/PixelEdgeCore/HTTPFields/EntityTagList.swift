@@ -3,29 +3,29 @@
 /// Matching scans the field in place, quote to quote (entity-tags may contain commas), and allocates
 /// nothing: it runs on every revalidation. A malformed member ends the list, keeping the members before
 /// it, as the cache that sent them would still expect those to match.
-struct EntityTagList: Sendable {
-    let value: String
+package struct EntityTagList: Sendable {
+    package let value: String
 
-    init(_ value: String) {
+    package init(_ value: String) {
         self.value = value
     }
 
     /// Weak comparison, as `If-None-Match` requires: the opaque tags are equal, whatever their `W/`.
-    func matchesWeakly(_ entityTag: String) -> Bool {
+    package func matchesWeakly(_ entityTag: String) -> Bool {
         self.contains(entityTag, strongly: false)
     }
 
     /// Strong comparison, as `If-Match` requires: both strong and equal.
-    func matchesStrongly(_ entityTag: String) -> Bool {
+    package func matchesStrongly(_ entityTag: String) -> Bool {
         self.contains(entityTag, strongly: true)
     }
 
-    var isWildcard: Bool {
+    package var isWildcard: Bool {
         self.value.trimmingASCIIWhitespace() == "*"
     }
 
     /// The members, in order (for tests and messages; matching does not build this).
-    var tags: [(isWeak: Bool, opaque: String)] {
+    package var tags: [(isWeak: Bool, opaque: String)] {
         var tags: [(Bool, String)] = []
         self.forEachMember { isWeak, opaque in
             tags.append((isWeak, String(decoding: opaque, as: UTF8.self)))

@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeCore
 
 @Suite struct CollectRequestParserTests {
     let parser = CollectRequestParser()
@@ -11,7 +11,7 @@ import Testing
     static let phoneHash = String(repeating: "0f", count: 32)
 
     func parse(_ json: String, parser: CollectRequestParser? = nil) throws(CollectError) -> CollectedEvent {
-        try (parser ?? self.parser).parse(Data(json.utf8), now: self.now)
+        try (parser ?? self.parser).parse(Data(json.utf8), now: self.now).event
     }
 
     func rejects(_ json: String, field: String, message: String, parser: CollectRequestParser? = nil) {
@@ -40,7 +40,7 @@ import Testing
         event.ip = "203.0.113.9"
         event.userAgent = "Mozilla/5.0"
         let data = String(decoding: try JSONEncoder().encode(event.eventsAPIData), as: UTF8.self)
-        let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))
+        let decoded = try JSONParser.parse(Data(data.utf8))
         #expect(decoded["event_id"] == .string("42"))
         #expect(decoded["event_time"] == .number(1_800_000_000))
         #expect(data.contains(#""event_time":1800000000"#))
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func namesTheFieldThatIsWrong() {
-        self.rejects("{", field: "body", message: "the body is not valid JSON")
+        self.rejects("{", field: "body", message: "the body is not valid JSON: expected a key in quotes, found the end of the document at byte 1")
         self.rejects("[1]", field: "body", message: "the body must be a JSON object, found an array")
         self.rejects(#"{"event":"Lead","event_id":"1"}"#, field: "pixel", message: "pixel is required")
         self.rejects(#"{"pixel":"Shop","event":"Lead","event_id":"1"}"#, field: "pixel", message: "pixel is not a valid pixel id (1 to 64 characters of a-z, 0-9, - and _)")
@@ -66,7 +66,7 @@ import Testing
         self.rejects(#"{"pixel":"a","event":"lead","event_id":"1"}"#, field: "event", message: "unknown event \"lead\": TikTok's event names are case-sensitive, use \"Lead\"")
         self.rejects(#"{"pixel":"a","event":"Lead"}"#, field: "event_id", message: "event_id is required: a non-empty string shared with the browser pixel")
         self.rejects(#"{"pixel":"a","event":"Lead","event_id":7}"#, field: "event_id", message: "event_id must be a string, found a number")
-        self.rejects(#"{"pixel":"a","event":"Lead","event_id":"\#(String(repeating: "x", count: 129))"}"#, field: "event_id", message: "event_id is 129 characters long: at most 128")
+        self.rejects(#"{"pixel":"a","event":"Lead","event_id":"\#(String(repeating: "x", count: 129))"}"#, field: "event_id", message: "event_id is 129 bytes long: at most 128")
         self.rejects(#"{"pixel":"a","event":"Lead","event_id":"1","event_time":"now"}"#, field: "event_time", message: "event_time must be a number of Unix seconds, found a string")
         self.rejects(#"{"pixel":"a","event":"Lead","event_id":"1","properties":[]}"#, field: "properties", message: "properties must be an object, found an array")
         self.rejects(#"{"pixel":"a","event":"Lead","event_id":"1","properties":{"value":"10.5"}}"#, field: "properties.value", message: "properties.value must be a number, found a string")
@@ -114,6 +114,60 @@ import Testing
         }
         #expect(throws: ConfigurationError(field: "--trusted-proxy", message: "\"10.0.0.0/33\" has a prefix length outside 0...32")) {
             try TrustedProxies(cidrs: ["10.0.0.0/33"])
+        }
+    }
+}
+
+/// No raw email address or phone number is stored or forwarded from any field.
+@Suite struct CollectRequestPersonalDataTests {
+    let parser = CollectRequestParser()
+
+    func parse(_ extra: String, eventID: String = "1") throws(CollectError) -> CollectRequestParser.Parsed {
+        try self.parser.parse(Array(#"{"pixel":"a","event":"Lead","event_id":"\#(eventID)"\#(extra)}"#.utf8))
+    }
+
+    @Test(arguments: [
+        ("event_id", #""#, "jane@example.com", "an email address"),
+        ("event_id", #""#, "+14155550123", "a phone number"),
+        ("ttclid", #","ttclid":"jane@example.com""#, "1", "an email address"),
+        ("ttp", #","ttp":"(415) 555-0123""#, "1", "a phone number"),
+    ])
+    func identifiersHoldingPersonalDataAreRefused(_ field: String, _ extra: String, _ eventID: String, _ kind: String) {
+        #expect(throws: CollectError(.badRequest, field: field, "\(field) holds \(kind): it must be an opaque id, never a visitor's contact details")) {
+            try self.parse(extra, eventID: eventID)
+        }
+    }
+
+    @Test func urlPathsAndPropertyValuesAreRedacted() throws {
+        let parsed = try self.parse(
+            #","url":"https://shop.example/u/jane%40example.com?x=1","referrer":"https://shop.example/call/415-555-0123","properties":{"query":"jane@example.com","contents":[{"content_name":"call +1 415 555 0123","content_id":"1234567890"}],"value":3}"#
+        )
+        #expect(parsed.event.url == "https://shop.example/u/redacted-email")
+        #expect(parsed.event.referrer == "https://shop.example/call/redacted-phone")
+        #expect(parsed.event.properties?["query"] == .string("[redacted email]"))
+        let item = parsed.event.properties?["contents"]?.array?.first
+        #expect(item?["content_name"] == .string("call [redacted phone]"))
+        #expect(item?["content_id"] == .string("1234567890"))
+        #expect(parsed.redactedFields == ["properties", "url", "referrer"])
+    }
+
+    @Test func aPropertyNameHoldingPersonalDataIsRefused() {
+        #expect(throws: CollectError(.badRequest, field: "properties", "a property name in properties holds an email address: names are fixed words such as content_id, values carry the data")) {
+            try self.parse(#","properties":{"jane@example.com":1}"#)
+        }
+    }
+
+    @Test func theEventIDLimitCountsBytesNotCharacters() {
+        // 4 KB of combining marks is one Character: the limit is on what is stored.
+        let marks = "e" + String(repeating: "\u{301}", count: 2_000)
+        #expect(throws: CollectError(.badRequest, field: "event_id", "event_id is 4001 bytes long: at most 128")) {
+            try self.parse("", eventID: marks)
+        }
+    }
+
+    @Test func deepBodiesAreRefusedWithoutAParse() {
+        #expect(throws: CollectError(.badRequest, field: "body", "the body is over a limit: nesting deeper than 16 levels at byte 16")) {
+            try self.parser.parse(Array(String(repeating: "[", count: 513).utf8))
         }
     }
 }

@@ -1,0 +1,33 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Turns every error into a response that says what went wrong, and makes every 4xx and 5xx say how long
+/// it may be kept (`no-store` unless the responder chose), so that no cache keeps an error longer than
+/// intended.
+///
+/// A store failure is a 503 naming it (the request may work later, or on another node); any other error
+/// that no handler answered is a 500, logged with the request's method and path, never an empty body.
+struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        } catch let error as StoreError {
+            self.logger.error("store failure", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(error)"])
+            response = try APIError(.serviceUnavailable, "the store cannot do this now (\(error.reason.rawValue)): try again later", headers: [.retryAfter: "30"])
+                .response(from: request, context: context)
+        } catch {
+            self.logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(error)"])
+            response = try APIError(.internalServerError, "internal error: the server's log has the details").response(from: request, context: context)
+        }
+        if response.status.code >= 400, response.headers[.cacheControl] == nil {
+            response.headers[.cacheControl] = "no-store"
+        }
+        return response
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// A page's URL as `/collect` keeps it: the page, not what a visitor typed or who they are.
+///
+/// - The query and the fragment are dropped: a form sent with GET puts what was typed into the URL.
+/// - User information (`user:password@`) is dropped.
+/// - A path segment holding an email address or a phone number, percent-encoded or not, is replaced by
+///   `redacted-email` or `redacted-phone` (`/account/jane%40example.com/orders` keeps its other segments).
+public struct PageURL: Sendable, Equatable {
+    public let value: String
+    /// Whether a path segment was replaced.
+    public let wasRedacted: Bool
+
+    public init(_ text: String) {
+        var page = Substring(text.prefix { $0 != "?" && $0 != "#" })
+        var prefix = ""
+        if let schemeEnd = page.range(of: "://") {
+            let authorityStart = schemeEnd.upperBound
+            let authorityEnd = page[authorityStart...].firstIndex(of: "/") ?? page.endIndex
+            var authority = page[authorityStart..<authorityEnd]
+            if let at = authority.lastIndex(of: "@") {
+                authority = authority[authority.index(after: at)...]
+            }
+            prefix = String(page[..<authorityStart]) + authority
+            page = page[authorityEnd...]
+        }
+        var redacted = false
+        let segments = page.split(separator: "/", omittingEmptySubsequences: false).map { segment -> Substring in
+            let decoded = String(segment).removingPercentEncodingLeniently()
+            guard let match = PersonalData.firstMatch(in: decoded) else { return segment }
+            redacted = true
+            return Substring(match.kind == .emailAddress ? "redacted-email" : "redacted-phone")
+        }
+        self.value = prefix + segments.joined(separator: "/")
+        self.wasRedacted = redacted
+    }
+}
+
+extension String {
+    /// Decodes `%XX` escapes, leaving malformed ones as they are (Foundation's version gives up on the whole
+    /// string), so that a segment cannot hide an address behind one bad escape.
+    func removingPercentEncodingLeniently() -> String {
+        guard self.utf8.contains(UInt8(ascii: "%")) else { return self }
+        let bytes = Array(self.utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count, let high = Self.hexValue(bytes[index + 1]), let low = Self.hexValue(bytes[index + 2]) {
+                output.append(high << 4 | low)
+                index += 3
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Testing
+
+@testable import PixelEdgeCore
+
+@Suite struct PersonalDataTests {
+    @Test(arguments: [
+        "jane@example.com", "Jane.Doe+ads@mail.example.co.uk", "write to jane@example.com.", "x@example.xn--p1ai", "ünï@exämple.de",
+    ])
+    func findsEmailAddresses(_ text: String) {
+        #expect(PersonalData.firstMatch(in: text)?.kind == .emailAddress)
+    }
+
+    @Test(arguments: [
+        "+14155550123", "+1 415 555 0123", "+44 (20) 7946-0958", "(415) 555-0123", "415-555-0123", "415.555.0123", "06 12 34 56 78",
+        "call 020 7946 0958 now", "tel:+33612345678",
+    ])
+    func findsPhoneNumbers(_ text: String) {
+        #expect(PersonalData.firstMatch(in: text)?.kind == .phoneNumber)
+    }
+
+    /// What sites and pb.js legitimately send in the same fields.
+    @Test(arguments: [
+        "3861981332-1689817616-3274442958-3244604805",  // pb.js's event_id
+        "1234567890123",  // a content id or an order id
+        "2026-11-26", "2026-11-26 10:30", "26.11.2026", "11-26-2026",  // dates
+        "192.168.100.200", "1234.5678", "1.234.567", "12 345 678",  // an address, a decimal, amounts
+        "SKU415-555-0123", "E.C.P.CsABbd13-2xz", "2V0nGvp8EfDSePRs9J4Ho8RPVzL",  // identifiers, a ttclid, a _ttp
+        "a@b", "user@localhost", "@handle", "price: 12.50 EUR", "550e8400-e29b-41d4-a716-446655440000",
+    ])
+    func leavesIdentifiersDatesAndAmountsAlone(_ text: String) {
+        #expect(PersonalData.firstMatch(in: text) == nil)
+    }
+
+    @Test func redactsOnlyWhatMatches() {
+        #expect(PersonalData.redacting("mail jane@example.com or call +1 415 555 0123, order 123456789") == "mail [redacted email] or call [redacted phone], order 123456789")
+        #expect(PersonalData.redacting("nothing here 2026-11-26") == nil)
+    }
+}
+
+@Suite struct PageURLTests {
+    @Test func dropsQueryFragmentAndUserInformation() {
+        let page = PageURL("https://user:secret@shop.example/checkout?email=jane%40example.com#step-2")
+        #expect(page.value == "https://shop.example/checkout")
+        #expect(!page.wasRedacted)
+    }
+
+    @Test(arguments: [
+        ("https://shop.example/account/jane@example.com/orders", "https://shop.example/account/redacted-email/orders"),
+        ("https://shop.example/account/jane%40example.com/orders", "https://shop.example/account/redacted-email/orders"),
+        ("https://shop.example/u/%2B14155550123", "https://shop.example/u/redacted-phone"),
+        ("https://shop.example/call/415-555-0123/", "https://shop.example/call/redacted-phone/"),
+        ("/relative/jane@example.com", "/relative/redacted-email"),
+    ])
+    func redactsPathSegmentsWithPersonalData(_ url: String, _ expected: String) {
+        let page = PageURL(url)
+        #expect(page.value == expected)
+        #expect(page.wasRedacted)
+    }
+
+    @Test func keepsOrdinaryPaths() {
+        for url in ["https://shop.example/p/1234567890/red-shoes", "https://shop.example/blog/2026-11-26/sale", "https://shop.example/"] {
+            #expect(PageURL(url) == PageURL(url))
+            #expect(PageURL(url).value == url)
+        }
+    }
+}
