@@ -79,6 +79,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Event loop threads (default: one per CPU the process may run on).")
     var threads: Int?
 
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a keep-alive connection may wait for its next request.")
+    var idleTimeout = 75.0
+
+    @Option(name: .customLong("head-timeout"), help: "Seconds a request may take from its first byte to the end of its head (then 408).")
+    var headTimeout = 10.0
+
+    @Option(name: .customLong("body-timeout"), help: "Seconds a request may take from its head to the end of its body (then 408).")
+    var bodyTimeout = 10.0
+
+    @Option(name: .customLong("send-timeout"), help: "Seconds a client may leave a response unread before its connection is dropped.")
+    var sendTimeout = 30.0
+
+    @Option(name: .customLong("max-connections"), help: "Open connections; past it the longest idle one is closed for each new one (default: 16384, or fewer with a lower open-file limit).")
+    var maxConnections: Int?
+
+    @Option(name: .customLong("drain-timeout"), help: "Seconds requests in flight have to finish after SIGTERM.")
+    var drainTimeout = 10.0
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -98,6 +116,15 @@ struct ServeCommand: AsyncParsableCommand {
         for header in self.purgeHeaders where Self.header(header) == nil {
             throw ValidationError("--purge-header must look like 'Name: value'")
         }
+        for (name, value) in [
+            ("--idle-timeout", self.idleTimeout), ("--head-timeout", self.headTimeout), ("--body-timeout", self.bodyTimeout),
+            ("--send-timeout", self.sendTimeout), ("--drain-timeout", self.drainTimeout),
+        ] where !(0.05...86400).contains(value) {
+            throw ValidationError("\(name) must be between 0.05 and 86400 seconds, not \(value)")
+        }
+        if let maxConnections, maxConnections < 1 {
+            throw ValidationError("--max-connections must be at least 1, not \(maxConnections)")
+        }
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256")
         }
@@ -106,6 +133,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let problem = URLOption.problem(with: self.eventsJSURL, allowRelative: false) {
             throw ValidationError("--events-js-url \(problem)")
+        }
+        // Bundles append ?sdkid=CODE&lib=ttq, as TikTok's base code does: a query of its own would break the URL.
+        if self.eventsJSURL.contains("?") || self.eventsJSURL.contains("#") {
+            throw ValidationError("--events-js-url must not have a query or a fragment: bundles add ?sdkid=CODE&lib=ttq to it, as TikTok's base code does")
         }
         if let problem = URLOption.problem(with: self.collectURL, allowRelative: true) {
             throw ValidationError("--collect-url \(problem)")
@@ -129,6 +160,22 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "pixel-edge")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
+        // Before the default connection limit is worked out from it.
+        let fileLimit = FileDescriptorLimit.raiseToMaximum()
+        let connections = ConnectionSettings(
+            idleTimeout: .seconds(self.idleTimeout),
+            headTimeout: .seconds(self.headTimeout),
+            bodyTimeout: .seconds(self.bodyTimeout),
+            sendTimeout: .seconds(self.sendTimeout),
+            maximumConnections: self.maxConnections ?? ConnectionSettings.defaultMaximumConnections,
+            drainTimeout: .seconds(self.drainTimeout)
+        )
+        if connections.maximumConnections > fileLimit - 64 {
+            logger.warning(
+                "--max-connections is close to the open-file limit: accepting may fail before the limit is reached",
+                metadata: ["maxConnections": "\(connections.maximumConnections)", "openFileLimit": "\(fileLimit)"]
+            )
+        }
         let configuration = ServerConfiguration(
             host: self.host,
             port: self.port,
@@ -162,7 +209,8 @@ struct ServeCommand: AsyncParsableCommand {
             adminToken: AdminToken.fromEnvironment(),
             reloadInterval: .milliseconds(self.reloadIntervalMilliseconds),
             demo: self.demo,
-            threads: self.threads
+            threads: self.threads,
+            connections: connections
         )
         let server: PixelEdgeServer
         do {

@@ -72,12 +72,14 @@ public struct PixelEdgeServer: Sendable {
         router.add(middleware: ErrorResponseMiddleware(logger: self.logger))
         router.add(middleware: BundleMiddleware(responder: BundleResponder(cache: self.cache), updater: self.updater, metrics: self.metrics))
         router.add(
-            middleware: FileMiddleware(self.configuration.publicDirectory, searchForIndexHtml: true, logger: self.logger)
-                .withAdditionalMediaTypes(forFileExtensions: [
-                    "js": MediaType(type: .text, subType: "javascript", parameter: ("charset", "utf-8")),
-                    "html": MediaType(type: .text, subType: "html", parameter: ("charset", "utf-8")),
-                    "css": MediaType(type: .text, subType: "css", parameter: ("charset", "utf-8")),
-                ])
+            middleware: PublicFilesMiddleware(
+                files: FileMiddleware(self.configuration.publicDirectory, searchForIndexHtml: true, logger: self.logger)
+                    .withAdditionalMediaTypes(forFileExtensions: [
+                        "js": MediaType(type: .text, subType: "javascript", parameter: ("charset", "utf-8")),
+                        "html": MediaType(type: .text, subType: "html", parameter: ("charset", "utf-8")),
+                        "css": MediaType(type: .text, subType: "css", parameter: ("charset", "utf-8")),
+                    ])
+            )
         )
         HealthController(store: self.store, health: self.health, cache: self.cache, updater: self.updater).addRoutes(to: router)
         let metrics: @Sendable (Request, PixelEdgeRequestContext) async throws -> Response = { request, _ in
@@ -118,10 +120,15 @@ public struct PixelEdgeServer: Sendable {
     /// asked for, and in the background). On SIGTERM the server stops first and
     /// drains its requests; the outbox writer then stores what they accepted.
     public func makeApplication(eventLoopGroup: (any EventLoopGroup)? = nil) -> some ApplicationProtocol {
+        let connections = ConnectionRegistry(limit: self.configuration.connections.maximumConnections, metrics: self.metrics)
         var app = Application(
             router: self.makeRouter(),
-            server: .bundleFastPath(cache: self.cache, metrics: self.metrics),
-            configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "PixelEdge"),
+            server: .bundleFastPath(cache: self.cache, metrics: self.metrics, settings: self.configuration.connections, registry: connections),
+            configuration: .init(
+                address: .hostname(self.configuration.host, port: self.configuration.port),
+                serverName: "PixelEdge",
+                availableConnectionsDelegate: connections.delegate
+            ),
             services: [self.updater, self.probe, self.writer, self.forwarder],
             onServerRunning: { [logger] channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"

@@ -20,6 +20,9 @@ extension Request {
             return try await self.body.collect(upTo: limit)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, field: "body", "the body is larger than \(limit) bytes")
+        } catch {
+            // The client stopped sending (or was cut off by the body timeout): its request, not the server, failed.
+            throw APIError(.badRequest, field: "body", "the body ended before it was complete")
         }
     }
 

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var demo: Bool
     /// Event loop threads; by default one per CPU the process may run on.
     public var threads: Int
+    /// Timeouts, the connection limit and the drain on shutdown.
+    public var connections: ConnectionSettings
 
     public init(
         host: String = "127.0.0.1",
@@ -32,7 +34,8 @@ public struct ServerConfiguration: Sendable {
         adminToken: AdminToken? = nil,
         reloadInterval: Duration = .milliseconds(250),
         demo: Bool = false,
-        threads: Int? = nil
+        threads: Int? = nil,
+        connections: ConnectionSettings = .init()
     ) {
         self.host = host
         self.port = port
@@ -46,6 +49,7 @@ public struct ServerConfiguration: Sendable {
         self.reloadInterval = reloadInterval
         self.demo = demo
         self.threads = threads ?? ProcessorAffinity.count
+        self.connections = connections
     }
 }
 

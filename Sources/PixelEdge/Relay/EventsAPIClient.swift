@@ -61,16 +61,28 @@ public struct EventsAPIClient: Sendable {
         return Self.outcome(status: response.status, headers: response.headers, body: body)
     }
 
-    struct Answer: Decodable {
+    /// The fields of TikTok's answer the forwarder acts on.
+    struct Answer {
         let code: Int
         let message: String?
-        let request_id: String?
+        let requestID: String?
+
+        /// Parsed under limits like every body from the network: the API base is configurable, and a proxy
+        /// or a wrong URL can answer anything.
+        init?(_ body: ByteBuffer) {
+            guard let value = try? JSONParser.parse(body.readableBytesView, limits: JSONLimits(maximumDepth: 8)),
+                let code = value["code"]?.number, let exact = Int(exactly: code)
+            else { return nil }
+            self.code = exact
+            self.message = value["message"]?.string
+            self.requestID = value["request_id"]?.string
+        }
     }
 
     static func outcome(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) -> EventsAPIOutcome {
         let retryAfter = headers.first(name: "Retry-After").flatMap(Self.retryAfter)
-        let answer = try? JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView))
-        let requestID = answer?.request_id
+        let answer = Answer(body)
+        let requestID = answer?.requestID
         let message = answer?.message ?? String(buffer: body).prefix(200).description
         if status == .tooManyRequests {
             return .transient(.rateLimited, code: answer?.code, message: "HTTP 429: \(message)", requestID: requestID, retryAfter: retryAfter)

@@ -39,7 +39,7 @@ public struct PageURL: Sendable, Equatable {
 extension String {
     /// Decodes `%XX` escapes, leaving malformed ones as they are (Foundation's version gives up on the whole
     /// string), so that a segment cannot hide an address behind one bad escape.
-    func removingPercentEncodingLeniently() -> String {
+    package func removingPercentEncodingLeniently() -> String {
         guard self.utf8.contains(UInt8(ascii: "%")) else { return self }
         let bytes = Array(self.utf8)
         var output: [UInt8] = []

@@ -16,6 +16,10 @@ public struct TestEventCode: Hashable, Sendable, CustomStringConvertible {
         func fail(_ message: String) -> ConfigurationError {
             ConfigurationError(field: field, message: message)
         }
+        // Too long to be one: most likely a secret pasted in the wrong field, so it is not repeated.
+        guard text.count <= prefix.count + suffixLengths.upperBound + 8 else {
+            throw fail("Test Event Code is \(text.count) characters long, so it is not shown: it is \"\(prefix)\" plus 8 to 12 letters or digits (copy it from Events Manager > Test Events)")
+        }
         guard text.hasPrefix(prefix) else {
             throw fail("Test Event Code \"\(text)\" must start with \"\(prefix)\" (copy it from Events Manager > Test Events)")
         }

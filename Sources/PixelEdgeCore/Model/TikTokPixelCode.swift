@@ -4,6 +4,8 @@ public struct TikTokPixelCode: Hashable, Sendable, CustomStringConvertible {
 
     public static let length = 20
     static let field = "tiktok.pixelCode"
+    /// Longer pasted values are described in error messages, never repeated.
+    static let longestShown = 32
 
     /// Parses a pasted Pixel Code. Surrounding whitespace is removed with a warning; anything else that is
     /// wrong is an error naming the rule that failed, because TikTok would otherwise reject every event
@@ -29,6 +31,13 @@ public struct TikTokPixelCode: Hashable, Sendable, CustomStringConvertible {
         }
         guard !text.isEmpty else {
             throw fail("TikTok Pixel Code is empty: copy it from TikTok Events Manager (20 characters, A-Z and 0-9)")
+        }
+        // Nothing this long is a Pixel Code; it is most often the access token pasted in the wrong field, a
+        // secret that must not come back in a message (or a log line that records it).
+        guard text.count <= Self.longestShown else {
+            throw fail(
+                "TikTok Pixel Code is \(text.count) characters long, so it is not shown: a value this long is usually the Events API access token, which belongs in tiktok.accessToken (--tiktok-access-token); the Pixel Code has exactly \(Self.length) characters, A-Z and 0-9"
+            )
         }
         if text.contains(where: \.isLowercase) {
             throw fail(

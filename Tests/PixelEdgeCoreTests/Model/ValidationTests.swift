@@ -3,6 +3,23 @@ import Testing
 @testable import PixelEdgeCore
 
 @Suite struct TikTokPixelCodeTests {
+    @Test func aLongValueIsDescribedNotRepeated() {
+        let token = String(repeating: "ab12cd34ef", count: 6) + "wxyz"
+        do {
+            _ = try TikTokPixelCode.parse(token)
+            Issue.record("accepted a 64-character Pixel Code")
+        } catch {
+            #expect(error.message.hasPrefix("TikTok Pixel Code is 64 characters long, so it is not shown: a value this long is usually the Events API access token"))
+            #expect(!error.message.contains(token.prefix(8)))
+        }
+        do {
+            _ = try TestEventCode.parse(token)
+            Issue.record("accepted a 64-character Test Event Code")
+        } catch {
+            #expect(!error.message.contains(token.prefix(8)))
+        }
+    }
+
     @Test func acceptsTwentyUppercaseLettersAndDigits() throws {
         let parsed = try TikTokPixelCode.parse("C4ABCDEFGHIJKLMNOPQR")
         #expect(parsed.value.rawValue == "C4ABCDEFGHIJKLMNOPQR")

@@ -141,6 +141,12 @@ import Testing
             (["--collect-url", "collect"], "--collect-url must be an http(s) URL or a path starting with /, not collect"),
             (["--max-age=-1"], "--max-age must be 0 or more seconds, not -1"),
             (["--log-level", "loud"], "--log-level must be one of"),
+            (
+                ["--events-js-url", "https://cdn.example/events.js?v=2"],
+                "--events-js-url must not have a query or a fragment: bundles add ?sdkid=CODE&lib=ttq to it, as TikTok's base code does"
+            ),
+            (["--idle-timeout", "0"], "--idle-timeout must be between 0.05 and 86400 seconds, not 0.0"),
+            (["--max-connections", "0"], "--max-connections must be at least 1, not 0"),
         ]
         for (options, message) in cases {
             let result = try CommandRunner.run(["serve", "--database", self.database] + options)
@@ -150,5 +156,15 @@ import Testing
         let badTemplates = try CommandRunner.run(["serve", "--database", self.database, "--templates", self.directory.path("none")])
         #expect(badTemplates.status == 1)
         #expect(badTemplates.standardError.contains("error: cannot read the templates directory"))
+    }
+
+    /// The access token pasted into the Pixel Code field is a secret: the error describes it, never repeats it.
+    @Test func aTokenPastedAsThePixelCodeIsNotEchoed() throws {
+        let token = String(repeating: "ab12cd34ef", count: 6) + "wxyz"
+        let result = try CommandRunner.run(["pixels", "set", "shop", "--tiktok-pixel-code", token, "--database", self.database])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("usually the Events API access token"))
+        #expect(!result.standardError.contains(token.prefix(12)))
+        #expect(!result.standardOutput.contains(token.prefix(12)))
     }
 }

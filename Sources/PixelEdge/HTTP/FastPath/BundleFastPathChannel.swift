@@ -8,34 +8,44 @@ import PixelEdgeCore
 
 /// Hummingbird's HTTP/1 child channel with the bundle fast path in its pipeline:
 ///
-///     request decoder → BundleFastPathHandler → response encoder → ForwardedResponseTracker
-///         → HTTP types codec → connection state → Hummingbird's responder
+///     ConnectionGuard → request decoder → RequestValidator → BundleFastPathHandler → response encoder
+///         → ForwardedResponseTracker → HTTP types codec → Hummingbird's responder
 ///
-/// The fast path sits after the decoder, to read requests, and before the encoder, so that the bytes it
-/// writes go to the socket as they are; what it passes on is handled by Hummingbird as usual.
+/// The guard sees the raw bytes first (timeouts, backpressure, how the connection ends); the validator
+/// refuses heads that cannot be read safely; the fast path sits after the decoder, to read requests, and
+/// before the encoder, so that the bytes it writes go to the socket as they are; what it passes on is
+/// handled by Hummingbird as usual. The four share one `HTTPConnectionState`.
 public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
     public typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
     public let responder: HTTPChannelHandler.Responder
     let cache: BundleCache
     let metrics: PixelEdgeMetrics
+    let settings: ConnectionSettings
+    let registry: ConnectionRegistry
 
-    public init(responder: @escaping HTTPChannelHandler.Responder, cache: BundleCache, metrics: PixelEdgeMetrics) {
+    public init(
+        responder: @escaping HTTPChannelHandler.Responder, cache: BundleCache, metrics: PixelEdgeMetrics, settings: ConnectionSettings,
+        registry: ConnectionRegistry
+    ) {
         self.responder = responder
         self.cache = cache
         self.metrics = metrics
+        self.settings = settings
+        self.registry = registry
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let forwarded = ForwardedRequests()
+            let state = HTTPConnectionState()
             let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(ConnectionGuard(state: state, settings: self.settings, registry: self.registry, metrics: self.metrics))
             try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-            try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, forwarded: forwarded))
+            try pipeline.addHandler(RequestValidator(state: state, metrics: self.metrics))
+            try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, state: state))
             try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
-            try pipeline.addHandler(ForwardedResponseTracker(forwarded: forwarded))
+            try pipeline.addHandler(ForwardedResponseTracker(state: state))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
     }
@@ -46,10 +56,12 @@ public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1 with the bundle fast path (see `BundleFastPathChannel`).
-    public static func bundleFastPath(cache: BundleCache, metrics: PixelEdgeMetrics) -> HTTPServerBuilder {
+    /// HTTP/1 with the bundle fast path and PixelEdge's connection handling (see `BundleFastPathChannel`).
+    public static func bundleFastPath(
+        cache: BundleCache, metrics: PixelEdgeMetrics, settings: ConnectionSettings, registry: ConnectionRegistry
+    ) -> HTTPServerBuilder {
         .init { responder in
-            BundleFastPathChannel(responder: responder, cache: cache, metrics: metrics)
+            BundleFastPathChannel(responder: responder, cache: cache, metrics: metrics, settings: settings, registry: registry)
         }
     }
 }

@@ -27,7 +27,7 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private let cache: BundleCache
     private let metrics: PixelEdgeMetrics
-    private let forwarded: ForwardedRequests
+    private let state: HTTPConnectionState
     /// This connection's copy of the cache's snapshot: refreshed when the cache's generation moves, which
     /// costs one atomic load per request and no lock.
     private var snapshot: BundleCache.Snapshot
@@ -36,22 +36,23 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var isSkippingRequest = false
     private var needsFlush = false
 
-    init(cache: BundleCache, metrics: PixelEdgeMetrics, forwarded: ForwardedRequests) {
+    init(cache: BundleCache, metrics: PixelEdgeMetrics, state: HTTPConnectionState) {
         self.cache = cache
         self.metrics = metrics
-        self.forwarded = forwarded
+        self.state = state
         self.snapshot = cache.snapshot
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .head(let head):
-            if self.forwarded.inFlight == 0, self.answer(head, context: context) {
+            // A closing connection's answers say `Connection: close`: Hummingbird's path writes them.
+            if self.state.forwardedInFlight == 0, !self.state.isClosing, self.answer(head, context: context) {
                 self.isSkippingRequest = true
                 return
             }
             self.isSkippingRequest = false
-            self.forwarded.inFlight += 1
+            self.state.forwardedInFlight += 1
             context.fireChannelRead(data)
         case .body:
             if !self.isSkippingRequest { context.fireChannelRead(data) }
@@ -143,12 +144,6 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
             zip(bytes, expected).allSatisfy { byte, lower in byte == lower || (byte | 0x20) == lower && lower >= UInt8(ascii: "a") }
         }
     }
-}
-
-/// How many requests passed on to Hummingbird are still waiting for their response, shared by the fast
-/// path (which waits for zero before answering again) and `ForwardedResponseTracker`.
-final class ForwardedRequests {
-    var inFlight = 0
 }
 
 /// The `Date` line of this connection's responses, formatted once per second.

@@ -1,0 +1,64 @@
+import NIOCore
+import NIOHTTP1
+import PixelEdgeCore
+
+/// Refuses request heads whose message cannot be read safely, as RFC 9112 asks, before any other handler
+/// sees them: a transfer coding other than `chunked` (501: its body's framing is unknown, so nothing after
+/// it can be trusted), `Transfer-Encoding` in HTTP/1.0 (400), and an HTTP/1.1 request without exactly one
+/// `Host` (400). The refusal is answered after the responses already owed, and the connection then closes.
+///
+/// It also counts heads and ends for `ConnectionGuard`.
+final class RequestValidator: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let state: HTTPConnectionState
+    private let metrics: PixelEdgeMetrics
+    /// After a refusal: what follows it is not read.
+    private var isDiscarding = false
+
+    init(state: HTTPConnectionState, metrics: PixelEdgeMetrics) {
+        self.state = state
+        self.metrics = metrics
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.isDiscarding else { return }
+        switch self.unwrapInboundIn(data) {
+        case .head(let head):
+            if let refusal = Self.refusal(of: head) {
+                self.isDiscarding = true
+                self.state.isClosing = true
+                self.state.rejection = refusal
+                self.metrics.connectionClosed(reason: "bad_request")
+                return
+            }
+            self.state.headsReceived += 1
+            self.state.isReadingRequest = true
+        case .body:
+            break
+        case .end:
+            self.state.endsReceived += 1
+            self.state.isReadingRequest = false
+        }
+        context.fireChannelRead(data)
+    }
+
+    static func refusal(of head: HTTPRequestHead) -> ByteBuffer? {
+        let transferEncoding = head.headers["Transfer-Encoding"]
+        if !transferEncoding.isEmpty {
+            if head.version.major == 1, head.version.minor == 0 {
+                return ConnectionResponse.closing(400, "Bad Request", "Transfer-Encoding is not allowed in HTTP/1.0 requests")
+            }
+            let codings = transferEncoding.flatMap { $0.split(separator: ",") }.map { $0.trimmingASCIIWhitespace().lowercased() }
+            if codings != ["chunked"] {
+                let named = transferEncoding.joined(separator: ", ").prefix(100)
+                return ConnectionResponse.closing(501, "Not Implemented", "Transfer-Encoding \"\(named)\" is not supported: send a body with Content-Length or chunked")
+            }
+        }
+        if head.version.major == 1, head.version.minor >= 1, head.headers["Host"].count != 1 {
+            return ConnectionResponse.closing(400, "Bad Request", "an HTTP/1.1 request needs exactly one Host field")
+        }
+        return nil
+    }
+}

@@ -1,0 +1,39 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import PixelEdge
+
+@Suite struct PublicFilesTests {
+    func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let directory = try TemporaryDirectory()
+        let server = try TestEnvironment.server(in: directory)
+        try await server.makeApplication().test(.router, test)
+        _ = directory
+    }
+
+    /// A NUL ends a path for the file system: `/demo.js%00.html` used to serve demo.js as text/html.
+    @Test(arguments: ["/demo.js%00.html", "/index.html%00", "/%0a/index.html", "/demo.js%7F"])
+    func controlCharactersInThePathAre400(_ path: String) async throws {
+        try await self.withServer { client in
+            try await client.execute(uri: path, method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+                #expect(response.headers[.cacheControl] == "no-store")
+            }
+        }
+    }
+
+    @Test func staticFilesAreServedWithNosniff() async throws {
+        try await self.withServer { client in
+            for (path, type) in [("/demo.js", "text/javascript; charset=utf-8"), ("/", "text/html; charset=utf-8")] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .ok, "\(path)")
+                    #expect(response.headers[.contentType] == type)
+                    #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+                }
+            }
+        }
+    }
+}
