@@ -97,7 +97,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case is ChannelShouldQuiesceEvent:
             // Consumed here: this handler owns how the connection ends.
             self.state.isClosing = true
-            self.drainDeadline = .now() + TimeAmount(self.settings.drainTimeout)
+            let drainDeadline = NIODeadline.now() + TimeAmount(self.settings.drainTimeout)
+            self.drainDeadline = drainDeadline
+            self.schedule(at: drainDeadline, context: context)
             self.update(context: context, afterReadThatFinishedSomething: nil)
         case is Evict:
             guard self.phase != .lingering, self.phase != .closed else { return }

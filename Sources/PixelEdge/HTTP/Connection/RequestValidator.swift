@@ -5,7 +5,8 @@ import PixelEdgeCore
 /// Refuses request heads whose message cannot be read safely, as RFC 9112 asks, before any other handler
 /// sees them: a transfer coding other than `chunked` (501: its body's framing is unknown, so nothing after
 /// it can be trusted), `Transfer-Encoding` in HTTP/1.0 (400), and an HTTP/1.1 request without exactly one
-/// `Host` (400). The refusal is answered after the responses already owed, and the connection then closes.
+/// `Host` (400). Bytes the decoder cannot parse at all are refused the same way (400, or 431 for fields
+/// too large). The refusal is answered after the responses already owed, and the connection then closes.
 ///
 /// It also counts heads and ends for `ConnectionGuard`.
 final class RequestValidator: ChannelInboundHandler, RemovableChannelHandler {
@@ -42,6 +43,29 @@ final class RequestValidator: ChannelInboundHandler, RemovableChannelHandler {
             self.state.isReadingRequest = false
         }
         context.fireChannelRead(data)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let error = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        guard !self.isDiscarding else { return }
+        self.isDiscarding = true
+        self.state.isClosing = true
+        if self.state.isReadingRequest {
+            self.state.isReadingRequest = false
+            // In a body: a forwarded request's handler learns of it from its body and answers; a request
+            // the fast path answered has had its answer.
+            if self.state.forwardedInFlight > 0 { context.fireErrorCaught(error) }
+            return
+        }
+        // Between requests: answered here rather than by Hummingbird, so that the answer keeps its place
+        // after the responses owed and the connection is closed in order.
+        self.state.rejection = error == .headerOverflow
+            ? ConnectionResponse.closing(431, "Request Header Fields Too Large", "the request's head is larger than the server reads")
+            : ConnectionResponse.closing(400, "Bad Request", "the request is not valid HTTP/1.1 (\(error))")
+        self.metrics.connectionClosed(reason: "bad_request")
     }
 
     static func refusal(of head: HTTPRequestHead) -> ByteBuffer? {

@@ -1,0 +1,106 @@
+"""SIGTERM: the server stops accepting, answers what it has received with `Connection: close`, stores the
+events it accepted, and exits within its drain time; keep-alive clients see orderly closes, never a reset
+or a truncated response (issue 13, point 6)."""
+import signal
+import socket
+import sqlite3
+import threading
+import time
+
+from conftest import PixelEdge, eventually
+from rawhttp import SHOP, Closed, Reader, connect, request
+
+DRAIN = 3
+
+
+def keep_alive_client(base, path, outcomes, index, started):
+    """Sends requests one after another on one connection until the server ends it, and records how."""
+    answered = 0
+    try:
+        with connect(base, timeout=15) as sock:
+            reader = Reader(sock)
+            while True:
+                sock.sendall(request("GET", path, [("Accept-Encoding", "gzip")]))
+                response = reader.response()
+                assert response.status == 200, response
+                answered += 1
+                started.set()
+                if response.header("connection") == "close":
+                    outcomes[index] = ("close-header", answered)
+                    return
+    except Closed as closed:
+        outcomes[index] = (closed.how, answered)
+    except (BrokenPipeError, ConnectionResetError) as error:
+        outcomes[index] = (f"reset ({error})", answered)
+    except socket.timeout:
+        outcomes[index] = ("timeout", answered)
+
+
+def test_sigterm_drains_in_order():
+    server = PixelEdge("--drain-timeout", str(DRAIN), "--tiktok-api-base", "http://127.0.0.1:9", pixels=SHOP)
+    try:
+        # A beacon in flight: its head and half its body before SIGTERM, the rest after.
+        body = b'{"pixel":"shop","event":"Lead","event_id":"in-flight-1"}'
+        beacon = connect(server.base, timeout=15)
+        beacon.sendall(request("POST", "/collect", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]) + body[:10])
+
+        outcomes = [None] * 16
+        running = [threading.Event() for _ in outcomes]
+        paths = ["/p/shop/pb.js", "/healthz"]  # the fast path and Hummingbird's
+        clients = [threading.Thread(target=keep_alive_client, args=(server.base, paths[i % 2], outcomes, i, running[i])) for i in range(16)]
+        for client in clients:
+            client.start()
+        for event in running:
+            assert event.wait(10)
+
+        terminated = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        # New connections are refused once the listener is closed.
+        refused = False
+        deadline = time.monotonic() + 5
+        while not refused and time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+            except (ConnectionRefusedError, ConnectionResetError):
+                # Refused, or reset when it was still in the backlog as the listener closed.
+                refused = True
+        assert refused, "still accepting connections after SIGTERM"
+
+        beacon.sendall(body[10:])
+        reader = Reader(beacon)
+        answer = reader.response()
+        assert answer.status == 204
+        assert answer.header("connection") == "close"
+        assert reader.close_kind()[0] == "eof"
+        beacon.close()
+
+        for client in clients:
+            client.join(15)
+        kinds = {outcome[0] for outcome in outcomes}
+        assert kinds <= {"eof", "close-header"}, outcomes
+        assert all(outcome[1] > 0 for outcome in outcomes)
+
+        assert server.process.wait(timeout=DRAIN + 15) == 0
+        # Exit within the drain time, plus the Events API timeout for a batch in flight.
+        assert time.monotonic() - terminated < DRAIN + 10 + 2
+        with sqlite3.connect(server.database) as database:
+            stored = [row[0] for row in database.execute("SELECT event_id FROM outbox_event")]
+        assert stored == ["in-flight-1"]
+    finally:
+        server.close()
+
+
+def test_a_request_that_never_finishes_does_not_hold_the_exit():
+    server = PixelEdge("--drain-timeout", "1", "--body-timeout", "60", pixels=SHOP)
+    try:
+        sock = connect(server.base, timeout=15)
+        sock.sendall(request("POST", "/collect", [("Content-Type", "text/plain"), ("Content-Length", "1000")]) + b"{")
+        # The request is read (its head) before the signal.
+        eventually(lambda: server.metric("pixeledge_events_received_total") == 1, message="the request reached /collect")
+        terminated = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=15) == 0
+        assert time.monotonic() - terminated < 1 + 3
+        sock.close()
+    finally:
+        server.close()
