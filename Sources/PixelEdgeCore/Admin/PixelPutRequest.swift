@@ -61,7 +61,8 @@ public enum PixelPutRequest {
     }
 
     private static func rejectUnknown(in object: [String: JSONValue], allowed: [String], prefix: String) throws(ConfigurationError) {
-        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }).map({ String($0.prefix(64)) }) {
+        // A long name is cut: whatever was pasted there is not worth repeating whole.
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }).map({ $0.count > 32 ? $0.prefix(32) + "…" : $0 }) {
             throw ConfigurationError(
                 field: prefix + unknown,
                 message: "unknown field \"\(prefix)\(unknown)\": the fields here are \(allowed.map { prefix + $0 }.joined(separator: ", "))"

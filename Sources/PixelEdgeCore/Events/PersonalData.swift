@@ -51,8 +51,18 @@ public enum PersonalData {
         self.matches(in: text).first
     }
 
-    /// `text` with every match replaced by its kind's placeholder, or nil when there is none.
+    /// `text` with every match replaced by its kind's placeholder, or nil when there is none. The result
+    /// holds no match either: a placeholder changes what is next to what follows it, so the text is
+    /// scanned again until nothing is found.
     public static func redacting(_ text: String) -> String? {
+        guard var redacted = Self.replacingMatches(in: text) else { return nil }
+        while let again = Self.replacingMatches(in: redacted) {
+            redacted = again
+        }
+        return redacted
+    }
+
+    private static func replacingMatches(in text: String) -> String? {
         let matches = self.matches(in: text)
         guard !matches.isEmpty else { return nil }
         let bytes = Array(text.utf8)
@@ -115,9 +125,14 @@ public enum PersonalData {
                 index += 1
                 continue
             }
-            // Digits glued to a letter or digit before them belong to an identifier: skip the whole word.
+            // Digits glued to a letter or digit before them belong to an identifier: skip the whole word
+            // (up to a space, which ends a word).
             if index > 0, Self.isAlphanumeric(bytes[index - 1]) {
-                while index < bytes.count, Self.isAlphanumeric(bytes[index]) || Self.isPhoneSeparator(bytes[index]) { index += 1 }
+                while index < bytes.count, bytes[index] != UInt8(ascii: " "),
+                    Self.isAlphanumeric(bytes[index]) || Self.isPhoneSeparator(bytes[index])
+                {
+                    index += 1
+                }
                 continue
             }
             var end = index

@@ -108,7 +108,10 @@ public enum ContentCoding: Sendable, Equatable {
         private static func equalsIgnoringCase(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ lowercase: StaticString) -> Bool {
             guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
             return lowercase.withUTF8Buffer { expected in
-                zip(bytes, expected).allSatisfy { $0 | 0x20 == $1 || ($0 == $1) }
+                // Folding case by setting 0x20 is right for letters only: it would turn a CR into "-".
+                zip(bytes, expected).allSatisfy { byte, lower in
+                    byte == lower || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(lower) && byte | 0x20 == lower
+                }
             }
         }
     }

@@ -3,29 +3,29 @@
 /// Matching scans the field in place, quote to quote (entity-tags may contain commas), and allocates
 /// nothing: it runs on every revalidation. A malformed member ends the list, keeping the members before
 /// it, as the cache that sent them would still expect those to match.
-package struct EntityTagList: Sendable {
-    package let value: String
+public struct EntityTagList: Sendable {
+    public let value: String
 
-    package init(_ value: String) {
+    public init(_ value: String) {
         self.value = value
     }
 
     /// Weak comparison, as `If-None-Match` requires: the opaque tags are equal, whatever their `W/`.
-    package func matchesWeakly(_ entityTag: String) -> Bool {
+    public func matchesWeakly(_ entityTag: String) -> Bool {
         self.contains(entityTag, strongly: false)
     }
 
     /// Strong comparison, as `If-Match` requires: both strong and equal.
-    package func matchesStrongly(_ entityTag: String) -> Bool {
+    public func matchesStrongly(_ entityTag: String) -> Bool {
         self.contains(entityTag, strongly: true)
     }
 
-    package var isWildcard: Bool {
+    public var isWildcard: Bool {
         self.value.trimmingASCIIWhitespace() == "*"
     }
 
     /// The members, in order (for tests and messages; matching does not build this).
-    package var tags: [(isWeak: Bool, opaque: String)] {
+    public var tags: [(isWeak: Bool, opaque: String)] {
         var tags: [(Bool, String)] = []
         self.forEachMember { isWeak, opaque in
             tags.append((isWeak, String(decoding: opaque, as: UTF8.self)))

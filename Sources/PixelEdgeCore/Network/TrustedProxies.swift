@@ -5,10 +5,10 @@ import Darwin
 #endif
 
 /// An IPv4 or IPv6 address as its bytes, parsed with `inet_pton`.
-package struct IPAddress: Equatable, Sendable, CustomStringConvertible {
+public struct IPAddress: Equatable, Sendable, CustomStringConvertible {
     let bytes: [UInt8]
 
-    package init?(_ text: some StringProtocol) {
+    public init?(_ text: some StringProtocol) {
         var text = String(text).trimmingASCIIWhitespace()
         if text.hasPrefix("["), let end = text.firstIndex(of: "]") {
             text = text[text.index(after: text.startIndex)..<end]
@@ -26,7 +26,7 @@ package struct IPAddress: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    package var description: String {
+    public var description: String {
         var output = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         var bytes = self.bytes
         let family = bytes.count == 4 ? AF_INET : AF_INET6
@@ -78,13 +78,13 @@ public struct TrustedProxies: Sendable {
         }
     }
 
-    package func trusts(_ address: IPAddress) -> Bool {
+    public func trusts(_ address: IPAddress) -> Bool {
         self.ranges.contains { $0.contains(address) }
     }
 
     /// The client's address: the peer's, unless the peer is a trusted proxy, in which case the nearest
     /// address in `X-Forwarded-For` that is not itself a trusted proxy (the right-most untrusted hop).
-    package func clientAddress(peer: String?, forwardedFor: [String]) -> String? {
+    public func clientAddress(peer: String?, forwardedFor: [String]) -> String? {
         guard let peer = peer.flatMap({ IPAddress($0) }) else { return nil }
         guard self.trusts(peer) else { return peer.description }
         let hops = forwardedFor.flatMap { $0.split(separator: ",") }.compactMap { IPAddress($0) }

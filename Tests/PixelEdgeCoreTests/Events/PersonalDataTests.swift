@@ -35,6 +35,12 @@ import Testing
         #expect(PersonalData.redacting("mail jane@example.com or call +1 415 555 0123, order 123456789") == "mail [redacted email] or call [redacted phone], order 123456789")
         #expect(PersonalData.redacting("nothing here 2026-11-26") == nil)
     }
+
+    /// Found by FuzzCollectBody: what redaction leaves holds nothing to redact, so stored text scans clean.
+    @Test func redactionLeavesNothingToFind() throws {
+        let redacted = try #require(PersonalData.redacting("202@example.com7-11-26 192.168.1.. 1.234.56}"))
+        #expect(PersonalData.firstMatch(in: redacted) == nil, "\(redacted)")
+    }
 }
 
 @Suite struct PageURLTests {

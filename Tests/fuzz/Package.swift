@@ -1,0 +1,20 @@
+// swift-tools-version:6.2
+// Coverage-guided fuzz targets for the parsers of everything a client sends (libFuzzer). Built on their own,
+// with the sanitizers, by Tests/fuzz/run: each target is an executable that hands its test function to
+// libFuzzer's driver.
+import PackageDescription
+
+let targets = ["FuzzCollectBody", "FuzzAdminBody", "FuzzAcceptEncoding", "FuzzEntityTags", "FuzzPixelID", "FuzzTrustedProxies"]
+
+let package = Package(
+    name: "PixelEdgeFuzz",
+    platforms: [.macOS(.v15)],
+    products: targets.map { .executable(name: $0, targets: [$0]) },
+    dependencies: [.package(name: "PixelEdge", path: "../..")],
+    targets: [
+        .target(name: "FuzzerDriver"),
+        .target(name: "FuzzSupport", dependencies: ["FuzzerDriver"]),
+    ] + targets.map {
+        .executableTarget(name: $0, dependencies: ["FuzzSupport", .product(name: "PixelEdgeCore", package: "PixelEdge")])
+    }
+)
