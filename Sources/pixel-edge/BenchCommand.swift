@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark helpers (used by Benchmarks/run).",
-        subcommands: [RenderBench.self, SeedBench.self]
+        subcommands: [RenderBench.self, SeedBench.self, ParseBench.self]
     )
 }
 
@@ -74,6 +74,56 @@ struct RenderBench: AsyncParsableCommand {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
         return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+    }
+}
+
+/// What a `/collect` body costs to parse and check, for what pb.js sends and for bodies built to be as
+/// expensive as the limits allow (64 KiB).
+struct ParseBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parse", abstract: "Time parsing /collect bodies, ordinary and hostile; prints the median and the worst of each."
+    )
+
+    @Option(help: "Repetitions per body.")
+    var repetitions = 200
+
+    func run() async throws {
+        let limit = 64 * 1024
+        func filling(_ head: String, _ unit: String, _ tail: String) -> String {
+            head + String(repeating: unit, count: max(0, (limit - head.utf8.count - tail.utf8.count) / unit.utf8.count)) + tail
+        }
+        let event = #"{"pixel":"shop","event":"Lead","event_id":"1","properties":"#
+        let strings = (0..<7).map { #""s\#($0)":""# + String(repeating: "1 2-3 4.5 (6) +7 a@b.co ", count: 340) + "\"" }.joined(separator: ",")
+        let bodies: [(String, String)] = [
+            ("what pb.js sends", #"{"pixel":"shop","event":"Lead","event_id":"3861981332-1689817616-3274442958-3244604805","properties":{"value":10,"currency":"EUR"},"ttclid":"E.C.P.CsABCmVfMQ","ttp":"2V0nGvp8EfDSePRs9J4Ho8RPVzL","url":"https://shop.example/checkout","referrer":"https://www.tiktok.com/"}"#),
+            ("64 KiB of [", String(repeating: "[", count: limit)),
+            ("64 KiB of small values", filling(event + "{\"a\":[", "1,", "1]}}")),
+            ("250 keys of 250 bytes", event + "{" + (0..<250).map { #""\#($0)\#(String(repeating: "k", count: 245))":1"# }.joined(separator: ",") + "}}"),
+            ("56 KiB of escapes", event + "{" + (0..<7).map { #""e\#($0)":""# + String(repeating: #"\ud83d\ude00"#, count: 680) + "\"" }.joined(separator: ",") + "}}"),
+            ("56 KiB of strings full of near-personal data", event + "{" + strings + "}}"),
+        ]
+        let parser = CollectRequestParser()
+        for (name, body) in bodies {
+            let bytes = Array(body.utf8)
+            var samples: [Duration] = []
+            for _ in 0..<self.repetitions {
+                let started = ContinuousClock.now
+                _ = try? parser.parse(bytes)
+                samples.append(ContinuousClock.now - started)
+            }
+            samples.sort()
+            let outcome: String
+            do {
+                _ = try parser.parse(bytes)
+                outcome = "accepted"
+            } catch {
+                outcome = "refused: \(error.message.prefix(60))"
+            }
+            print(String(
+                format: "parse %@ (%d bytes): median %.0f us, worst %.0f us; %@", name, bytes.count,
+                RenderBench.microseconds(samples[samples.count / 2]), RenderBench.microseconds(samples[samples.count - 1]), outcome
+            ))
+        }
     }
 }
 

@@ -53,13 +53,15 @@ public enum PersonalData {
 
     /// `text` with every match replaced by its kind's placeholder, or nil when there is none. The result
     /// holds no match either: a placeholder changes what is next to what follows it, so the text is
-    /// scanned again until nothing is found.
+    /// scanned again; text still holding matches after three passes (built to, most likely) is replaced
+    /// whole, which keeps the work linear in the text.
     public static func redacting(_ text: String) -> String? {
         guard var redacted = Self.replacingMatches(in: text) else { return nil }
-        while let again = Self.replacingMatches(in: redacted) {
+        for _ in 0..<2 {
+            guard let again = Self.replacingMatches(in: redacted) else { return redacted }
             redacted = again
         }
-        return redacted
+        return Self.matches(in: redacted).isEmpty ? redacted : "[redacted]"
     }
 
     private static func replacingMatches(in text: String) -> String? {

@@ -68,10 +68,20 @@ final class RequestValidator: ChannelInboundHandler, RemovableChannelHandler {
         self.metrics.connectionClosed(reason: "bad_request")
     }
 
+    /// One pass over the fields, comparing names as bytes: this runs on every request.
     static func refusal(of head: HTTPRequestHead) -> ByteBuffer? {
-        let transferEncoding = head.headers["Transfer-Encoding"]
+        var hosts = 0
+        var transferEncoding: [String] = []
+        for (name, value) in head.headers {
+            switch name.utf8.count {
+            case 4 where Self.equalsIgnoringCase(name, "host"): hosts += 1
+            case 17 where Self.equalsIgnoringCase(name, "transfer-encoding"): transferEncoding.append(value)
+            default: continue
+            }
+        }
+        let isHTTP10 = head.version.major == 1 && head.version.minor == 0
         if !transferEncoding.isEmpty {
-            if head.version.major == 1, head.version.minor == 0 {
+            if isHTTP10 {
                 return ConnectionResponse.closing(400, "Bad Request", "Transfer-Encoding is not allowed in HTTP/1.0 requests")
             }
             let codings = transferEncoding.flatMap { $0.split(separator: ",") }.map { $0.trimmingASCIIWhitespace().lowercased() }
@@ -80,9 +90,17 @@ final class RequestValidator: ChannelInboundHandler, RemovableChannelHandler {
                 return ConnectionResponse.closing(501, "Not Implemented", "Transfer-Encoding \"\(named)\" is not supported: send a body with Content-Length or chunked")
             }
         }
-        if head.version.major == 1, head.version.minor >= 1, head.headers["Host"].count != 1 {
+        if !isHTTP10, hosts != 1 {
             return ConnectionResponse.closing(400, "Bad Request", "an HTTP/1.1 request needs exactly one Host field")
         }
         return nil
+    }
+
+    private static func equalsIgnoringCase(_ name: String, _ lowercase: StaticString) -> Bool {
+        lowercase.withUTF8Buffer { expected in
+            zip(name.utf8, expected).allSatisfy { byte, lower in
+                byte == lower || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(lower) && byte | 0x20 == lower
+            }
+        }
     }
 }
