@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import PixelEdge
-import PixelEdgeCore
 
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("database"), help: "SQLite file holding the pixel configurations.")

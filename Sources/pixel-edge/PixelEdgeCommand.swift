@@ -1,5 +1,4 @@
 import ArgumentParser
-import PixelEdgeCore
 
 @main
 struct PixelEdgeCommand: AsyncParsableCommand {

@@ -167,3 +167,26 @@ def test_no_raw_personal_data_was_stored(edge):
     assert rows, "no event was stored at all"
     for row in rows:
         assert "jane" not in row and "415 555" not in row and "+14155550123" not in row, row
+
+
+@pytest.mark.parametrize("coding, status", [("gzip, chunked", 501), ("identity", 501), ("chunked, gzip", 400), ("chunked", 400)])
+def test_a_transfer_coding_other_than_chunked_is_refused_as_rfc_9112_asks(edge, coding, status):
+    """`gzip, chunked` used to be read as if it were `chunked`: the body's framing was guessed."""
+    raw = request("POST", "/collect", [("Content-Type", "text/plain"), ("Transfer-Encoding", coding)]) + b"2\r\n{}\r\n0\r\n\r\n"
+    responses, how, _ = exchange(edge.base, raw)
+    # `chunked` alone is fine: the 400 is for the empty event.
+    assert [r.status for r in responses] == [status]
+    assert how == "eof"
+    if status == 501:
+        assert responses[0].header("connection") == "close"
+        assert coding in responses[0].body.decode()
+
+
+def test_an_http11_request_without_host_is_400_after_the_responses_before_it(edge):
+    """HTTP/1.1 without Host used to be answered; pipelined after a valid request, it is refused in order."""
+    raw = request("GET", "/healthz") + b"GET /healthz HTTP/1.1\r\n\r\n" + request("GET", "/healthz")
+    responses, how, _ = exchange(edge.base, raw)
+    assert [r.status for r in responses] == [200, 400]
+    assert responses[0].header("connection") == "close"
+    assert responses[1].body == b"an HTTP/1.1 request needs exactly one Host field\n"
+    assert how == "eof"

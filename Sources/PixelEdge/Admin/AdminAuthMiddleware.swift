@@ -1,6 +1,5 @@
 import HTTPTypes
 import Hummingbird
-import PixelEdgeCore
 
 /// Lets a request through to the admin API only with the right bearer token.
 struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {

@@ -1,5 +1,3 @@
-import PixelEdgeCore
-
 /// What every bundle is rendered with, besides its pixel's configuration.
 public struct BundleSettings: Sendable {
     /// TikTok's browser pixel; tests point this at the stand-in in `Public/`.

@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import Mustache
-import PixelEdgeCore
 
 /// The Mustache templates bundles are rendered from (`Templates/*.mustache`), loaded once at start.
 public struct BundleTemplates: Sendable {

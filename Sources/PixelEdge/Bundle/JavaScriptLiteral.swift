@@ -1,5 +1,4 @@
 import Foundation
-import PixelEdgeCore
 
 /// Turns a configuration value into JavaScript source that can only ever be that value.
 ///

@@ -1,6 +1,5 @@
 import CompressNIO
 import NIOCore
-import PixelEdgeCore
 
 /// gzip (RFC 1952) through zlib. Bundles are compressed once per version, so the slowest, smallest level is the right one.
 public enum Gzip {

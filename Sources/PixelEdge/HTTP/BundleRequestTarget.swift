@@ -1,5 +1,4 @@
 import Foundation
-import PixelEdgeCore
 
 /// Recognises the two URLs of a bundle: `/p/{id}/pb.js` and, for older tags, `/pb.js?id={id}`.
 enum BundleRequestTarget: Equatable {

@@ -2,7 +2,6 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
-import PixelEdgeCore
 #endif
 
 /// HTTP-date (RFC 9110 §5.6.7): generated as IMF-fixdate, accepted in all three formats recipients must read.

@@ -1,6 +1,5 @@
 import Hummingbird
 import NIOCore
-import PixelEdgeCore
 
 /// The request context of every route: Hummingbird's, plus the connection's peer address, which `/collect`
 /// needs for the event's client IP.

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import PixelEdgeCore
 
 /// The CPUs this process may run on. `taskset -c 0 pixel-edge serve` gets one event loop, not one per CPU
 /// of the machine: two loops sharing one CPU take turns by the scheduler's time slice, which shows as

@@ -6,7 +6,6 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
-@testable import PixelEdgeCore
 
 @Suite struct AdminAPITests {
     static let authorization = "Bearer \(TestEnvironment.adminToken)"

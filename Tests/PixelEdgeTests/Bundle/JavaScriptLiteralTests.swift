@@ -2,7 +2,6 @@ import Foundation
 import Testing
 
 @testable import PixelEdge
-@testable import PixelEdgeCore
 
 @Suite struct JavaScriptLiteralTests {
     static let hostile = [

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-@testable import PixelEdgeCore
 
 @Suite struct PixelsCommandTests {
     let directory: TemporaryDirectory

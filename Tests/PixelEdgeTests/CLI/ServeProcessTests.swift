@@ -8,7 +8,6 @@ import NIOHTTP1
 import Testing
 
 @testable import PixelEdge
-@testable import PixelEdgeCore
 
 @Suite struct ServeProcessTests {
     @Test func aChangeMadeByTheCLIInAnotherProcessIsServedWithinOneSecond() async throws {

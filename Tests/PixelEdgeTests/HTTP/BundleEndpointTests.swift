@@ -6,7 +6,6 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
-@testable import PixelEdgeCore
 
 @Suite struct BundleEndpointTests {
     static let cacheControl = "public, max-age=300, s-maxage=3600, stale-while-revalidate=86400, stale-if-error=604800"

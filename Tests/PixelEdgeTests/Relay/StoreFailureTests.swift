@@ -3,6 +3,7 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Testing
 
@@ -14,9 +15,12 @@ import Testing
 @Suite struct StoreFailureTests {
     static let beacon: HTTPFields = [.contentType: "text/plain"]
 
-    func withServer(_ test: @escaping @Sendable (any TestClientProtocol, PixelEdgeServer, TemporaryDirectory) async throws -> Void) async throws {
+    func withServer(
+        log: LogRecorder = LogRecorder(),
+        _ test: @escaping @Sendable (any TestClientProtocol, PixelEdgeServer, TemporaryDirectory) async throws -> Void
+    ) async throws {
         let directory = try TemporaryDirectory()
-        let server = try TestEnvironment.server(in: directory)
+        let server = try PixelEdgeServer(configuration: TestEnvironment.configuration(in: directory), logger: log.logger)
         _ = try await server.store.save(
             PixelEdit(
                 pixelCode: .set(try TikTokPixelCode.parse(TestEnvironment.pixelCode).value),
@@ -50,7 +54,8 @@ import Testing
     }
 
     @Test func aDeletedDatabaseFileIsA503NotALostEvent() async throws {
-        try await self.withServer { client, server, directory in
+        let log = LogRecorder()
+        try await self.withServer(log: log) { client, server, directory in
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
             try FileManager.default.removeItem(atPath: directory.path("pixels.sqlite"))
             try await self.expectUnavailable(client, reason: "file_deleted", id: "e1")
@@ -61,6 +66,9 @@ import Testing
             #expect(metrics.contains("pixeledge_store_available 0"))
             #expect(metrics.contains(#"pixeledge_store_write_failures_total{reason="file_deleted"}"#))
         }
+        // One line when writes start failing, not one per refused request.
+        let errors = log.logged.filter { $0.level == .error }.map(\.message)
+        #expect(errors == ["the store cannot take writes: /collect answers 503 and /readyz 503 until it can"])
     }
 
     @Test func aReplacedDatabaseFileIsA503() async throws {
@@ -73,7 +81,8 @@ import Testing
     }
 
     @Test func aFullDiskIsA503AndTheStoreRecovers() async throws {
-        try await self.withServer { client, server, _ in
+        let log = LogRecorder()
+        try await self.withServer(log: log) { client, server, _ in
             // SQLite's own limit on the file's size: its writes then fail exactly as on a full disk (SQLITE_FULL).
             let pages = try await server.database.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
             try await server.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages)") }
@@ -87,6 +96,7 @@ import Testing
             }
             #expect(status == .serviceUnavailable)
             try await self.expectUnavailable(client, reason: "disk_full", id: "full", properties: filler)
+            #expect(log.logged.contains { $0.level == .error && $0.message.hasPrefix("the store cannot take writes") })
             let stored = try await server.outbox.pendingCount()
             #expect(stored == index - 1, "every 204 is a stored event")
 
@@ -94,6 +104,7 @@ import Testing
             await server.probe.probe()
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/collect", method: .post, headers: Self.beacon, body: Self.event("after")) { #expect($0.status == .noContent) }
+            #expect(log.logged.contains { $0.level == .notice && $0.message == "the store takes writes again" })
         }
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-@testable import PixelEdgeCore
 
 /// Runs `pixel-edge` as its own process, as a person or a script would.
 struct CommandResult {

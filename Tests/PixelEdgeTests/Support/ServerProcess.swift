@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import PixelEdgeCore
 
 /// `pixel-edge serve` running as its own process on a free port, for what only a real process shows:
 /// signals, several processes sharing a database, the command line's own start-up.

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import PixelEdge
 import Testing
-@testable import PixelEdgeCore
 
 /// Paths and factories the tests share.
 enum TestEnvironment {

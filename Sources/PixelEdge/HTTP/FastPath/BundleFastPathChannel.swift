@@ -4,7 +4,6 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
-import PixelEdgeCore
 
 /// Hummingbird's HTTP/1 child channel with the bundle fast path in its pipeline:
 ///
