@@ -1,6 +1,6 @@
 import NIOCore
 
-/// What the handlers of one connection share about its requests (`ConnectionGuard`, `RequestValidator`,
+/// What the handlers of one connection share about its requests (`ConnectionGuard`,
 /// `BundleFastPathHandler`, `ForwardedResponseTracker`). It lives on the connection's event loop, like
 /// the handlers, and is never touched from anywhere else.
 final class HTTPConnectionState {

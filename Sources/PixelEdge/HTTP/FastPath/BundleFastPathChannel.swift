@@ -7,13 +7,13 @@ import NIOHTTPTypesHTTP1
 
 /// Hummingbird's HTTP/1 child channel with the bundle fast path in its pipeline:
 ///
-///     ConnectionGuard → request decoder → RequestValidator → BundleFastPathHandler → response encoder
+///     ConnectionGuard → request decoder → BundleFastPathHandler → response encoder
 ///         → ForwardedResponseTracker → HTTP types codec → Hummingbird's responder
 ///
-/// The guard sees the raw bytes first (timeouts, backpressure, how the connection ends); the validator
-/// refuses heads that cannot be read safely; the fast path sits after the decoder, to read requests, and
-/// before the encoder, so that the bytes it writes go to the socket as they are; what it passes on is
-/// handled by Hummingbird as usual. The four share one `HTTPConnectionState`.
+/// The guard sees the raw bytes first (timeouts, backpressure, how the connection ends); the fast path
+/// sits after the decoder, to read requests (refusing those that cannot be read safely), and before the
+/// encoder, so that the bytes it writes go to the socket as they are; what it passes on is handled by
+/// Hummingbird as usual. The three share one `HTTPConnectionState`.
 public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
     public typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -40,7 +40,6 @@ public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(ConnectionGuard(state: state, settings: self.settings, registry: self.registry, metrics: self.metrics))
             try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-            try pipeline.addHandler(RequestValidator(state: state, metrics: self.metrics))
             try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, state: state))
             try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
             try pipeline.addHandler(ForwardedResponseTracker(state: state))

@@ -9,7 +9,11 @@ import Glibc
 import Darwin
 #endif
 
-/// Answers cached bundle requests straight from the channel pipeline, below Hummingbird's router.
+/// The first handler to read each request: it refuses heads that cannot be read safely
+/// (`RequestHeadCheck`), answers cached bundle requests straight from the channel pipeline, below
+/// Hummingbird's router, and passes every other request on. It also keeps the request counts of
+/// `HTTPConnectionState`. (Refusing heads here rather than in a handler of its own saves a handler on
+/// the path of every bundle request, and a second pass over the fields: 4 % of the fast path's CPU time.)
 ///
 /// It sits between the HTTP/1 request decoder and the response encoder, so its replies are the bytes
 /// prepared with each bundle version (status line and fields, then the shared `Date` line, then the body)
@@ -34,6 +38,8 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var dateLine = DateLine()
     /// Dropping the body and end of a request already answered.
     private var isSkippingRequest = false
+    /// After a refused head or bytes that are not HTTP: nothing more is read.
+    private var isDiscarding = false
     private var needsFlush = false
 
     init(cache: BundleCache, metrics: PixelEdgeMetrics, state: HTTPConnectionState) {
@@ -44,25 +50,73 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.isDiscarding else { return }
         switch self.unwrapInboundIn(data) {
         case .head(let head):
             // A closing connection's answers say `Connection: close`: Hummingbird's path writes them.
-            if self.state.forwardedInFlight == 0, !self.state.isClosing, self.answer(head, context: context) {
+            let outcome = self.state.forwardedInFlight == 0 && !self.state.isClosing ? self.answer(head, context: context) : .passOn
+            switch outcome {
+            case .refused(let refusal):
+                self.refuse(with: refusal)
+            case .answered:
+                self.requestStarted()
                 self.isSkippingRequest = true
-                return
+            case .passOn:
+                if let refusal = RequestHeadCheck.refusal(of: head) {
+                    self.refuse(with: refusal)
+                    return
+                }
+                self.requestStarted()
+                self.isSkippingRequest = false
+                self.state.forwardedInFlight += 1
+                context.fireChannelRead(data)
             }
-            self.isSkippingRequest = false
-            self.state.forwardedInFlight += 1
-            context.fireChannelRead(data)
         case .body:
             if !self.isSkippingRequest { context.fireChannelRead(data) }
         case .end:
+            self.state.endsReceived += 1
+            self.state.isReadingRequest = false
             if self.isSkippingRequest {
                 self.isSkippingRequest = false
             } else {
                 context.fireChannelRead(data)
             }
         }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let error = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        guard !self.isDiscarding else { return }
+        if self.state.isReadingRequest {
+            self.isDiscarding = true
+            self.state.isClosing = true
+            self.state.isReadingRequest = false
+            self.metrics.connectionClosed(reason: "bad_request")
+            // In a body: a forwarded request's handler learns of it from its body and answers; a request
+            // answered here has had its answer.
+            if !self.isSkippingRequest { context.fireErrorCaught(error) }
+            return
+        }
+        // Between requests: answered by `ConnectionGuard` after the responses owed, rather than by
+        // Hummingbird, so that the answer keeps its place and the connection is closed in order.
+        self.refuse(with: RequestHeadCheck.refusal(for: error))
+    }
+
+    private func requestStarted() {
+        self.state.headsReceived += 1
+        self.state.isReadingRequest = true
+    }
+
+    /// Nothing after this request is read; `ConnectionGuard` writes `refusal` once the responses owed are
+    /// written, then closes the connection.
+    private func refuse(with refusal: ByteBuffer) {
+        self.isDiscarding = true
+        self.state.isClosing = true
+        self.state.rejection = refusal
+        self.metrics.connectionClosed(reason: "bad_request")
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -74,38 +128,50 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.fireChannelReadComplete()
     }
 
-    /// Writes the prepared answer to `head` and returns true, or returns false to pass the request on.
-    private func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> Bool {
-        guard head.method == .GET || head.method == .HEAD, head.version == .http1_1, head.isKeepAlive else { return false }
+    private enum Outcome {
+        case answered
+        case refused(ByteBuffer)
+        /// Not one for the fast path: the request goes on to Hummingbird, once checked.
+        case passOn
+    }
+
+    /// Writes the prepared answer to `head`, or says why not.
+    private func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> Outcome {
+        guard head.method == .GET || head.method == .HEAD, head.version == .http1_1, head.isKeepAlive else { return .passOn }
         let uri = head.uri
         let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
         let path = uri[..<(queryStart ?? uri.endIndex)]
         let query = queryStart.map { uri[uri.index(after: $0)...] }
-        guard case .pixel(let idText) = BundleRequestTarget(path: path, query: query), let id = PixelID(idText) else { return false }
+        guard case .pixel(let idText) = BundleRequestTarget(path: path, query: query), let id = PixelID(idText) else { return .passOn }
         if let newer = self.cache.snapshot(ifNewerThan: self.snapshot.generation) {
             self.snapshot = newer
         }
-        guard let bundle = self.snapshot[id] else { return false }
+        guard let bundle = self.snapshot[id] else { return .passOn }
 
         var acceptEncoding = ContentCoding.Weights()
         var hasAcceptEncoding = false
         var ifNoneMatch: String?
+        var framing = RequestHeadCheck.Framing()
         for (name, value) in head.headers {
-            switch Self.field(name) {
+            let field = RequestField(name)
+            switch field {
             case .acceptEncoding:
                 hasAcceptEncoding = true
                 acceptEncoding.read(value)
             case .ifNoneMatch:
                 // A repeated If-None-Match is rare enough for the general path.
-                guard ifNoneMatch == nil else { return false }
+                guard ifNoneMatch == nil else { return .passOn }
                 ifNoneMatch = value
             case .otherCondition:
-                return false
+                return .passOn
+            case .host, .transferEncoding:
+                framing.read(field, value: value)
             case .other:
                 continue
             }
         }
-        guard let coding = hasAcceptEncoding ? acceptEncoding.choice : .identity else { return false }
+        if let refusal = RequestHeadCheck.refusal(of: framing, version: head.version) { return .refused(refusal) }
+        guard let coding = hasAcceptEncoding ? acceptEncoding.choice : .identity else { return .passOn }
         let representation = coding == .gzip ? bundle.gzip : bundle.identity
         let notModified = ifNoneMatch.map { EntityTagList($0).matchesWeakly(representation.entityTag) } ?? false
 
@@ -116,33 +182,7 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         self.needsFlush = true
         self.metrics.bundleResponded(status: notModified ? 304 : 200)
-        return true
-    }
-
-    private enum Field {
-        case acceptEncoding, ifNoneMatch, otherCondition, other
-    }
-
-    /// Classifies a field name by its bytes, case-insensitively, without building a lowercase copy.
-    private static func field(_ name: String) -> Field {
-        var name = name
-        return name.withUTF8 { bytes in
-            switch bytes.count {
-            case 15 where Self.equals(bytes, "accept-encoding"): return .acceptEncoding
-            case 13 where Self.equals(bytes, "if-none-match"): return .ifNoneMatch
-            case 8 where Self.equals(bytes, "if-match"): return .otherCondition
-            case 17 where Self.equals(bytes, "if-modified-since"): return .otherCondition
-            case 19 where Self.equals(bytes, "if-unmodified-since"): return .otherCondition
-            case 8 where Self.equals(bytes, "if-range"): return .otherCondition
-            default: return .other
-            }
-        }
-    }
-
-    private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
-        lowercase.withUTF8Buffer { expected in
-            zip(bytes, expected).allSatisfy { byte, lower in byte == lower || (byte | 0x20) == lower && lower >= UInt8(ascii: "a") }
-        }
+        return .answered
     }
 }
 
