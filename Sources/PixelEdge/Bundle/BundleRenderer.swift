@@ -30,26 +30,12 @@ public struct BundleRenderer: Sendable {
             eventsJS: tiktok.map { _ in self.settings.eventsJSURL },
             collect: self.settings.collectURL
         )
-        // Values reach the template only as escaped JavaScript literals, inserted with `{{{ }}}`; the
-        // sections only switch code on and off.
-        let context: [String: Any] = [
-            "config": try JavaScriptLiteral.encode(configuration),
-            "tiktok": tiktok != nil,
-            "collect": self.settings.collectURL != nil,
-        ]
-        guard let source = self.templates.library.render(context, withTemplate: BundleTemplates.entryTemplate) else {
-            throw TemplateError.renderFailed(BundleTemplates.entryTemplate)
+        // Values reach the template only as one escaped JavaScript literal, inserted with `{{{config}}}`; the
+        // features a pixel does not use are not in its template at all.
+        let template = BundleTemplates.name(tiktok: tiktok != nil, collect: self.settings.collectURL != nil)
+        guard let source = self.templates.library.render(["config": try JavaScriptLiteral.encode(configuration)], withTemplate: template) else {
+            throw TemplateError.renderFailed(template)
         }
-        return Self.removingIndentation(source)
-    }
-
-    /// Templates are indented to be read; the bundle is on every page's critical path, so the indentation
-    /// (and the blank lines Mustache leaves) is not sent. Nothing else is rewritten: the bundle's source is
-    /// the template's.
-    static func removingIndentation(_ source: String) -> String {
-        source.split(separator: "\n", omittingEmptySubsequences: true)
-            .map { $0.drop { $0 == " " || $0 == "\t" } }
-            .filter { !$0.isEmpty }
-            .joined(separator: "\n") + "\n"
+        return source
     }
 }

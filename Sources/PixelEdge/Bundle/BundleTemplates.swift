@@ -2,9 +2,15 @@ import Crypto
 import Foundation
 import Mustache
 
-/// The Mustache templates bundles are rendered from (`Templates/*.mustache`), loaded once at start.
+/// The Mustache templates bundles are rendered from (`Templates/*.mustache`), loaded once at start: one per
+/// combination of features, built from the readable source in `Templates/src` by `Templates/build`.
 public struct BundleTemplates: Sendable {
-    static let entryTemplate = "pb.js"
+    /// The template of a bundle with these features: `pb.js`, `pb-tiktok.js`, `pb-collect.js`, `pb-tiktok-collect.js`.
+    static func name(tiktok: Bool, collect: Bool) -> String {
+        "pb" + (tiktok ? "-tiktok" : "") + (collect ? "-collect" : "") + ".js"
+    }
+
+    static let variants = [false, true].flatMap { tiktok in [false, true].map { collect in Self.name(tiktok: tiktok, collect: collect) } }
 
     let library: MustacheLibrary
     /// Identifies the templates' contents, so a bundle is rendered once per (pixel version, template version).
@@ -37,8 +43,8 @@ public struct BundleTemplates: Sendable {
             let modified = try file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate
             lastModified = max(lastModified, modified ?? lastModified)
         }
-        guard templates[Self.entryTemplate] != nil else {
-            throw TemplateError.missingEntryTemplate(directoryURL.appendingPathComponent(Self.entryTemplate + ".mustache").path)
+        if let missing = Self.variants.first(where: { templates[$0] == nil }) {
+            throw TemplateError.missingEntryTemplate(directoryURL.appendingPathComponent(missing + ".mustache").path)
         }
         self.library = MustacheLibrary(templates: templates)
         self.version = hash.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
@@ -56,7 +62,7 @@ public enum TemplateError: Error, CustomStringConvertible {
         switch self {
         case .unreadableDirectory(let path, let reason): "cannot read the templates directory \(path): \(reason)"
         case .invalidTemplate(let path, let reason): "template \(path) is not valid Mustache: \(reason)"
-        case .missingEntryTemplate(let path): "templates directory has no \(path)"
+        case .missingEntryTemplate(let path): "templates directory has no \(path) (Templates/build makes it from Templates/src)"
         case .renderFailed(let name): "template \(name) did not render"
         }
     }

@@ -28,14 +28,15 @@ import Testing
         let source = try BundleRenderer(templates: self.templates, settings: .init()).render(try self.pixel(tiktok: self.destination))
         #expect(source.contains("\"tiktok\":\"\(TestEnvironment.pixelCode)\""))
         #expect(source.contains("TiktokAnalyticsObject"))
-        #expect(source.contains("((ttq._i=ttq._i||{})[k]=[])._u=c.eventsJS"))
+        #expect(source.contains("?sdkid=\"+"))
+        #expect(source.contains("._u="))
         #expect(source.contains("\"eventsJS\":\"https://analytics.tiktok.com/i18n/pixel/events.js\""))
         #expect(!source.contains(TestEnvironment.accessToken))
         #expect(!source.contains("wxyz"))
         #expect(!source.contains("TEST_12345678"))
-        // Mustache comments document the template; none reaches the page.
+        // The template's build note and the source's comments never reach the page.
         #expect(!source.contains("{{"))
-        #expect(!source.contains("Rendered once per pixel version"))
+        #expect(!source.contains("Templates/build"))
     }
 
     @Test func aPixelWithoutTikTokOrWithTikTokDisabledHasNoTikTokCode() throws {

@@ -1,0 +1,27 @@
+// First-party identifiers. ttclid arrives in the landing URL of a TikTok ad click (direct visitors have
+// none, which is normal); it is kept, as it appears in the URL, in a first-party cookie for 30 days on the
+// site's registrable domain, and the URL wins over the stored value. _ttp is the cookie TikTok's pixel sets.
+// Cookies throw in sandboxed frames: every access is guarded.
+
+export function readCookie(name) {
+  try {
+    return document.cookie.match("(^|; )" + name + "=([^;]*)")?.[2];
+  } catch (error) {}
+}
+
+// Stores the ttclid of the landing URL, if any, and returns the visitor's ttclid. Browsers refuse cookies on
+// public suffixes (co.uk), so trying the widest domain first (never the top-level label alone: co.uk,
+// example.co.uk, ..., the host itself), the first that sticks is the registrable one; last comes host-only
+// (localhost, an IP address).
+export function rememberTtclid() {
+  let fromURL;
+  try {
+    fromURL = location.search.match(/[?&]ttclid=([^&#;,]+)/)?.[1];
+    const cookie = "ttclid=" + fromURL + ";path=/;max-age=2592000;SameSite=Lax" + (location.protocol == "https:" ? ";Secure" : "");
+    const labels = location.hostname.split(".");
+    for (let first = labels.length - 2; fromURL && first >= -1 && readCookie("ttclid") != fromURL; first--) {
+      document.cookie = cookie + (first < 0 ? "" : ";domain=" + labels.slice(first).join("."));
+    }
+  } catch (error) {}
+  return fromURL || readCookie("ttclid");
+}
