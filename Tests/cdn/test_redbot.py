@@ -1,4 +1,4 @@
-"""REDbot (the HTTP lint) on the bundle endpoint: no error, and no warning but those explained here.
+"""REDbot (the HTTP lint) on the bundle endpoint: no error and no warning.
 
 REDbot checks the plain (identity) response, then negotiates gzip and sends If-None-Match and
 If-Modified-Since conditional requests of its own, so one run covers the three kinds of request."""
@@ -11,13 +11,6 @@ from conftest import PixelEdge, require_tool
 
 CODE = "C4ABCDEFGHIJKLMNOPQR"
 
-# Notes the test allows, each with its reason.
-ALLOWED = {
-    # "Cache-Control: public is probably not necessary": true for a response without Authorization, but the
-    # cache policy PixelEdge was asked for spells it out, and some CDNs' defaults (and operators reading the
-    # header) treat it as the explicit statement that a shared cache may keep the bundle.
-    "STORE_PUBLIC_UNNECESSARY",
-}
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +30,12 @@ def redbot_notes(url):
 
 
 @pytest.mark.parametrize("path", ["/p/shop/pb.js", "/pb.js?id=shop"])
-def test_redbot_finds_no_error_and_no_unexplained_warning(edge, path):
+def test_redbot_finds_no_error_and_no_warning(edge, path):
     notes = redbot_notes(edge.base + path)
     ids = {note["note_id"] for note in notes}
     # What must be there: gzip negotiation and both validators work.
     assert {"CONNEG_GZIP_GOOD", "INM_304", "IMS_304", "CL_CORRECT", "DATE_CORRECT"} <= ids, ids
-    problems = [f"{n['level']} {n['note_id']}: {n['summary']}" for n in notes
-                if n["level"] in ("WARN", "BAD") and n["note_id"] not in ALLOWED]
+    problems = [f"{n['level']} {n['note_id']}: {n['summary']}" for n in notes if n["level"] in ("WARN", "BAD")]
     assert problems == []
 
 

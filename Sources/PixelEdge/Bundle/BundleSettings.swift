@@ -34,6 +34,6 @@ public struct BundleCachePolicy: Sendable, Equatable {
     }
 
     public var headerValue: String {
-        "public, max-age=\(self.maxAge), s-maxage=\(self.sharedMaxAge), stale-while-revalidate=\(self.staleWhileRevalidate), stale-if-error=\(self.staleIfError)"
+        "max-age=\(self.maxAge), s-maxage=\(self.sharedMaxAge), stale-while-revalidate=\(self.staleWhileRevalidate), stale-if-error=\(self.staleIfError)"
     }
 }

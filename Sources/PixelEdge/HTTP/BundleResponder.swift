@@ -22,7 +22,7 @@ public struct BundleResponder: Sendable {
     }
 
     static let allowedMethods = "GET, HEAD"
-    static let errorCacheControl = "public, max-age=60"
+    static let errorCacheControl = "max-age=60"
 
     func respond(to target: BundleRequestTarget, method: HTTPRequest.Method, headers: HTTPFields) -> BundleResponse {
         guard method == .get || method == .head else {

@@ -8,7 +8,7 @@ import Testing
 @testable import PixelEdge
 
 @Suite struct BundleEndpointTests {
-    static let cacheControl = "public, max-age=300, s-maxage=3600, stale-while-revalidate=86400, stale-if-error=604800"
+    static let cacheControl = "max-age=300, s-maxage=3600, stale-while-revalidate=86400, stale-if-error=604800"
 
     /// Runs `test` against the demo server: through Hummingbird's router in-process, or over a real socket,
     /// where the fast path answers cached bundles. Both must answer alike.
@@ -140,7 +140,7 @@ import Testing
         try await self.withServer(live: live) { client in
             try await client.execute(uri: "/p/nope/pb.js", method: .get) { response in
                 #expect(response.status == .notFound)
-                #expect(response.headers[.cacheControl] == "public, max-age=60")
+                #expect(response.headers[.cacheControl] == "max-age=60")
                 #expect(response.headers[.contentType] == "text/javascript; charset=utf-8")
                 #expect(String(buffer: response.body) == "/* PixelEdge: 404 unknown pixel nope: check the id in your tag */\n")
                 #expect(response.headers[HTTPField.Name("Surrogate-Key")!] == "pixel-nope")
@@ -148,7 +148,7 @@ import Testing
             for malformed in ["/p/Demo/pb.js", "/p//pb.js", "/p/a%2Fb/pb.js", "/p/\(String(repeating: "x", count: 65))/pb.js", "/pb.js?id=a*/b"] {
                 try await client.execute(uri: malformed, method: .get) { response in
                     #expect(response.status == .badRequest, "\(malformed)")
-                    #expect(response.headers[.cacheControl] == "public, max-age=60")
+                    #expect(response.headers[.cacheControl] == "max-age=60")
                     let body = String(buffer: response.body)
                     #expect(body.hasPrefix("/* PixelEdge: 400 malformed pixel id"))
                     #expect(!body.contains("a*/b"))
@@ -178,7 +178,7 @@ import Testing
         let policy = BundleCachePolicy(maxAge: 60, sharedMaxAge: 600, staleWhileRevalidate: 30, staleIfError: 3600)
         try await self.withServer(live: live, bundle: BundleSettings(cachePolicy: policy)) { client in
             try await client.execute(uri: "/p/demo/pb.js", method: .get) { response in
-                #expect(response.headers[.cacheControl] == "public, max-age=60, s-maxage=600, stale-while-revalidate=30, stale-if-error=3600")
+                #expect(response.headers[.cacheControl] == "max-age=60, s-maxage=600, stale-while-revalidate=30, stale-if-error=3600")
             }
         }
     }
