@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
+        // libbrotli from the system (Debian: libbrotli-dev), for the bundles' br encoding.
+        .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlienc", providers: [.apt(["libbrotli-dev"])]),
         // Model types, validation and the parsers of everything a client sends: no server, database or network
         // code, so that the fuzz targets (Tests/fuzz) build it alone with the sanitizers.
         .target(
@@ -44,6 +46,7 @@ let package = Package(
             name: "PixelEdge",
             dependencies: [
                 .byName(name: "PixelEdgeCore"),
+                .byName(name: "CBrotli"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

@@ -106,6 +106,24 @@ def test_gzip_and_identity_clients_each_get_the_right_bytes(stack):
     assert headers["X-Cache"] == "HIT", "one gzip object serves both: Varnish gunzips for identity clients"
 
 
+def test_br_clients_get_the_br_bytes_from_an_object_of_their_own(stack):
+    edge, varnish = stack
+    browser = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+    _, direct_headers, direct = get(edge.base + "/p/shop/pb.js", headers=browser)
+    assert direct_headers["Content-Encoding"] == "br"
+    status, headers, body = get(varnish.base + "/p/shop/pb.js", headers=browser)
+    assert (status, headers["Content-Encoding"], headers["X-Cache"]) == (200, "br", "MISS")
+    assert body == direct
+    status, headers, body = get(varnish.base + "/p/shop/pb.js", headers=browser)
+    assert (status, headers["Content-Encoding"], headers["X-Cache"], body) == (200, "br", "HIT", direct)
+    # A gzip-only client is not served the br object.
+    status, headers, body = get(varnish.base + "/p/shop/pb.js")
+    assert headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(body)
+    status, headers, _ = get(varnish.base + "/p/shop/pb.js", headers={"Accept-Encoding": "gzip, br;q=0"})
+    assert headers["Content-Encoding"] == "gzip"
+
+
 def test_after_the_ttl_varnish_revalidates_and_pixeledge_answers_304(short_ttl_stack):
     edge, varnish = short_ttl_stack
     _, _, first = get(varnish.base + "/p/shop/pb.js")

@@ -24,6 +24,28 @@ sub vcl_recv {
         }
         return (purge);
     }
+    # The cache keeps two encodings of a bundle: br for clients that accept it, gzip for all others
+    # (Varnish gunzips it for the few that take neither). Accept-Encoding is reduced to that choice.
+    if (req.http.Accept-Encoding ~ "(^|[\s,])br($|[\s,;])" && req.http.Accept-Encoding !~ "(^|[\s,])br\s*;\s*q=0(\.0*)?($|[\s,])") {
+        set req.http.X-PixelEdge-Encoding = "br";
+    } else {
+        unset req.http.X-PixelEdge-Encoding;
+    }
+}
+
+sub vcl_hash {
+    # The br object is an object of its own: Varnish's gzip handling would otherwise serve one object to all.
+    if (req.http.X-PixelEdge-Encoding) {
+        hash_data("br");
+    }
+}
+
+sub vcl_backend_fetch {
+    # Varnish asks its backends for gzip; the br object is fetched as br.
+    if (bereq.http.X-PixelEdge-Encoding == "br") {
+        set bereq.http.Accept-Encoding = "br";
+    }
+    unset bereq.http.X-PixelEdge-Encoding;
 }
 
 sub vcl_backend_response {

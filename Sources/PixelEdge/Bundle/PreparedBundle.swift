@@ -4,8 +4,8 @@ import HTTPTypes
 import NIOCore
 import PixelEdgeCore
 
-/// One representation of a bundle (identity or gzip) with everything a response needs, computed once
-/// per bundle version so that answering a request allocates nothing.
+/// One representation of a bundle (identity, gzip or brotli) with everything a response needs, computed
+/// once per bundle version so that answering a request allocates nothing.
 public struct BundleRepresentation: Sendable {
     public let body: ByteBuffer
     /// A strong validator, quotes included.
@@ -38,6 +38,7 @@ public struct PreparedBundle: Sendable {
     public let pixelVersion: Int
     public let identity: BundleRepresentation
     public let gzip: BundleRepresentation
+    public let brotli: BundleRepresentation
     /// Whole seconds: HTTP dates have no finer resolution, and `If-Modified-Since` compares against this.
     public let lastModified: Date
 
@@ -46,6 +47,7 @@ public struct PreparedBundle: Sendable {
         let source = try renderer.render(pixel)
         let identityBody = ByteBuffer(string: source).compacted()
         let gzipBody = try Gzip.compress(identityBody).compacted()
+        let brotliBody = try Brotli.compress(identityBody).compacted()
         // Content-derived tags are identical on every node that renders the same configuration.
         let tag = Self.entityTagValue(for: identityBody)
         let lastModified = Date(timeIntervalSince1970: max(pixel.updatedAt, renderer.templates.lastModified).timeIntervalSince1970.rounded(.down))
@@ -80,7 +82,16 @@ public struct PreparedBundle: Sendable {
         self.pixelVersion = pixel.version
         self.identity = representation(body: identityBody, entityTag: "\"\(tag)\"", contentEncoding: nil)
         self.gzip = representation(body: gzipBody, entityTag: "\"\(tag)-gz\"", contentEncoding: "gzip")
+        self.brotli = representation(body: brotliBody, entityTag: "\"\(tag)-br\"", contentEncoding: "br")
         self.lastModified = lastModified
+    }
+
+    func representation(_ coding: ContentCoding) -> BundleRepresentation {
+        switch coding {
+        case .brotli: self.brotli
+        case .gzip: self.gzip
+        case .identity: self.identity
+        }
     }
 
     /// The key a CDN purges this pixel's bundles by (`Surrogate-Key` for Varnish and Fastly, `Cache-Tag` for Cloudflare).

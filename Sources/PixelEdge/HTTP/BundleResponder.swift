@@ -55,24 +55,20 @@ public struct BundleResponder: Sendable {
     }
 
     static func respond(with bundle: PreparedBundle, method: HTTPRequest.Method, headers: HTTPFields) -> BundleResponse {
-        let representation: BundleRepresentation
-        switch ContentCoding.negotiate(acceptEncodingValues: headers[values: .acceptEncoding]) {
-        case .gzip: representation = bundle.gzip
-        case .identity: representation = bundle.identity
-        case nil:
-            var fields = Self.errorFields(cacheControl: "no-store")
-            fields[.vary] = "Accept-Encoding"
-            return Self.error(.notAcceptable, "Accept-Encoding refuses both gzip and identity", fields: fields, method: method)
-        }
-        switch ConditionalRequest.evaluate(headers: headers, entityTag: representation.entityTag, lastModified: bundle.lastModified) {
-        case .notModified:
+        let request = BundleRequest(method: method, fields: headers)
+        switch BundleAnswer(to: request, for: bundle) {
+        case .ok(let representation):
+            return BundleResponse(status: .ok, fields: representation.okFields, body: request.isHead ? nil : representation.body)
+        case .notModified(let representation):
             return BundleResponse(status: .notModified, fields: representation.notModifiedFields, body: nil)
-        case .preconditionFailed:
+        case .preconditionFailed(let representation):
             var fields = Self.errorFields(cacheControl: "no-store")
             fields[.eTag] = representation.entityTag
             return Self.error(.preconditionFailed, "If-Match or If-Unmodified-Since did not hold", fields: fields, method: method)
-        case .proceed:
-            return BundleResponse(status: .ok, fields: representation.okFields, body: method == .head ? nil : representation.body)
+        case .notAcceptable:
+            var fields = Self.errorFields(cacheControl: "no-store")
+            fields[.vary] = "Accept-Encoding"
+            return Self.error(.notAcceptable, "Accept-Encoding refuses br, gzip and identity", fields: fields, method: method)
         }
     }
 

@@ -3,7 +3,8 @@ import NIOCore
 import PixelEdgeCore
 
 /// The checks a load balancer or an orchestrator asks, GET or HEAD:
-/// - `/healthz`, liveness: 200 while the store can be read and bundles are served, 503 otherwise.
+/// - `/healthz`, liveness: 200 while the store can be read and bundles are served; 503 when it cannot be
+///   read, or when its file was deleted or replaced, which only a restart mends.
 /// - `/readyz`, readiness for events: 200 while the store takes writes, 503 (with the reason) when it does
 ///   not, as found by the last write or probe: `/collect` would answer 503 too, so send events elsewhere.
 ///   Bundles are still served from memory then, which is why `/healthz` stays 200.
@@ -21,6 +22,9 @@ struct HealthController<Context: RequestContext> {
     }
 
     @Sendable func liveness(_ request: Request, context: Context) async throws -> Response {
+        if let problem = self.health.currentProblem, problem.reason.isPermanent {
+            return Self.text(.serviceUnavailable, "restart needed: \(problem.message)", for: request)
+        }
         do {
             try await self.store.checkReadable()
         } catch {

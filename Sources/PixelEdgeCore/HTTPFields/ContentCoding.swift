@@ -1,11 +1,14 @@
 /// Picks the bundle's content coding from `Accept-Encoding` (RFC 9110 §12.5.3).
 ///
-/// It scans the field's bytes in place: it runs on every bundle request, so it allocates nothing.
+/// The highest weight wins; between br and gzip at the same weight, br (the smaller); identity only when
+/// named with a higher weight than both, or when neither is acceptable. It scans the field's bytes in
+/// place: it runs on every bundle request, so it allocates nothing.
 public enum ContentCoding: Sendable, Equatable {
+    case brotli
     case gzip
     case identity
 
-    /// Returns nil when the client refuses both gzip and identity (the answer is then 406).
+    /// Returns nil when the client refuses br, gzip and identity (the answer is then 406).
     ///
     /// Without the header any coding is acceptable, but identity is chosen: that is what a client that
     /// never asked for compression (curl, a script) can read, and what nginx's `gzip_static` does too.
@@ -28,6 +31,7 @@ public enum ContentCoding: Sendable, Equatable {
     }
 
     package struct Weights {
+        package var brotli: Double?
         package var gzip: Double?
         package var identity: Double?
         package var wildcard: Double?
@@ -35,13 +39,15 @@ public enum ContentCoding: Sendable, Equatable {
         package init() {}
 
         package var choice: ContentCoding? {
+            let brotliQuality = self.brotli ?? self.wildcard ?? 0
             let gzipQuality = self.gzip ?? self.wildcard ?? 0
+            let best = max(brotliQuality, gzipQuality)
             // Identity is acceptable unless refused by name, or by `*;q=0` when not named.
             let identityRefused = self.identity == 0 || (self.identity == nil && self.wildcard == 0)
-            if gzipQuality > 0 {
-                // An implicit identity always loses to gzip; an explicit one wins only with a higher weight.
-                if let identity = self.identity, identity > gzipQuality { return .identity }
-                return .gzip
+            if best > 0 {
+                // An implicit identity always loses to compression; an explicit one wins only with a higher weight.
+                if let identity = self.identity, identity > best { return .identity }
+                return brotliQuality >= gzipQuality ? .brotli : .gzip
             }
             return identityRefused ? nil : .identity
         }
@@ -73,6 +79,8 @@ public enum ContentCoding: Sendable, Equatable {
             }
             if Self.equalsIgnoringCase(name, "gzip") || Self.equalsIgnoringCase(name, "x-gzip") {
                 self.gzip = max(self.gzip ?? 0, quality)
+            } else if Self.equalsIgnoringCase(name, "br") {
+                self.brotli = quality
             } else if Self.equalsIgnoringCase(name, "identity") {
                 self.identity = quality
             } else if name.count == 1, name.first == UInt8(ascii: "*") {

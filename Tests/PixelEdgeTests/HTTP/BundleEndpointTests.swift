@@ -54,7 +54,7 @@ import Testing
     @Test(arguments: [false, true]) func gzipResponseDecompressesToTheIdentityBody(live: Bool) async throws {
         try await self.withServer(live: live) { client in
             let identity = try await client.execute(uri: "/p/demo/pb.js", method: .get) { $0 }
-            let gzip = try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip, deflate, br"]) { $0 }
+            let gzip = try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip, deflate"]) { $0 }
             #expect(gzip.status == .ok)
             #expect(gzip.headers[.contentEncoding] == "gzip")
             #expect(gzip.headers[.vary] == "Accept-Encoding")
@@ -62,6 +62,27 @@ import Testing
             #expect(try Gzip.decompress(gzip.body) == identity.body)
             #expect(gzip.headers[.eTag] != identity.headers[.eTag])
             #expect(gzip.headers[.lastModified] == identity.headers[.lastModified])
+        }
+    }
+
+    /// Browsers send `gzip, deflate, br, zstd`: they get br, smaller than gzip, with its own strong ETag.
+    @Test(arguments: [false, true]) func brotliIsPreferredByBrowsersAndDecompressesToTheIdentityBody(live: Bool) async throws {
+        try await self.withServer(live: live) { client in
+            let identity = try await client.execute(uri: "/p/demo/pb.js", method: .get) { $0 }
+            let gzip = try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip"]) { $0 }
+            let brotli = try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip, deflate, br, zstd"]) { $0 }
+            #expect(brotli.status == .ok)
+            #expect(brotli.headers[.contentEncoding] == "br")
+            #expect(brotli.headers[.vary] == "Accept-Encoding")
+            #expect(brotli.headers[.contentLength] == String(brotli.body.readableBytes))
+            #expect(try Brotli.decompress(brotli.body) == identity.body)
+            #expect(brotli.body.readableBytes < gzip.body.readableBytes)
+            let tag = try #require(brotli.headers[.eTag])
+            #expect(tag.hasSuffix("-br\"") && tag != gzip.headers[.eTag] && tag != identity.headers[.eTag])
+            try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "br", .ifNoneMatch: tag]) { response in
+                #expect(response.status == .notModified)
+                #expect(response.headers[.eTag] == tag)
+            }
         }
     }
 

@@ -8,15 +8,21 @@ import Testing
 @Suite struct ContentCodingNegotiationTests {
     @Test(arguments: [
         ("gzip", ContentCoding.gzip),
-        ("gzip, deflate, br", .gzip),
-        ("br;q=1.0, gzip;q=0.8, *;q=0.1", .gzip),
+        ("gzip, deflate, br, zstd", .brotli),
+        ("deflate, gzip", .gzip),
+        ("br;q=1.0, gzip;q=0.8, *;q=0.1", .brotli),
+        ("br;q=0.5, gzip", .gzip),
+        ("br", .brotli),
+        ("BR", .brotli),
+        ("br;q=0, gzip;q=0.1", .gzip),
         ("x-gzip", .gzip),
         ("GZIP", .gzip),
-        ("*", .gzip),
-        ("deflate, *;q=0.5", .gzip),
+        ("*", .brotli),
+        ("*;q=0.5, gzip", .gzip),
+        ("deflate, *;q=0.5", .brotli),
         ("gzip;q=0", .identity),
         ("gzip;q=0.000, identity", .identity),
-        ("br", .identity),
+        ("zstd", .identity),
         ("", .identity),
         ("identity", .identity),
         ("gzip;q=0.5, identity;q=1", .identity),
@@ -40,7 +46,7 @@ import Testing
         #expect(ContentCoding.negotiate(acceptEncoding: nil) == .identity)
     }
 
-    @Test(arguments: ["identity;q=0", "*;q=0", "gzip;q=0, identity;q=0", "br, *;q=0"])
+    @Test(arguments: ["identity;q=0", "*;q=0", "gzip;q=0, identity;q=0", "br;q=0, *;q=0", "zstd, *;q=0"])
     func refusingBothIsNotAcceptable(_ header: String) {
         #expect(ContentCoding.negotiate(acceptEncoding: header) == nil)
     }
@@ -72,8 +78,12 @@ import Testing
     let lastModified = Date(timeIntervalSince1970: 1_700_000_000)
     let tag = #""abc""#
 
-    func evaluate(_ fields: HTTPFields) -> ConditionalRequest.Outcome {
-        ConditionalRequest.evaluate(headers: fields, entityTag: self.tag, lastModified: self.lastModified)
+    func evaluate(_ fields: HTTPFields) -> BundleRequest.Condition {
+        BundleRequest(method: .get, fields: fields).condition(entityTag: self.tag, lastModified: self.lastModified)
+    }
+
+    @Test func repeatedFieldsFormOneList() {
+        #expect(self.evaluate(HTTPFields([HTTPField(name: .ifNoneMatch, value: #""x""#), HTTPField(name: .ifNoneMatch, value: #""abc""#)])) == .notModified)
     }
 
     @Test func ifNoneMatch() {

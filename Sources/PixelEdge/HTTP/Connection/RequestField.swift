@@ -3,8 +3,9 @@
 enum RequestField: Equatable {
     case acceptEncoding
     case ifNoneMatch
-    /// `If-Match`, `If-Modified-Since`, `If-Unmodified-Since`, `If-Range`.
-    case otherCondition
+    case ifMatch
+    case ifModifiedSince
+    case ifUnmodifiedSince
     case host
     case transferEncoding
     case other
@@ -15,9 +16,9 @@ enum RequestField: Equatable {
             switch bytes.count {
             case 15 where Self.equals(bytes, "accept-encoding"): .acceptEncoding
             case 13 where Self.equals(bytes, "if-none-match"): .ifNoneMatch
-            case 8 where Self.equals(bytes, "if-match"), 17 where Self.equals(bytes, "if-modified-since"),
-                19 where Self.equals(bytes, "if-unmodified-since"), 8 where Self.equals(bytes, "if-range"):
-                .otherCondition
+            case 8 where Self.equals(bytes, "if-match"): .ifMatch
+            case 17 where Self.equals(bytes, "if-modified-since"): .ifModifiedSince
+            case 19 where Self.equals(bytes, "if-unmodified-since"): .ifUnmodifiedSince
             case 4 where Self.equals(bytes, "host"): .host
             case 17 where Self.equals(bytes, "transfer-encoding"): .transferEncoding
             default: .other

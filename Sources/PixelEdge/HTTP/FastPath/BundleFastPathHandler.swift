@@ -18,10 +18,10 @@ import Darwin
 /// It sits between the HTTP/1 request decoder and the response encoder, so its replies are the bytes
 /// prepared with each bundle version (status line and fields, then the shared `Date` line, then the body)
 /// written as they are: no response object, no header encoding, no allocation per request. It takes only
-/// what it answers exactly as the Hummingbird route would: GET or HEAD of a known pixel's bundle, on a
-/// keep-alive HTTP/1.1 connection, with no conditional field but `If-None-Match`. Everything else (other
-/// paths, unknown pixels, `If-Modified-Since`, 406s) goes on to Hummingbird, which shares the same cache and
-/// rules. While a request it passed on is being answered, it passes on the next ones too, so responses
+/// what it answers as the Hummingbird route does, from the same decision (`BundleAnswer`): a 200 or a 304
+/// to a GET or HEAD of a known pixel's bundle, on a keep-alive HTTP/1.1 connection. Everything else (other
+/// paths, unknown pixels, 406s and 412s, HTTP/1.0) goes on to Hummingbird, which shares the same cache and
+/// decision. While a request it passed on is being answered, it passes on the next ones too, so responses
 /// keep the order of pipelined requests.
 final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -148,36 +148,28 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         guard let bundle = self.snapshot[id] else { return .passOn }
 
-        var acceptEncoding = ContentCoding.Weights()
-        var hasAcceptEncoding = false
-        var ifNoneMatch: String?
+        var request = BundleRequest(isHead: head.method == .HEAD)
         var framing = RequestHeadCheck.Framing()
         for (name, value) in head.headers {
             let field = RequestField(name)
-            switch field {
-            case .acceptEncoding:
-                hasAcceptEncoding = true
-                acceptEncoding.read(value)
-            case .ifNoneMatch:
-                // A repeated If-None-Match is rare enough for the general path.
-                guard ifNoneMatch == nil else { return .passOn }
-                ifNoneMatch = value
-            case .otherCondition:
-                return .passOn
-            case .host, .transferEncoding:
-                framing.read(field, value: value)
-            case .other:
-                continue
-            }
+            request.read(field, value: value)
+            framing.read(field, value: value)
         }
         if let refusal = RequestHeadCheck.refusal(of: framing, version: head.version) { return .refused(refusal) }
-        guard let coding = hasAcceptEncoding ? acceptEncoding.choice : .identity else { return .passOn }
-        let representation = coding == .gzip ? bundle.gzip : bundle.identity
-        let notModified = ifNoneMatch.map { EntityTagList($0).matchesWeakly(representation.entityTag) } ?? false
-
+        let notModified: Bool
+        let representation: BundleRepresentation
+        switch BundleAnswer(to: request, for: bundle) {
+        case .ok(let answer):
+            (representation, notModified) = (answer, false)
+        case .notModified(let answer):
+            (representation, notModified) = (answer, true)
+        case .preconditionFailed, .notAcceptable:
+            // Answered by Hummingbird's path, from the same decision, with its error body.
+            return .passOn
+        }
         context.write(self.wrapOutboundOut(.byteBuffer(notModified ? representation.notModifiedHead : representation.okHead)), promise: nil)
         context.write(self.wrapOutboundOut(.byteBuffer(self.dateLine.current())), promise: nil)
-        if !notModified, head.method == .GET {
+        if !notModified, !request.isHead {
             context.write(self.wrapOutboundOut(.byteBuffer(representation.body)), promise: nil)
         }
         self.needsFlush = true

@@ -22,6 +22,7 @@ public func fuzzAcceptEncoding(_ data: UnsafePointer<UInt8>?, _ size: Int) -> In
 /// followed by a combining mark is still a comma, which Swift's Characters would not say.
 enum Reference {
     static func negotiate(_ value: String) -> ContentCoding? {
+        var brotli: Double?
         var gzip: Double?
         var identity: Double?
         var wildcard: Double?
@@ -39,16 +40,18 @@ enum Reference {
             }
             switch name {
             case "gzip", "x-gzip": gzip = max(gzip ?? 0, quality)
+            case "br": brotli = quality
             case "identity": identity = quality
             case "*": wildcard = quality
             default: break
             }
         }
+        let brotliQuality = brotli ?? wildcard ?? 0
         let gzipQuality = gzip ?? wildcard ?? 0
         let identityRefused = identity == 0 || (identity == nil && wildcard == 0)
-        if gzipQuality > 0 {
-            if let identity, identity > gzipQuality { return .identity }
-            return .gzip
+        if max(brotliQuality, gzipQuality) > 0 {
+            if let identity, identity > max(brotliQuality, gzipQuality) { return .identity }
+            return brotliQuality >= gzipQuality ? .brotli : .gzip
         }
         return identityRefused ? nil : .identity
     }

@@ -1,0 +1,91 @@
+import Foundation
+import HTTPTypes
+import PixelEdgeCore
+
+/// What a GET or HEAD of a bundle asks besides the bundle: the fields that decide its answer, gathered
+/// by the fast path in its one pass over the decoder's fields, or by Hummingbird's path from `HTTPFields`.
+/// Repeated fields form one list (RFC 9110 §5.3).
+struct BundleRequest {
+    var isHead: Bool
+    var acceptEncoding = ContentCoding.Weights()
+    var hasAcceptEncoding = false
+    var ifNoneMatch: String?
+    var ifMatch: String?
+    var ifModifiedSince: String?
+    var ifUnmodifiedSince: String?
+
+    init(isHead: Bool) {
+        self.isHead = isHead
+    }
+
+    /// The request as Hummingbird's path has it.
+    init(method: HTTPRequest.Method, fields: HTTPFields) {
+        self.init(isHead: method == .head)
+        for field in fields {
+            self.read(RequestField(field.name.rawName), value: field.value)
+        }
+    }
+
+    mutating func read(_ field: RequestField, value: String) {
+        switch field {
+        case .acceptEncoding:
+            self.hasAcceptEncoding = true
+            self.acceptEncoding.read(value)
+        case .ifNoneMatch: Self.append(value, to: &self.ifNoneMatch)
+        case .ifMatch: Self.append(value, to: &self.ifMatch)
+        case .ifModifiedSince: self.ifModifiedSince = self.ifModifiedSince ?? value
+        case .ifUnmodifiedSince: self.ifUnmodifiedSince = self.ifUnmodifiedSince ?? value
+        case .host, .transferEncoding, .other: break
+        }
+    }
+
+    private static func append(_ value: String, to list: inout String?) {
+        list = list.map { $0 + ", " + value } ?? value
+    }
+
+    enum Condition: Equatable {
+        case proceed
+        case notModified
+        case preconditionFailed
+    }
+
+    /// The conditional fields, evaluated in the order RFC 9110 §13.2.2 gives, against one representation.
+    func condition(entityTag: String, lastModified: Date) -> Condition {
+        if let ifMatch = self.ifMatch {
+            if !EntityTagList(ifMatch).matchesStrongly(entityTag) { return .preconditionFailed }
+        } else if let ifUnmodifiedSince = self.ifUnmodifiedSince.flatMap(HTTPDate.parse), lastModified > ifUnmodifiedSince {
+            return .preconditionFailed
+        }
+        if let ifNoneMatch = self.ifNoneMatch {
+            return EntityTagList(ifNoneMatch).matchesWeakly(entityTag) ? .notModified : .proceed
+        }
+        // Only without If-None-Match: an ETag is the more precise validator.
+        if let ifModifiedSince = self.ifModifiedSince.flatMap(HTTPDate.parse), lastModified <= ifModifiedSince {
+            return .notModified
+        }
+        return .proceed
+    }
+}
+
+/// The answer to a bundle request: one decision for both paths, so that a rule changes in one place.
+/// The encoding follows RFC 9110 §12.5.3 (`ContentCoding`), the conditions §13.2.2.
+enum BundleAnswer {
+    case ok(BundleRepresentation)
+    case notModified(BundleRepresentation)
+    case preconditionFailed(BundleRepresentation)
+    /// `Accept-Encoding` refuses every representation.
+    case notAcceptable
+
+    init(to request: BundleRequest, for bundle: PreparedBundle) {
+        guard let coding = request.hasAcceptEncoding ? request.acceptEncoding.choice : .identity else {
+            self = .notAcceptable
+            return
+        }
+        let representation = bundle.representation(coding)
+        switch request.condition(entityTag: representation.entityTag, lastModified: bundle.lastModified) {
+        case .proceed: self = .ok(representation)
+        case .notModified: self = .notModified(representation)
+        case .preconditionFailed: self = .preconditionFailed(representation)
+        }
+    }
+}
