@@ -129,7 +129,8 @@ public struct JSONParser: ~Copyable {
             self.skipWhitespace()
             let value = try self.value(depth: depth)
             guard object.updateValue(value, forKey: key) == nil else {
-                throw JSONParseError(reason: .duplicateKey(String(key.prefix(64))), offset: keyOffset)
+                // Cut like an unknown field's name: a long key may be something pasted in the wrong place (a token).
+                throw JSONParseError(reason: .duplicateKey(key.count > 32 ? key.prefix(32) + "…" : key), offset: keyOffset)
             }
             guard object.count <= self.limits.maximumKeysPerObject else {
                 throw JSONParseError(reason: .limit("an object with more than \(self.limits.maximumKeysPerObject) keys"), offset: keyOffset)

@@ -72,6 +72,9 @@ import Testing
         self.refuses(#""\u12""#, "\\u needs four hex digits at byte 3")
         self.refuses("\"abc", "a string is not closed at byte 4")
         self.refuses(#"{"a":1,"a":2}"#, "the key \"a\" appears twice in one object (at byte 7)")
+        // A long key is cut, never repeated whole: it may be a secret pasted as a name (found by FuzzAdminBody).
+        let pasted = String(repeating: "k", count: 60)
+        self.refuses(#"{"\#(pasted)":1,"\#(pasted)":2}"#, "the key \"\(pasted.prefix(32))…\" appears twice in one object (at byte 66)")
         self.refuses("tru", "expected a value, found 't' at byte 0")
         #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xFF, 0x22]) }
         #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xC3, 0x22]) }
