@@ -5,8 +5,10 @@ import NIOCore
 import PixelEdgeCore
 
 /// One representation of a bundle (identity, gzip or brotli) with everything a response needs, computed
-/// once per bundle version so that answering a request allocates nothing.
-public struct BundleRepresentation: Sendable {
+/// once per bundle version so that answering a request allocates nothing. A class, like `PreparedBundle`:
+/// a request takes one reference to it, not one per buffer and string (retains and releases were 15 % of
+/// the fast path's CPU time when these were structs).
+public final class BundleRepresentation: Sendable {
     public let body: ByteBuffer
     /// A strong validator, quotes included.
     public let entityTag: String
@@ -15,6 +17,13 @@ public struct BundleRepresentation: Sendable {
     public let okHead: ByteBuffer
     /// What a 304 must repeat of the 200 (RFC 9110 §15.4.5).
     public let notModifiedHead: ByteBuffer
+
+    init(body: ByteBuffer, entityTag: String, okHead: ByteBuffer, notModifiedHead: ByteBuffer) {
+        self.body = body
+        self.entityTag = entityTag
+        self.okHead = okHead
+        self.notModifiedHead = notModifiedHead
+    }
 
     /// The 200's fields for Hummingbird's path, read back from `okHead`: one source for both paths, and no
     /// second copy kept per bundle (the fields cost more memory than the body).
@@ -33,7 +42,7 @@ public struct BundleRepresentation: Sendable {
 }
 
 /// A pixel's rendered pb.js, ready to serve in either encoding.
-public struct PreparedBundle: Sendable {
+public final class PreparedBundle: Sendable {
     public let pixel: PixelID
     public let pixelVersion: Int
     public let identity: BundleRepresentation

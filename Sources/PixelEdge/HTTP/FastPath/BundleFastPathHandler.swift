@@ -36,6 +36,7 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// costs one atomic load per request and no lock.
     private var snapshot: BundleCache.Snapshot
     private var dateLine = DateLine()
+    private var head = ByteBuffer()
     /// Dropping the body and end of a request already answered.
     private var isSkippingRequest = false
     /// After a refused head or bytes that are not HTTP: nothing more is read.
@@ -167,8 +168,12 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
             // Answered by Hummingbird's path, from the same decision, with its error body.
             return .passOn
         }
-        context.write(self.wrapOutboundOut(.byteBuffer(notModified ? representation.notModifiedHead : representation.okHead)), promise: nil)
-        context.write(self.wrapOutboundOut(.byteBuffer(self.dateLine.current())), promise: nil)
+        // The head and the Date line go as one buffer, reused from the last response once the socket has
+        // taken it: a write less through the pipeline per response, for a copy of a few hundred bytes.
+        self.head.clear()
+        self.head.writeImmutableBuffer(notModified ? representation.notModifiedHead : representation.okHead)
+        self.head.writeImmutableBuffer(self.dateLine.current())
+        context.write(self.wrapOutboundOut(.byteBuffer(self.head)), promise: nil)
         if !notModified, !request.isHead {
             context.write(self.wrapOutboundOut(.byteBuffer(representation.body)), promise: nil)
         }
