@@ -15,6 +15,11 @@ enum PixelText {
         } else {
             lines.append("  tiktok:            not connected")
         }
+        let settings = pixel.settings
+        lines.append("  spa page views:    \(settings.spaPageViews ? "on" : "off")")
+        lines.append("  consent:           \(settings.consent.rawValue)")
+        lines.append("  phone country:     \(settings.defaultPhoneCountry.map { "+\($0)" } ?? "none (numbers without a country code are not sent)")")
+        lines.append("  limited data use:  \(settings.limitedDataUse ? "on" : "off")")
         return lines.joined(separator: "\n")
     }
 
@@ -26,7 +31,7 @@ enum PixelText {
             let request = error.requestID.map { ", request_id \($0)" } ?? ""
             lines.append("  last error:        \(code)\(error.message) (\(error.at.formatted(.iso8601))\(request))")
         }
-        lines.append("  events:            \(queued) queued, \(status?.sent ?? 0) sent, \(failed) failed")
+        lines.append("  events:            \(queued) queued, \(status?.sent ?? 0) sent, \(failed) failed, \(status?.expired ?? 0) expired")
         return lines.joined(separator: "\n")
     }
 

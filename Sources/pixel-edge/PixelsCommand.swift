@@ -58,6 +58,27 @@ struct SetPixel: AsyncParsableCommand {
     @Flag(name: .customLong("remove-tiktok"), help: "Remove the TikTok destination altogether.")
     var removeTikTok = false
 
+    @Flag(
+        name: .customLong("spa-page-views"), inversion: .prefixedNo,
+        help: "A single-page app's route change (history.pushState, replaceState to a new URL, popstate) is a page view (default on)."
+    )
+    var spaPageViews: Bool?
+
+    @Option(name: .customLong("consent"), help: "none (the default) or required: send nothing, from the browser or the server, until the visitor grants consent.")
+    var consent: String?
+
+    @Option(
+        name: .customLong("default-phone-country"),
+        help: "Country calling code (44, 1, ...) of phone numbers typed without one; without it such numbers are not sent."
+    )
+    var defaultPhoneCountry: String?
+
+    @Flag(name: .customLong("clear-default-phone-country"), help: "Remove the default phone country.")
+    var clearDefaultPhoneCountry = false
+
+    @Flag(name: .customLong("limited-data-use"), inversion: .prefixedNo, help: "Send TikTok's limited_data_use with every event (US state privacy laws).")
+    var limitedDataUse: Bool?
+
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
@@ -72,6 +93,9 @@ struct SetPixel: AsyncParsableCommand {
         }
         if self.removeTikTok, self.tiktokPixelCode != nil {
             throw ValidationError("use either --remove-tiktok or --tiktok-pixel-code, not both")
+        }
+        if self.defaultPhoneCountry != nil, self.clearDefaultPhoneCountry {
+            throw ValidationError("use either --default-phone-country or --clear-default-phone-country, not both")
         }
     }
 
@@ -128,6 +152,16 @@ struct SetPixel: AsyncParsableCommand {
         }
         if self.enableTikTok { edit.isEnabled = true }
         if self.disableTikTok { edit.isEnabled = false }
+        edit.spaPageViews = self.spaPageViews
+        edit.consent = try self.consent.map(ConsentMode.parse)
+        if let text = self.defaultPhoneCountry {
+            let code = try PhoneCountryCode.parse(text)
+            edit.defaultPhoneCountry = .set(code.value)
+            edit.warnings += code.warnings
+        } else if self.clearDefaultPhoneCountry {
+            edit.defaultPhoneCountry = .clear
+        }
+        edit.limitedDataUse = self.limitedDataUse
         return edit
     }
 }

@@ -49,6 +49,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("forward-window-ms"), help: "How long events gather before a batch goes to TikTok.")
     var forwardWindowMilliseconds = 1000
 
+    @Option(
+        name: .customLong("max-event-age"),
+        help: ArgumentHelp(
+            "Events not delivered within this long of their time are marked expired and never sent: 48h, 2d, 90m or seconds.",
+            discussion: "TikTok merges a browser event and its server copy only within 48 hours: a copy sent later counts as a second conversion. A longer age (at most 7d) trades double counting for completeness."
+        )
+    )
+    var maxEventAge = AgeOption(argument: "48h")!
+
     @Flag(help: "Add the demo pixel (id \(PixelEdgeServer.demoPixelID)) if it is missing.")
     var demo = false
 
@@ -155,6 +164,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard (10...600_000).contains(self.forwardWindowMilliseconds) else {
             throw ValidationError("--forward-window-ms must be between 10 and 600000")
         }
+        guard (60...EventForwarder.Settings.maximumAgeLimit).contains(self.maxEventAge.seconds) else {
+            throw ValidationError("--max-event-age must be between 1m and 7d (TikTok's limit on event times), not \(Int(self.maxEventAge.seconds)) seconds")
+        }
     }
 
     func run() async throws {
@@ -200,6 +212,7 @@ struct ServeCommand: AsyncParsableCommand {
                 forwarder: {
                     var settings = EventForwarder.Settings()
                     settings.window = .milliseconds(self.forwardWindowMilliseconds)
+                    settings.maximumAge = self.maxEventAge.seconds
                     return settings
                 }()
             ),

@@ -1,7 +1,8 @@
 // First-party identifiers. ttclid arrives in the landing URL of a TikTok ad click (direct visitors have
-// none, which is normal); it is kept, as it appears in the URL, in a first-party cookie for 30 days on the
-// site's registrable domain, and the URL wins over the stored value. _ttp is the cookie TikTok's pixel sets.
-// Cookies throw in sandboxed frames: every access is guarded.
+// none, which is normal); it is kept, as it appears in the URL, in a first-party cookie pb_ttclid for 30
+// days on the site's registrable domain, and the URL wins over the stored value. (Not in a cookie named
+// ttclid: TikTok's SDK writes one of its own for a day, which would cut ours short.) _ttp is the cookie
+// TikTok's pixel sets. Cookies throw in sandboxed frames: every access is guarded.
 
 export function readCookie(name) {
   try {
@@ -17,11 +18,11 @@ export function rememberTtclid() {
   let fromURL;
   try {
     fromURL = location.search.match(/[?&]ttclid=([^&#;,]+)/)?.[1];
-    const cookie = "ttclid=" + fromURL + ";path=/;max-age=2592000;SameSite=Lax" + (location.protocol == "https:" ? ";Secure" : "");
+    const cookie = "pb_ttclid=" + fromURL + ";path=/;max-age=2592000;SameSite=Lax" + (location.protocol == "https:" ? ";Secure" : "");
     const labels = location.hostname.split(".");
-    for (let first = labels.length - 2; fromURL && first >= -1 && readCookie("ttclid") != fromURL; first--) {
+    for (let first = labels.length - 2; fromURL && first >= -1 && readCookie("pb_ttclid") != fromURL; first--) {
       document.cookie = cookie + (first < 0 ? "" : ";domain=" + labels.slice(first).join("."));
     }
   } catch (error) {}
-  return fromURL || readCookie("ttclid");
+  return fromURL || readCookie("pb_ttclid");
 }

@@ -2,21 +2,27 @@
 //   <script src="https://edge.example.com/p/PIXEL_ID/pb.js"></script>
 //
 // This folder is the source people read and change; `Templates/build` minifies it (esbuild) into the
-// templates PixelEdge renders per pixel: one per combination of features (TikTok, the server copy), with
-// the pixel's configuration inserted where PIXEL_CONFIG stands, as an escaped JSON literal:
-//   {id, tiktok?: Pixel Code, eventsJS?: URL of TikTok's events.js, collect?: URL of /collect}
+// templates PixelEdge renders per pixel: one per combination of features (TikTok, the server copy, consent),
+// with the pixel's configuration inserted where PIXEL_CONFIG stands, as an escaped JSON literal:
+//   {id, tiktok?: Pixel Code, eventsJS?: URL of TikTok's events.js, collect?: URL of /collect,
+//    spaPageViews?: false, phoneCountry?: calling code, limitedDataUse?: true}
 //
 // Rules this code keeps:
 // - It runs synchronously in the page's head: the TikTok pixel is registered before any network request.
 // - It never throws into the page: every entry point catches, every promise ends in a no-op.
 // - Its only globals are pb (and, with TikTok, ttq and TiktokAnalyticsObject).
 // - Raw email and phone values stay in this closure; only their SHA-256 hashes leave it.
+// - Each action has one event_id, given to TikTok's pixel where its SDK reads it (../shared/reference/
+//   tiktok.md, section 6: the options of track, the properties of page) and to the server copy.
 
-/* global PIXEL_CONFIG, FEATURE_TIKTOK, FEATURE_COLLECT -- set by Templates/build for each variant */
+/* global PIXEL_CONFIG, FEATURE_TIKTOK, FEATURE_COLLECT, FEATURE_CONSENT -- set by Templates/build for each variant */
 
 import { loadTikTok } from "./tiktok.js";
-import { rememberTtclid, readCookie } from "./first-party.js";
+import { rememberTtclid } from "./first-party.js";
 import { watchForms } from "./harvest.js";
+import { hashIdentity } from "./identity.js";
+import { currentPage, watchRoutes } from "./routes.js";
+import { watchConsent } from "./consent.js";
 import { serverCopySender } from "./send.js";
 
 start(PIXEL_CONFIG);
@@ -32,35 +38,61 @@ function start(config) {
     if (handlers[config.id]) return;
 
     // A page that already has TikTok's base code for this pixel has sent its own page view.
-    const pageViewDue = FEATURE_TIKTOK ? loadTikTok(config.tiktok, config.eventsJS) : true;
+    const pageViewDue = FEATURE_TIKTOK ? loadTikTok(config.tiktok, config.eventsJS, FEATURE_CONSENT) : true;
+    // Through this pixel's own queue or instance: events reach this pixel only, never another one on the page.
+    const pixel = FEATURE_TIKTOK && (() => window.ttq.instance(config.tiktok));
+    // 128 random bits; getRandomValues works on plain http too.
+    const newEventID = () => crypto.getRandomValues(new Uint32Array(4)).join("-");
 
     // What is known of the visitor, sent with every server copy.
-    const visitor = { ttclid: rememberTtclid() };
-    watchForms((kind, hash) => {
-      visitor[kind] = hash;
-      // Through this pixel's own queue: events reach this pixel only, never another one on the page.
-      if (FEATURE_TIKTOK) window.ttq.instance(config.tiktok).identify({ ["sha256_" + kind]: hash });
+    const visitor = { ttclid: rememberTtclid(), locale: navigator.language };
+
+    // Events and identities go through one chain of promises: hashing takes Web Crypto's time, and a track
+    // right after an identify (or a submit right after a typed email) carries the hashes. With nothing being
+    // hashed an event runs at the end of the current task, before anything the page scheduled after it.
+    let chain = Promise.resolve();
+    const later = (work) => (chain = chain.then(work).catch((error) => error));
+    const identify = (fields) => later(() => hashIdentity(fields, config.phoneCountry).then((hashes) => {
+      Object.assign(visitor, hashes);
+      if (FEATURE_TIKTOK && Object.keys(hashes)[0]) pixel().identify(hashes);
+    }));
+    watchForms(identify);
+
+    // TikTok's SDK holds, grants and revokes the browser events; send.js the server copies.
+    const consent = FEATURE_CONSENT && watchConsent((state) => FEATURE_TIKTOK && window.ttq[state + "Consent"]());
+    const send = FEATURE_COLLECT && serverCopySender(config, FEATURE_TIKTOK, FEATURE_CONSENT ? consent.state : undefined);
+
+    const track = (event, properties, eventID = newEventID()) => later(() => {
+      if (FEATURE_TIKTOK) {
+        // limited_data_use travels in the properties, which TikTok's SDK moves to the payload like event_id.
+        const browserProperties = { ...properties, limited_data_use: config.limitedDataUse };
+        if (event == "Pageview") pixel().page({ ...browserProperties, event_id: eventID });
+        else pixel().track(event, browserProperties, { event_id: eventID });
+      }
+      // A copy leaves only with consent, which it says to the server.
+      if (FEATURE_COLLECT) send({ event, event_id: eventID, properties, ...visitor, consent: FEATURE_CONSENT ? "granted" : undefined });
     });
 
-    const send = FEATURE_COLLECT && serverCopySender(config);
-
-    // One action, one event_id (128 random bits; getRandomValues works on plain http too), shared by the
-    // browser pixel and the server copy so that TikTok deduplicates them. Pageview is the page view's name
-    // on the server side.
-    const track = (event, properties) => {
-      const eventID = crypto.getRandomValues(new Uint32Array(4)).join("-");
-      if (FEATURE_TIKTOK) {
-        const pixel = window.ttq.instance(config.tiktok);
-        if (event == "Pageview") pixel.page({}, { event_id: eventID });
-        else pixel.track(event, properties, { event_id: eventID });
-      }
-      if (FEATURE_COLLECT) send({ event, event_id: eventID, properties, ...visitor, ttp: readCookie("_ttp") });
+    // One page view per page (see routes.js), named Pageview on the server side. Its event_id is shared by
+    // every pixel on the page: TikTok's SDK sends a page view to every loaded pixel at once, with the
+    // event_id of the first.
+    let lastPage;
+    const pageView = () => {
+      const page = currentPage();
+      if (page == lastPage) return;
+      lastPage = page;
+      const shared = (window.pb.v ||= {});
+      if (shared.page != page) Object.assign(shared, { page, id: newEventID() });
+      track("Pageview", undefined, shared.id);
     };
 
-    // The public API, pb("track", EVENT, properties): each call goes to the handler of every pixel on the page.
+    // The public API: pb("track", EVENT, properties), pb("identify", {email, phone, external_id}),
+    // pb("consent", "grant" | "revoke" | "hold"). Each call goes to the handler of every pixel on the page.
     const handle = (call) => {
       try {
         if (call[0] == "track") track(call[1], call[2]);
+        if (call[0] == "identify") identify(call[1] || {});
+        if (FEATURE_CONSENT && call[0] == "consent") consent.decide(call[1]);
       } catch (error) {}
     };
     if (!existing?.p) {
@@ -68,6 +100,8 @@ function start(config) {
     }
     handlers[config.id] = handle;
     queue.forEach(handle);
-    if (pageViewDue) track("Pageview");
+    if (pageViewDue) pageView();
+    else lastPage = currentPage();
+    if (config.spaPageViews != false) watchRoutes(() => { try { pageView(); } catch (error) {} });
   } catch (error) {}
 }

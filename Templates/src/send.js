@@ -3,15 +3,45 @@
 // unloading; fetch with keepalive when the beacon is refused. URLs go without their query and fragment: a
 // form sent with GET puts what was typed into the next page's URL, and the server needs the page, not its
 // parameters (ttclid travels on its own).
+//
+// Copies wait, in order, while consent is held (consentState() "hold"; "revoke" drops them), and for the
+// _ttp cookie of TikTok's pixel, the strongest browser key after ttclid: on a new visitor's first page the
+// pixel sets it only once its SDK has loaded (or consent is granted), after pb.js ran. With waitForTtp,
+// copies allowed to go wait for the cookie, looked for every 100 ms, at most 3 s in all, and go at once
+// when the page is hidden or left, so that none is lost.
+
+import { readCookie } from "./first-party.js";
 
 // Called while pb.js runs: collect resolves against pb.js's own URL (the edge), which document.currentScript
 // gives only then.
-export function serverCopySender(config) {
+export function serverCopySender(config, waitForTtp, consentState = () => "grant") {
   const collect = new URL(config.collect, document.currentScript?.src || location);
+  let waiting = [];
+  let checks = 0;
+  let timer;
+  // leaving: the page is being hidden or left, so waiting for _ttp is over.
+  const flush = (leaving) => {
+    const state = consentState();
+    if (state == "revoke") waiting = [];
+    if (state == "grant" && (leaving || !waitForTtp || readCookie("_ttp") || checks >= 30)) {
+      for (const copy of waiting.splice(0)) {
+        const body = JSON.stringify({ ...copy, ttp: readCookie("_ttp") });
+        navigator.sendBeacon?.(collect, body) || fetch(collect, { method: "POST", body, keepalive: true }).catch((error) => error);
+      }
+    }
+    if (waiting[0] && !timer) {
+      timer = setTimeout(() => {
+        timer = 0;
+        // The 3 s for _ttp count from consent on.
+        if (state == "grant") checks++;
+        flush();
+      }, 100);
+    }
+  };
+  addEventListener("pagehide", () => flush(1));
+  addEventListener("visibilitychange", () => document.visibilityState == "hidden" && flush(1));
   return (event) => {
-    const body = JSON.stringify({
-      pixel: config.id, ...event, url: location.href.split(/[?#]/)[0], referrer: document.referrer.split(/[?#]/)[0],
-    });
-    navigator.sendBeacon?.(collect, body) || fetch(collect, { method: "POST", body, keepalive: true }).catch((error) => error);
+    waiting.push({ pixel: config.id, ...event, url: location.href.split(/[?#]/)[0], referrer: document.referrer.split(/[?#]/)[0] });
+    flush();
   };
 }

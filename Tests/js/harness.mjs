@@ -1,8 +1,10 @@
 // Test harness for the rendered pb.js: a real `pixel-edge serve` renders the bundles, and each test runs one
 // in a small fake window/document (node:vm) that records what the bundle does: scripts it inserts, cookies
-// it sets, beacons it sends, ttq calls it makes.
+// it sets, beacons it sends. TikTok's side is the stand-in for its SDK (Public/events-stub.js, which behaves
+// as ../shared/reference/tiktok.md section 6 says the real one does): tests read what it would send to
+// TikTok, not the calls pb.js made.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, existsSync, rmSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,12 +93,55 @@ class CookieJar {
   }
 }
 
+/** Timers the test drives: nothing runs until `advance` says that much time has passed, so a test never waits
+ *  on the clock. */
+class FakeTimers {
+  constructor() {
+    this.now = 0;
+    this.pending = [];
+    this.nextID = 1;
+  }
+  set(callback, delay = 0, repeat = false) {
+    const id = this.nextID++;
+    this.pending.push({ id, at: this.now + Math.max(0, delay), delay, repeat, callback });
+    return id;
+  }
+  clear(id) { this.pending = this.pending.filter((timer) => timer.id !== id); }
+  /** Runs, in order, every timer due within `ms` from now (0: those due now). */
+  advance(ms) {
+    const end = this.now + ms;
+    for (;;) {
+      const due = this.pending.filter((timer) => timer.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.now = due.at;
+      if (due.repeat) due.at += Math.max(1, due.delay);
+      else this.clear(due.id);
+      due.callback();
+    }
+    this.now = end;
+  }
+}
+
+/** A minimal sessionStorage. */
+class MemoryStorage {
+  constructor() { this.items = new Map(); }
+  getItem(key) { return this.items.has(key) ? this.items.get(key) : null; }
+  setItem(key, value) { this.items.set(key, String(value)); }
+  removeItem(key) { this.items.delete(key); }
+}
+
+export const EVENTS_STUB = readFileSync(join(root, "Public/events-stub.js"), "utf8");
+
 /** Builds a fake page at `url` and runs `source` in it. Options change the environment to test
- *  what the bundle does when parts are missing or hostile. */
+ *  what the bundle does when parts are missing or hostile. Scripts the bundle inserts (events.js) do not run
+ *  until `loadScripts()` (or `start()`), as an async script runs after the current one; events.js runs
+ *  the stand-in for TikTok's SDK (Public/events-stub.js), which records what TikTok would receive in
+ *  `tiktok()`. Tests control the clock with `advance(ms)`. */
 export function runBundle(source, {
   url = "https://shop.example.co.uk/landing",
   referrer = "",
   jar = new CookieJar(),
+  session = new MemoryStorage(),
   cookiesThrow = false,
   webCrypto = true,
   sendBeacon = true,
@@ -104,17 +149,23 @@ export function runBundle(source, {
   fetchRejects = false,
   currentScript = true,
   before = null,
+  sdkSettings = null,
+  language = "en-GB",
   scriptSrc = "https://edge.example.net/p/shop/pb.js",
 } = {}) {
-  const location = new URL(url);
+  let location = new URL(url);
+  const timers = new FakeTimers();
   const listeners = [];
+  const windowListeners = [];
   const inserted = [];
+  const pendingScripts = [];
   const beacons = [];
   const fetches = [];
   const document = {
     referrer,
+    visibilityState: "visible",
     currentScript: currentScript ? { src: scriptSrc } : null,
-    head: { append(...elements) { inserted.push(...elements); } },
+    head: { append(...elements) { inserted.push(...elements); pendingScripts.push(...elements); } },
     createElement(tag) { return { tagName: tag.toUpperCase() }; },
     addEventListener(type, listener, capture) { listeners.push({ type, listener, capture }); },
     get cookie() {
@@ -127,15 +178,28 @@ export function runBundle(source, {
     },
   };
   const digests = [];
-  const navigator = {};
+  const navigator = { language, userAgent: "Mozilla/5.0 (pb.js tests)" };
   if (sendBeacon) {
     navigator.sendBeacon = (target, body) => {
       beacons.push({ url: String(target), body: JSON.parse(body), raw: body });
       return beaconAccepts;
     };
   }
+  const history = {
+    pushState(state, title, target) { location = new URL(target, location); window.location = location; },
+    replaceState(state, title, target) { location = new URL(target, location); window.location = location; },
+  };
+  class CustomEvent {
+    constructor(type, init) { this.type = type; this.detail = init?.detail; }
+  }
   const window = {
-    document, location, navigator,
+    document, location, navigator, history, sessionStorage: session, CustomEvent,
+    addEventListener(type, listener) { windowListeners.push({ type, listener }); },
+    dispatchEvent(event) { for (const entry of windowListeners.filter((l) => l.type === event.type)) entry.listener(event); return true; },
+    setTimeout: (callback, delay) => timers.set(callback, delay),
+    clearTimeout: (id) => timers.clear(id),
+    setInterval: (callback, delay) => timers.set(callback, delay, true),
+    clearInterval: (id) => timers.clear(id),
     crypto: {
       getRandomValues: (array) => webcrypto.getRandomValues(array),
       // Web Crypto exists only in secure contexts; without it the bundle must skip identify.
@@ -159,25 +223,76 @@ export function runBundle(source, {
   if (before) vm.runInContext(before, context);
   const beforeKeys = new Set(Object.keys(window));
   vm.runInContext(source, context);
-  return {
-    window, document, jar, inserted, beacons, fetches, listeners,
+  const page = {
+    window, document, jar, session, inserted, beacons, fetches, listeners, timers,
     /** Globals the bundle added. */
     addedGlobals: Object.keys(window).filter((key) => !beforeKeys.has(key) && !builtins.has(key)).sort(),
     /** Delivers a DOM event to the document's listeners, as a browser would in the capture phase. */
     dispatch(type, target) {
       for (const entry of listeners.filter((l) => l.type === type)) entry.listener({ type, target });
     },
+    /** Delivers an event to the window's listeners (popstate, pagehide, visibilitychange). */
+    dispatchWindow(type) { window.dispatchEvent({ type }); },
+    /** The page is hidden, as when the visitor leaves it or switches tabs. */
+    hide() {
+      document.visibilityState = "hidden";
+      window.dispatchEvent({ type: "visibilitychange" });
+      window.dispatchEvent({ type: "pagehide" });
+    },
     run(code) { return vm.runInContext(code, context); },
-    /** Resolves once every digest the bundle started has settled and its callbacks have run. */
+    /** Runs the scripts inserted so far (events.js, as the stand-in for TikTok's SDK). */
+    loadScripts() {
+      for (const script of pendingScripts.splice(0)) {
+        if (!script.src?.startsWith(EVENTS_JS)) continue;
+        if (sdkSettings) window.__eventsStubSettings = sdkSettings;
+        document.currentScript = script;
+        vm.runInContext(EVENTS_STUB, context);
+        document.currentScript = null;
+      }
+    },
+    /** What TikTok's SDK would have sent to TikTok, as the stand-in records it. */
+    tiktok(event) {
+      // Copied into this realm: the page's arrays and objects are not the test's.
+      const sent = JSON.parse(JSON.stringify(window.__eventsStub?.sent || []));
+      return event ? sent.filter((payload) => payload.event === event) : sent;
+    },
+    /** The server copies (to /collect), by event name. */
+    copies(event) {
+      const copies = [...beacons, ...fetches].filter((b) => b.url.endsWith("/collect")).map((b) => b.body);
+      return event ? copies.filter((copy) => copy.event === event) : copies;
+    },
+    advance(ms) { timers.advance(ms); },
+    /** As a browser goes on after pb.js: the microtasks it queued run, then events.js (unless `sdk` is false,
+     *  as when it is blocked or slow), then what that started. */
+    async start({ sdk = true } = {}) {
+      await page.settled();
+      if (sdk) page.loadScripts();
+      await page.settled();
+    },
+    /** A route change of a single-page app. */
+    navigate(target, { replace = false } = {}) {
+      window.history[replace ? "replaceState" : "pushState"]({}, "", target);
+    },
+    /** The visitor goes back: the location changes, then popstate. */
+    back(target) {
+      location = new URL(target, location);
+      window.location = location;
+      window.dispatchEvent({ type: "popstate" });
+    },
+    /** Resolves once every promise the bundle started (digests, its event chain) has settled and their
+     *  callbacks have run. */
     async settled() {
-      await Promise.allSettled(digests);
-      await new Promise((next) => setImmediate(next));
+      for (let round = 0; round < 5; round++) {
+        await Promise.allSettled(digests);
+        await new Promise((next) => setImmediate(next));
+      }
     },
   };
+  return page;
 }
 
 export function field(attributes) {
   return { tagName: "INPUT", type: "text", name: "", autocomplete: "", value: "", ...attributes };
 }
 
-export { CookieJar };
+export { CookieJar, MemoryStorage };

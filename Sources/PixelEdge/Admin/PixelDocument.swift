@@ -52,6 +52,7 @@ public struct PixelDocument: Encodable, Sendable {
             var queued: Int
             var sent: Int
             var failed: Int
+            var expired: Int
         }
 
         /// Nil until TikTok has answered once.
@@ -64,7 +65,7 @@ public struct PixelDocument: Encodable, Sendable {
             self.lastError = status?.lastError.map {
                 LastError(code: $0.code, message: $0.message, at: $0.at.formatted(.iso8601), requestId: $0.requestID)
             }
-            self.events = Events(queued: queued, sent: status?.sent ?? 0, failed: failed)
+            self.events = Events(queued: queued, sent: status?.sent ?? 0, failed: failed, expired: status?.expired ?? 0)
         }
     }
 
@@ -72,6 +73,10 @@ public struct PixelDocument: Encodable, Sendable {
     public var version: Int
     public var updatedAt: String
     public var tiktok: TikTok?
+    public var spaPageViews: Bool
+    public var consent: String
+    public var defaultPhoneCountry: String?
+    public var limitedDataUse: Bool
     public var warnings: [ConfigurationWarning]
 
     public init(_ pixel: PixelConfig, warnings: [ConfigurationWarning]? = nil, delivery: Delivery? = nil) {
@@ -84,6 +89,10 @@ public struct PixelDocument: Encodable, Sendable {
                 enabled: $0.isEnabled, delivery: delivery
             )
         }
+        self.spaPageViews = pixel.settings.spaPageViews
+        self.consent = pixel.settings.consent.rawValue
+        self.defaultPhoneCountry = pixel.settings.defaultPhoneCountry?.rawValue
+        self.limitedDataUse = pixel.settings.limitedDataUse
         self.warnings = warnings ?? pixel.warnings
     }
 
@@ -93,11 +102,15 @@ public struct PixelDocument: Encodable, Sendable {
         try container.encode(self.version, forKey: .version)
         try container.encode(self.updatedAt, forKey: .updatedAt)
         try container.encode(self.tiktok, forKey: .tiktok)
+        try container.encode(self.spaPageViews, forKey: .spaPageViews)
+        try container.encode(self.consent, forKey: .consent)
+        try container.encode(self.defaultPhoneCountry, forKey: .defaultPhoneCountry)
+        try container.encode(self.limitedDataUse, forKey: .limitedDataUse)
         try container.encode(self.warnings, forKey: .warnings)
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, version, updatedAt, tiktok, warnings
+        case id, version, updatedAt, tiktok, spaPageViews, consent, defaultPhoneCountry, limitedDataUse, warnings
     }
 
     /// JSON as scripts read it: stable key order, human-readable.

@@ -20,6 +20,10 @@ public struct BundleRenderer: Sendable {
         var tiktok: String?
         var eventsJS: String?
         var collect: String?
+        /// Only when off: on is the default.
+        var spaPageViews: Bool?
+        var phoneCountry: String?
+        var limitedDataUse: Bool?
     }
 
     public func render(_ pixel: PixelConfig) throws -> String {
@@ -28,11 +32,16 @@ public struct BundleRenderer: Sendable {
             id: pixel.id.rawValue,
             tiktok: tiktok?.pixelCode.rawValue,
             eventsJS: tiktok.map { _ in self.settings.eventsJSURL },
-            collect: self.settings.collectURL
+            collect: self.settings.collectURL,
+            spaPageViews: pixel.settings.spaPageViews ? nil : false,
+            phoneCountry: pixel.settings.defaultPhoneCountry?.rawValue,
+            limitedDataUse: pixel.settings.limitedDataUse ? true : nil
         )
-        // Values reach the template only as one escaped JavaScript literal, inserted with `{{{config}}}`; the
+        // Values reach the template only as one escaped JavaScript literal, inserted with `<%%&config%%>` (the templates set Mustache's delimiters to `<%% %%>`); the
         // features a pixel does not use are not in its template at all.
-        let template = BundleTemplates.name(tiktok: tiktok != nil, collect: self.settings.collectURL != nil)
+        let template = BundleTemplates.name(
+            tiktok: tiktok != nil, collect: self.settings.collectURL != nil, consent: pixel.settings.consent == .required
+        )
         guard let source = self.templates.library.render(["config": try JavaScriptLiteral.encode(configuration)], withTemplate: template) else {
             throw TemplateError.renderFailed(template)
         }

@@ -5,12 +5,14 @@ import Mustache
 /// The Mustache templates bundles are rendered from (`Templates/*.mustache`), loaded once at start: one per
 /// combination of features, built from the readable source in `Templates/src` by `Templates/build`.
 public struct BundleTemplates: Sendable {
-    /// The template of a bundle with these features: `pb.js`, `pb-tiktok.js`, `pb-collect.js`, `pb-tiktok-collect.js`.
-    static func name(tiktok: Bool, collect: Bool) -> String {
-        "pb" + (tiktok ? "-tiktok" : "") + (collect ? "-collect" : "") + ".js"
+    /// The template of a bundle with these features: `pb.js`, `pb-tiktok.js`, ..., `pb-tiktok-collect-consent.js`.
+    static func name(tiktok: Bool, collect: Bool, consent: Bool) -> String {
+        "pb" + (tiktok ? "-tiktok" : "") + (collect ? "-collect" : "") + (consent ? "-consent" : "") + ".js"
     }
 
-    static let variants = [false, true].flatMap { tiktok in [false, true].map { collect in Self.name(tiktok: tiktok, collect: collect) } }
+    static let variants = [false, true].flatMap { tiktok in
+        [false, true].flatMap { collect in [false, true].map { consent in Self.name(tiktok: tiktok, collect: collect, consent: consent) } }
+    }
 
     let library: MustacheLibrary
     /// Identifies the templates' contents, so a bundle is rendered once per (pixel version, template version).

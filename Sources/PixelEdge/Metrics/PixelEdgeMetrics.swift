@@ -57,6 +57,10 @@ public final class PixelEdgeMetrics: Sendable {
         (self.bundleResponses[status] ?? self.bundleOtherResponses).increment()
     }
 
+    func eventsExpired(_ count: Int) {
+        CoreMetrics.Counter(label: "pixeledge_events_expired_total", factory: self.factory).increment(by: count)
+    }
+
     func eventRejected(status: Int) {
         CoreMetrics.Counter(label: "pixeledge_events_rejected_total", dimensions: [("status", String(status))], factory: self.factory).increment()
     }

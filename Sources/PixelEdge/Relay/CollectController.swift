@@ -72,7 +72,16 @@ struct CollectController<Context: RemoteAddressRequestContext> {
         guard let pixel = try await self.store.pixel(event.pixel) else {
             throw CollectError(.notFound, field: "pixel", "unknown pixel \(event.pixel)")
         }
+        // The browser sends a copy only once consent is granted, and says so: anything else (an old cached
+        // bundle, another client) is refused, so that nothing the visitor did not allow is forwarded.
+        if pixel.settings.consent == .required, !event.consentGranted {
+            throw CollectError(
+                .forbidden, field: "consent",
+                "pixel \(pixel.id) requires the visitor's consent: only events with \"consent\": \"granted\" are accepted"
+            )
+        }
         guard let tiktok = pixel.activeTikTok, tiktok.accessToken != nil else { return false }
+        event.limitedDataUse = pixel.settings.limitedDataUse
         guard self.depth.value < self.outboxLimit else {
             throw CollectError(.tooManyRequests, "the outbox holds \(self.depth.value) events, over its limit of \(self.outboxLimit): try again later")
         }

@@ -14,8 +14,11 @@ import ServiceLifecycle
 ///   until each bad event is alone and marked failed; when both halves of a split are refused, bad events
 ///   are many and the rest is sent one by one, which costs fewer calls than halving further. Isolation
 ///   spends at most `isolationCallsPerPass` calls per pixel per pass: what is left waits for the next passes.
-/// - Failed events are kept for inspection for `failedRetention`, at most `maximumFailedEvents` of them,
-///   then deleted and counted in `pixeledge_failed_events_expired_total`.
+/// - Events not delivered within `maximumAge` of their time (48 hours by default: TikTok's horizon for
+///   merging a browser event with its server copy) are marked expired, counted in the pixel's status and in
+///   `pixeledge_events_expired_total`, and never sent, whatever the pixel's state (a paused pixel's too).
+/// - Failed and expired events are kept for inspection for `failedRetention`, at most `maximumFailedEvents`
+///   of them, then deleted and counted in `pixeledge_failed_events_expired_total`.
 /// Delivery is at least once, always with the stored `event_id`, so TikTok drops any repeat.
 public struct EventForwarder: Service {
     public struct Settings: Sendable {
@@ -28,8 +31,11 @@ public struct EventForwarder: Service {
         public var isolationCallsPerPass: Int = 10
         public var backoffBase: Duration = .seconds(1)
         public var backoffCap: Duration = .seconds(900)
-        /// Older events are no longer worth sending (TikTok matches recent events only).
-        public var maximumAge: TimeInterval = 7 * 86400
+        /// Events whose time is older are marked expired and never sent: TikTok merges a browser event and its
+        /// server copy only within 48 hours, so a later copy counts as a second conversion (`--max-event-age`).
+        public var maximumAge: TimeInterval = 48 * 3600
+        /// The longest `maximumAge` may be: past a week, TikTok's own limits on event times apply.
+        public static let maximumAgeLimit: TimeInterval = 7 * 86400
         public var failedRetention: TimeInterval = 7 * 86400
         public var maximumFailedEvents: Int = 10_000
 
@@ -73,10 +79,18 @@ public struct EventForwarder: Service {
     /// One pass over every pixel with events due now.
     public func forwardDue(now: Date = Date()) async {
         do {
+            for (pixel, count) in try await self.outbox.expirePending(eventTimeBefore: now.addingTimeInterval(-self.settings.maximumAge)) {
+                self.depth.removed(count)
+                self.metrics.eventsExpired(count)
+                self.logger.warning(
+                    "events expired before they could be delivered",
+                    metadata: ["pixel": "\(pixel)", "count": "\(count)", "maximumAge": "\(Int(self.settings.maximumAge))s"]
+                )
+            }
             for pixel in try await self.outbox.duePixels(now: now) {
                 try await self.forward(pixel, now: now)
             }
-            let expired = try await self.outbox.expireFailed(
+            let expired = try await self.outbox.pruneUndeliverable(
                 receivedBefore: now.addingTimeInterval(-self.settings.failedRetention), keepingAtMost: self.settings.maximumFailedEvents
             )
             if expired > 0 {
@@ -102,14 +116,14 @@ public struct EventForwarder: Service {
         if let paused = try await self.outbox.status(of: pixel)?.pausedAtVersion, paused == config.version { return }
         var pass = Pass(tiktok: tiktok, token: token, version: config.version, now: now, isolationCalls: self.settings.isolationCallsPerPass)
         let fresh = try await self.outbox.dueEvents(for: pixel, now: now, limit: self.settings.batchSize, suspect: false)
-        if let current = try await self.dropExpired(fresh, now: now), !current.isEmpty {
-            try await self.deliver(current, pass: &pass)
+        if !fresh.isEmpty {
+            try await self.deliver(fresh, pass: &pass)
         }
         guard !pass.isStopped, pass.isolationCalls > 0 else { return }
         let suspects = try await self.outbox.dueEvents(for: pixel, now: now, limit: self.settings.suspectBatchSize, suspect: true)
-        if let current = try await self.dropExpired(suspects, now: now), !current.isEmpty {
+        if !suspects.isEmpty {
             pass.isolationCalls -= 1
-            try await self.deliver(current, pass: &pass)
+            try await self.deliver(suspects, pass: &pass)
         }
     }
 
@@ -129,15 +143,6 @@ public struct EventForwarder: Service {
         let code: Int
         let message: String
         let requestID: String?
-    }
-
-    /// Marks events past `maximumAge` failed and returns the others.
-    private func dropExpired(_ events: [OutboxEvent], now: Date) async throws -> [OutboxEvent]? {
-        let expired = events.filter { now.timeIntervalSince($0.receivedAt) > self.settings.maximumAge }
-        if !expired.isEmpty {
-            try await self.fail(expired, code: nil, message: "not delivered within \(Int(self.settings.maximumAge / 86400)) days", now: now)
-        }
-        return events.filter { now.timeIntervalSince($0.receivedAt) <= self.settings.maximumAge }
     }
 
     /// Sends a batch; when TikTok refuses it for its content, finds the refused events in it.

@@ -39,6 +39,8 @@ public struct DeliveryStatus: Sendable, Equatable {
     public var lastError: Failure?
     public var sent: Int
     public var failed: Int
+    /// Events not delivered within the maximum event age, never sent.
+    public var expired: Int
     /// Set after a permanent error: delivery stops until the pixel's configuration moves past this version.
     public var pausedAtVersion: Int?
 }
@@ -66,10 +68,12 @@ public struct SQLiteOutbox: Sendable {
             for (event, data) in rows {
                 try db.execute(
                     sql: """
-                        INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, next_attempt_at_ms)
-                        VALUES (?, ?, ?, ?, ?, ?)
+                        INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
                         """,
-                    arguments: [event.pixel.rawValue, event.eventID, event.event, data, now.unixMilliseconds, now.unixMilliseconds]
+                    arguments: [
+                        event.pixel.rawValue, event.eventID, event.event, data, now.unixMilliseconds, event.eventTime * 1000, now.unixMilliseconds,
+                    ]
                 )
             }
         }
@@ -175,13 +179,40 @@ public struct SQLiteOutbox: Sendable {
         }
     }
 
-    /// Deletes failed events received before `date`, and the oldest beyond `limit`; returns how many.
-    func expireFailed(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int {
+    /// Marks the pending events whose event time is before `date` expired: they are kept for inspection and
+    /// never sent. Returns how many, per pixel, counted in each pixel's status.
+    func expirePending(eventTimeBefore date: Date) async throws -> [PixelID: Int] {
+        try await self.database.write(checkingFile: false) { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    UPDATE outbox_event SET state = 'expired', last_error = 'not delivered within the maximum event age'
+                    WHERE state = 'pending' AND event_time_ms < ? RETURNING pixel_id
+                    """,
+                arguments: [date.unixMilliseconds]
+            )
+            var counts: [String: Int] = [:]
+            for row in rows { counts[row["pixel_id"] as String, default: 0] += 1 }
+            for (pixel, count) in counts {
+                try db.execute(
+                    sql: """
+                        INSERT INTO delivery_status (pixel_id, status, status_at_ms, expired_count) VALUES (?, 'ok', ?, ?)
+                        ON CONFLICT (pixel_id) DO UPDATE SET expired_count = expired_count + excluded.expired_count
+                        """,
+                    arguments: [pixel, Date().unixMilliseconds, count]
+                )
+            }
+            return Dictionary(uniqueKeysWithValues: counts.compactMap { key, value in PixelID(key).map { ($0, value) } })
+        }
+    }
+
+    /// Deletes failed and expired events received before `date`, and the oldest beyond `limit`; returns how many.
+    func pruneUndeliverable(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int {
         try await self.database.write(checkingFile: false) { db in
             try db.execute(
                 sql: """
-                    DELETE FROM outbox_event WHERE state = 'failed' AND (received_at_ms < ? OR id <= coalesce(
-                        (SELECT id FROM outbox_event WHERE state = 'failed' ORDER BY id DESC LIMIT 1 OFFSET ?), -1))
+                    DELETE FROM outbox_event WHERE state IN ('failed', 'expired') AND (received_at_ms < ? OR id <= coalesce(
+                        (SELECT id FROM outbox_event WHERE state IN ('failed', 'expired') ORDER BY id DESC LIMIT 1 OFFSET ?), -1))
                     """,
                 arguments: [date.unixMilliseconds, limit]
             )
@@ -203,7 +234,7 @@ public struct SQLiteOutbox: Sendable {
             return DeliveryStatus(
                 state: DeliveryStatus.State(rawValue: row["status"]) ?? .unreachable,
                 at: Date(unixMilliseconds: row["status_at_ms"]), lastRequestID: row["last_request_id"], lastError: lastError,
-                sent: row["sent_count"], failed: row["failed_count"], pausedAtVersion: row["paused_at_version"]
+                sent: row["sent_count"], failed: row["failed_count"], expired: row["expired_count"], pausedAtVersion: row["paused_at_version"]
             )
         }
     }
@@ -236,6 +267,17 @@ public struct SQLiteOutbox: Sendable {
             let queued = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_event WHERE pixel_id = ? AND state = 'pending'", arguments: [pixel.rawValue]) ?? 0
             let failed = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_event WHERE pixel_id = ? AND state = 'failed'", arguments: [pixel.rawValue]) ?? 0
             return (queued, failed)
+        }
+    }
+
+    /// The state of each stored copy of an event (tests and diagnostics): pending, failed or expired.
+    public func states(of pixel: PixelID) async throws -> [String: String] {
+        try await self.database.read { db in
+            var states: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT event_id, state FROM outbox_event WHERE pixel_id = ?", arguments: [pixel.rawValue]) {
+                states[row["event_id"]] = row["state"]
+            }
+            return states
         }
     }
 

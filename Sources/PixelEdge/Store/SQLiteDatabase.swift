@@ -143,6 +143,47 @@ public struct SQLiteDatabase: Sendable {
             // Written by the readiness probe: the one row whose write proves the store takes writes.
             try db.execute(sql: "CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL)")
         }
+        migrator.registerMigration("pixel-settings-v1") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE pixel ADD COLUMN spa_page_views INTEGER NOT NULL DEFAULT 1;
+                    ALTER TABLE pixel ADD COLUMN consent TEXT NOT NULL DEFAULT 'none';
+                    ALTER TABLE pixel ADD COLUMN default_phone_country TEXT;
+                    ALTER TABLE pixel ADD COLUMN limited_data_use INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
+        migrator.registerMigration("outbox-expiry-v1") { db in
+            // An `expired` state (SQLite cannot change a CHECK constraint, so the table is rebuilt) and the event's
+            // own time, which is what TikTok's 48-hour horizon counts from.
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox_event_new (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        pixel_id TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        event_name TEXT NOT NULL,
+                        data TEXT NOT NULL,
+                        received_at_ms INTEGER NOT NULL,
+                        event_time_ms INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at_ms INTEGER NOT NULL,
+                        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'failed', 'expired')),
+                        last_error TEXT,
+                        suspect INTEGER NOT NULL DEFAULT 0
+                    );
+                    INSERT INTO outbox_event_new (id, pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, attempts,
+                        next_attempt_at_ms, state, last_error, suspect)
+                    SELECT id, pixel_id, event_id, event_name, data, received_at_ms, received_at_ms, attempts, next_attempt_at_ms, state,
+                        last_error, suspect FROM outbox_event;
+                    DROP TABLE outbox_event;
+                    ALTER TABLE outbox_event_new RENAME TO outbox_event;
+                    CREATE INDEX outbox_event_due ON outbox_event (state, pixel_id, next_attempt_at_ms);
+                    CREATE INDEX outbox_event_by_time ON outbox_event (state, event_time_ms);
+                    ALTER TABLE delivery_status ADD COLUMN expired_count INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
         return migrator
     }
 

@@ -34,7 +34,8 @@ public struct SQLitePixelStore: PixelStore {
             let row = try Row.fetchOne(db, sql: "SELECT * FROM pixel WHERE id = ?", arguments: [id.rawValue])
             let current = try row.map(Self.pixel(from:))
             let destination = try edit.applied(to: current?.tiktok)
-            if let current, current.tiktok == destination {
+            let settings = edit.applied(to: current?.settings ?? PixelSettings())
+            if let current, current.tiktok == destination, current.settings == settings {
                 return SavedPixel(pixel: current, created: false, changed: false, warnings: edit.warnings + current.warnings)
             }
             let previousVersion = try current?.version
@@ -42,16 +43,21 @@ public struct SQLitePixelStore: PixelStore {
                 ?? 0
             let revision = try Self.nextRevision(db)
             let now = Date()
-            let pixel = PixelConfig(id: id, tiktok: destination, version: previousVersion + 1, updatedAt: now)
+            let pixel = PixelConfig(id: id, tiktok: destination, settings: settings, version: previousVersion + 1, updatedAt: now)
             try db.execute(
                 sql: """
-                    INSERT INTO pixel (id, tiktok_pixel_code, tiktok_access_token, tiktok_test_event_code, tiktok_enabled, version, revision, updated_at_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO pixel (id, tiktok_pixel_code, tiktok_access_token, tiktok_test_event_code, tiktok_enabled,
+                        spa_page_views, consent, default_phone_country, limited_data_use, version, revision, updated_at_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET
                         tiktok_pixel_code = excluded.tiktok_pixel_code,
                         tiktok_access_token = excluded.tiktok_access_token,
                         tiktok_test_event_code = excluded.tiktok_test_event_code,
                         tiktok_enabled = excluded.tiktok_enabled,
+                        spa_page_views = excluded.spa_page_views,
+                        consent = excluded.consent,
+                        default_phone_country = excluded.default_phone_country,
+                        limited_data_use = excluded.limited_data_use,
                         version = excluded.version,
                         revision = excluded.revision,
                         updated_at_ms = excluded.updated_at_ms
@@ -62,6 +68,10 @@ public struct SQLitePixelStore: PixelStore {
                     destination?.accessToken?.secret,
                     destination?.testEventCode?.rawValue,
                     destination?.isEnabled ?? true,
+                    settings.spaPageViews,
+                    settings.consent.rawValue,
+                    settings.defaultPhoneCountry?.rawValue,
+                    settings.limitedDataUse,
                     pixel.version,
                     revision,
                     now.unixMilliseconds,
@@ -147,6 +157,12 @@ public struct SQLitePixelStore: PixelStore {
                 isEnabled: row["tiktok_enabled"]
             )
         }
-        return PixelConfig(id: id, tiktok: tiktok, version: row["version"], updatedAt: Date(unixMilliseconds: row["updated_at_ms"]))
+        let settings = PixelSettings(
+            spaPageViews: row["spa_page_views"],
+            consent: try ConsentMode.parse(row["consent"]),
+            defaultPhoneCountry: try (row["default_phone_country"] as String?).map { try PhoneCountryCode.parse($0).value },
+            limitedDataUse: row["limited_data_use"]
+        )
+        return PixelConfig(id: id, tiktok: tiktok, settings: settings, version: row["version"], updatedAt: Date(unixMilliseconds: row["updated_at_ms"]))
     }
 }

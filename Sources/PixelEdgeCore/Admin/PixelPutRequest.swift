@@ -1,9 +1,11 @@
 /// The body of `PUT /admin/pixels/{id}`, turned into a `PixelEdit`.
 ///
 /// PUT replaces the pixel's configuration, with one exception: the access token is write-only (reads show
-/// it masked), so leaving `accessToken` out keeps the stored token; `null` removes it.
+/// it masked), so leaving `accessToken` out keeps the stored token; `null` removes it. Settings left out
+/// take their defaults (`spaPageViews` true, `consent` "none", no `defaultPhoneCountry`, `limitedDataUse`
+/// false).
 public enum PixelPutRequest {
-    static let topLevelFields = ["tiktok"]
+    static let topLevelFields = ["tiktok", "spaPageViews", "consent", "defaultPhoneCountry", "limitedDataUse"]
     static let tiktokFields = ["pixelCode", "accessToken", "testEventCode", "enabled"]
     /// The body is a handful of short fields: anything deeper or larger is not a pixel.
     static let limits = JSONLimits(maximumDepth: 4, maximumKeysPerObject: 16, maximumValues: 64, maximumStringBytes: 4096)
@@ -57,7 +59,26 @@ public enum PixelPutRequest {
         case let other?:
             throw ConfigurationError(field: "tiktok", message: "tiktok must be an object or null, found \(other.kind)")
         }
+        edit.spaPageViews = try Self.bool(root, "spaPageViews") ?? true
+        edit.consent = try Self.string(root, "consent", prefix: "").map(ConsentMode.parse) ?? ConsentMode.none
+        if let text = try Self.string(root, "defaultPhoneCountry", prefix: "") {
+            let code = try PhoneCountryCode.parse(text)
+            edit.defaultPhoneCountry = .set(code.value)
+            edit.warnings += code.warnings
+        } else {
+            edit.defaultPhoneCountry = .clear
+        }
+        edit.limitedDataUse = try Self.bool(root, "limitedDataUse") ?? false
         return edit
+    }
+
+    /// The boolean at `key`; nil when absent or null; an error naming the field for any other type.
+    private static func bool(_ object: [String: JSONValue], _ key: String) throws(ConfigurationError) -> Bool? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?: throw ConfigurationError(field: key, message: "\(key) must be true or false, found \(other.kind)")
+        }
     }
 
     private static func rejectUnknown(in object: [String: JSONValue], allowed: [String], prefix: String) throws(ConfigurationError) {
@@ -71,11 +92,11 @@ public enum PixelPutRequest {
     }
 
     /// The string at `key`; nil when absent or null; an error naming the field for any other type.
-    private static func string(_ object: [String: JSONValue], _ key: String) throws(ConfigurationError) -> String? {
+    private static func string(_ object: [String: JSONValue], _ key: String, prefix: String = "tiktok.") throws(ConfigurationError) -> String? {
         switch object[key] {
         case nil, .null?: return nil
         case .string(let text)?: return text
-        case let other?: throw ConfigurationError(field: "tiktok.\(key)", message: "tiktok.\(key) must be a string, found \(other.kind)")
+        case let other?: throw ConfigurationError(field: "\(prefix)\(key)", message: "\(prefix)\(key) must be a string, found \(other.kind)")
         }
     }
 }

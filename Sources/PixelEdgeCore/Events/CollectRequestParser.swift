@@ -90,8 +90,11 @@ public struct CollectRequestParser: Sendable {
             properties: properties,
             ttclid: try Self.identifier(object, "ttclid", maximumLength: 1024),
             ttp: try Self.identifier(object, "ttp", maximumLength: 256),
-            emailHash: try Self.hash(object, "email", rawLooksLike: { $0.contains("@") }, rawName: "an email address"),
-            phoneHash: try Self.hash(object, "phone_number", rawLooksLike: Self.looksLikePhoneNumber, rawName: "a phone number"),
+            emailHash: try Self.hash(object, ["sha256_email", "email"], rawLooksLike: { $0.contains("@") }, rawName: "an email address"),
+            phoneHash: try Self.hash(object, ["sha256_phone_number", "phone_number"], rawLooksLike: Self.looksLikePhoneNumber, rawName: "a phone number"),
+            externalIDHash: try Self.hash(object, ["external_id"], rawLooksLike: { _ in true }, rawName: "a visitor's own id"),
+            locale: try Self.locale(object),
+            consentGranted: try Self.consent(object),
             url: try page("url"),
             referrer: try page("referrer")
         )
@@ -120,9 +123,16 @@ public struct CollectRequestParser: Sendable {
         return text
     }
 
+    /// A SHA-256 hash under the first of `keys` present (pb.js names them as TikTok's ttq.identify does,
+    /// `sha256_email`; older bundles and other callers `email`). Both present is ambiguous, so refused.
     private static func hash(
-        _ object: [String: JSONValue], _ key: String, rawLooksLike: (String) -> Bool, rawName: String
+        _ object: [String: JSONValue], _ keys: [String], rawLooksLike: (String) -> Bool, rawName: String
     ) throws(CollectError) -> String? {
+        let present = keys.filter { object[$0] != nil && object[$0] != .null }
+        guard let key = present.first else { return nil }
+        if present.count > 1 {
+            throw CollectError(.badRequest, field: key, "\(present.joined(separator: " and ")) are the same field: send one of them")
+        }
         guard let value = try Self.string(object, key) else { return nil }
         if value.utf8.count == 64, value.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
             return value
@@ -134,6 +144,29 @@ public struct CollectRequestParser: Sendable {
             )
         }
         throw CollectError(.badRequest, field: key, "\(key) must be a SHA-256 hash: 64 lowercase hex characters")
+    }
+
+    /// `navigator.language`: a BCP 47 tag such as `en-GB`, letters, digits and hyphens only.
+    private static func locale(_ object: [String: JSONValue]) throws(CollectError) -> String? {
+        guard let text = try Self.string(object, "locale", maximumLength: 35) else { return nil }
+        guard text.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }),
+              text.utf8.first.map({ (65...90).contains($0) || (97...122).contains($0) }) == true
+        else {
+            throw CollectError(.badRequest, field: "locale", "locale must be a language tag such as en-GB (letters, digits and hyphens)")
+        }
+        return text
+    }
+
+    /// `"consent": "granted"` when the visitor granted it; absent otherwise.
+    private static func consent(_ object: [String: JSONValue]) throws(CollectError) -> Bool {
+        switch object["consent"] {
+        case nil, .null?: return false
+        case .string("granted")?: return true
+        case .string?:
+            throw CollectError(.badRequest, field: "consent", "consent must be \"granted\" when given: an event without consent is not sent at all")
+        case let other?:
+            throw CollectError(.badRequest, field: "consent", "consent must be the string \"granted\", found \(other.kind)")
+        }
     }
 
     private static func looksLikePhoneNumber(_ value: String) -> Bool {

@@ -14,6 +14,14 @@ public struct CollectedEvent: Sendable, Equatable {
     /// SHA-256, 64 lowercase hex characters.
     public var emailHash: String?
     public var phoneHash: String?
+    /// SHA-256 of the site's own id for the visitor, hashed in the browser.
+    public var externalIDHash: String?
+    /// The browser's language (BCP 47, as `navigator.language` gives it).
+    public var locale: String?
+    /// Whether the visitor's consent was granted (pixels that require it accept nothing else).
+    public var consentGranted: Bool
+    /// The pixel's `limitedDataUse`, set by the relay from its configuration, never by the browser.
+    public var limitedDataUse: Bool
     public var url: String?
     public var referrer: String?
     public var ip: String?
@@ -21,8 +29,9 @@ public struct CollectedEvent: Sendable, Equatable {
 
     public init(
         pixel: PixelID, event: String, eventID: String, eventTime: Int64, properties: [String: JSONValue]? = nil, ttclid: String? = nil,
-        ttp: String? = nil, emailHash: String? = nil, phoneHash: String? = nil, url: String? = nil, referrer: String? = nil,
-        ip: String? = nil, userAgent: String? = nil
+        ttp: String? = nil, emailHash: String? = nil, phoneHash: String? = nil, externalIDHash: String? = nil, locale: String? = nil,
+        consentGranted: Bool = false, limitedDataUse: Bool = false, url: String? = nil, referrer: String? = nil, ip: String? = nil,
+        userAgent: String? = nil
     ) {
         self.pixel = pixel
         self.event = event
@@ -33,6 +42,10 @@ public struct CollectedEvent: Sendable, Equatable {
         self.ttp = ttp
         self.emailHash = emailHash
         self.phoneHash = phoneHash
+        self.externalIDHash = externalIDHash
+        self.locale = locale
+        self.consentGranted = consentGranted
+        self.limitedDataUse = limitedDataUse
         self.url = url
         self.referrer = referrer
         self.ip = ip
@@ -44,6 +57,8 @@ public struct CollectedEvent: Sendable, Equatable {
         var user: [String: JSONValue] = [:]
         user["email"] = self.emailHash.map(JSONValue.string)
         user["phone"] = self.phoneHash.map(JSONValue.string)
+        user["external_id"] = self.externalIDHash.map(JSONValue.string)
+        user["locale"] = self.locale.map(JSONValue.string)
         user["ttclid"] = self.ttclid.map(JSONValue.string)
         user["ttp"] = self.ttp.map(JSONValue.string)
         user["ip"] = self.ip.map(JSONValue.string)
@@ -59,6 +74,7 @@ public struct CollectedEvent: Sendable, Equatable {
         ]
         if !page.isEmpty { data["page"] = .object(page) }
         if let properties = self.properties, !properties.isEmpty { data["properties"] = .object(properties) }
+        if self.limitedDataUse { data["limited_data_use"] = .bool(true) }
         return .object(data)
     }
 }

@@ -19,13 +19,15 @@ public struct TikTokDestination: Equatable, Sendable {
 public struct PixelConfig: Equatable, Sendable {
     public let id: PixelID
     public var tiktok: TikTokDestination?
+    public var settings: PixelSettings
     /// Starts at 1 and grows with every change to this pixel, so a bundle is rendered once per version.
     public var version: Int
     public var updatedAt: Date
 
-    public init(id: PixelID, tiktok: TikTokDestination?, version: Int, updatedAt: Date) {
+    public init(id: PixelID, tiktok: TikTokDestination?, settings: PixelSettings = .init(), version: Int, updatedAt: Date) {
         self.id = id
         self.tiktok = tiktok
+        self.settings = settings
         self.version = version
         self.updatedAt = updatedAt
     }

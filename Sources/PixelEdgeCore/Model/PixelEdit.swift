@@ -15,6 +15,10 @@ public struct PixelEdit: Sendable {
     public var accessToken: FieldEdit<TikTokAccessToken>
     public var testEventCode: FieldEdit<TestEventCode>
     public var isEnabled: Bool?
+    public var spaPageViews: Bool?
+    public var consent: ConsentMode?
+    public var defaultPhoneCountry: FieldEdit<PhoneCountryCode>
+    public var limitedDataUse: Bool?
     /// Said while parsing the input (whitespace removed, ...); returned once with the result.
     public var warnings: [ConfigurationWarning]
 
@@ -23,13 +27,35 @@ public struct PixelEdit: Sendable {
         accessToken: FieldEdit<TikTokAccessToken> = .keep,
         testEventCode: FieldEdit<TestEventCode> = .keep,
         isEnabled: Bool? = nil,
+        spaPageViews: Bool? = nil,
+        consent: ConsentMode? = nil,
+        defaultPhoneCountry: FieldEdit<PhoneCountryCode> = .keep,
+        limitedDataUse: Bool? = nil,
         warnings: [ConfigurationWarning] = []
     ) {
         self.pixelCode = pixelCode
         self.accessToken = accessToken
         self.testEventCode = testEventCode
         self.isEnabled = isEnabled
+        self.spaPageViews = spaPageViews
+        self.consent = consent
+        self.defaultPhoneCountry = defaultPhoneCountry
+        self.limitedDataUse = limitedDataUse
         self.warnings = warnings
+    }
+
+    /// The settings after this edit.
+    public func applied(to current: PixelSettings) -> PixelSettings {
+        var settings = current
+        if let spaPageViews = self.spaPageViews { settings.spaPageViews = spaPageViews }
+        if let consent = self.consent { settings.consent = consent }
+        switch self.defaultPhoneCountry {
+        case .keep: break
+        case .set(let code): settings.defaultPhoneCountry = code
+        case .clear: settings.defaultPhoneCountry = nil
+        }
+        if let limitedDataUse = self.limitedDataUse { settings.limitedDataUse = limitedDataUse }
+        return settings
     }
 
     private var changesDestinationDetails: Bool {

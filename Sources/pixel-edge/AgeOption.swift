@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// A duration on the command line: a number with a unit, `48h`, `2d`, `90m` or `3600s` (seconds without one).
+struct AgeOption: ExpressibleByArgument, Sendable {
+    let seconds: Double
+
+    init?(argument: String) {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        let unit = argument.last.flatMap { units[$0] }
+        guard let number = Double(unit == nil ? argument : String(argument.dropLast())), number.isFinite, number > 0 else { return nil }
+        self.seconds = number * (unit ?? 1)
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
