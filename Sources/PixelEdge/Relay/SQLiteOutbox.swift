@@ -182,7 +182,14 @@ public struct SQLiteOutbox: Sendable {
     /// Marks the pending events whose event time is before `date` expired: they are kept for inspection and
     /// never sent. Returns how many, per pixel, counted in each pixel's status.
     func expirePending(eventTimeBefore date: Date) async throws -> [PixelID: Int] {
-        try await self.database.write(checkingFile: false) { db in
+        // Most passes have nothing to expire: an indexed read, and a write only when there is.
+        let due = try await self.database.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM outbox_event WHERE state = 'pending' AND event_time_ms < ?)", arguments: [date.unixMilliseconds]
+            ) ?? false
+        }
+        guard due else { return [:] }
+        return try await self.database.write(checkingFile: false) { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """

@@ -132,7 +132,7 @@ import Testing
         (#"{"tiktok": {"pixelCode": 42}}"#, "tiktok.pixelCode", "tiktok.pixelCode must be a string, found a number"),
         (#"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR", "enabled": "yes"}}"#, "tiktok.enabled", "tiktok.enabled must be true or false, found a string"),
         (#"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR", "pixelcode": "x"}}"#, "tiktok.pixelcode", "unknown field \"tiktok.pixelcode\": the fields here are tiktok.pixelCode, tiktok.accessToken, tiktok.testEventCode, tiktok.enabled"),
-        (#"{"tiktok": {}, "meta": {}}"#, "meta", "unknown field \"meta\": the fields here are tiktok"),
+        (#"{"tiktok": {}, "meta": {}}"#, "meta", "unknown field \"meta\": the fields here are tiktok, spaPageViews, consent, defaultPhoneCountry, limitedDataUse"),
         (#"{"tiktok": {"accessToken": "abc"}}"#, "tiktok.pixelCode", "tiktok.pixelCode is required when tiktok is given (or send \"tiktok\": null to remove TikTok)"),
         (#"{"tiktok": "C4ABCDEFGHIJKLMNOPQR"}"#, "tiktok", "tiktok must be an object or null, found a string"),
         (#"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR", "accessToken": "ab cd"}}"#, "tiktok.accessToken", "access token contains a space at position 3: re-copy the whole token from Events Manager as one line"),

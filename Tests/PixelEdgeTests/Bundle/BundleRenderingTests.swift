@@ -35,7 +35,9 @@ import Testing
         #expect(!source.contains("wxyz"))
         #expect(!source.contains("TEST_12345678"))
         // The template's build note and the source's comments never reach the page.
-        #expect(!source.contains("{{"))
+        #expect(!source.contains("{{!"))
+        #expect(!source.contains("{{="))
+        #expect(!source.contains("<%%"))
         #expect(!source.contains("Templates/build"))
     }
 

@@ -113,7 +113,7 @@ import Testing
         let show = try self.pixelEdge("pixels", "show", "b-shop")
         #expect(show.status == 0)
         #expect(show.standardOutput.hasPrefix("pixel b-shop (version 1, updated "))
-        #expect(show.standardOutput.contains("  events api:        not used yet\n  events:            0 queued, 0 sent, 0 failed\n"))
+        #expect(show.standardOutput.contains("  events api:        not used yet\n  events:            0 queued, 0 sent, 0 failed, 0 expired\n"))
 
         let removed = try self.pixelEdge("pixels", "remove", "a-shop")
         #expect(removed.status == 0)

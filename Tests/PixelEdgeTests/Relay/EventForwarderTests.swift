@@ -285,6 +285,60 @@ import Testing
         #expect(self.metrics.exposition().contains("pixeledge_failed_events_expired_total 5"))
     }
 
+    /// TikTok merges a browser event and its server copy only within 48 hours: later, a copy is a second conversion.
+    @Test func eventsPastTheMaximumAgeExpireUnsentAndAreCounted() async throws {
+        try await self.configure()
+        var old = self.event("old")
+        old.eventTime = Int64(self.t0.timeIntervalSince1970) - 48 * 3600 - 1
+        var recent = self.event("recent")
+        recent.eventTime = Int64(self.t0.timeIntervalSince1970) - 47 * 3600
+        try await self.outbox.append([old, recent], now: self.t0)
+        try await self.fake.run { base in await self.forwarder(base).forwardDue(now: self.t0) }
+        #expect(self.fake.requests.flatMap(\.eventIDs) == ["recent"])
+        #expect(try await self.outbox.states(of: self.shop) == ["old": "expired"])
+        let status = try #require(try await self.outbox.status(of: self.shop))
+        #expect(status.expired == 1)
+        #expect(status.sent == 1)
+        #expect(self.metrics.exposition().contains("pixeledge_events_expired_total 1"))
+        #expect(try await self.outbox.pendingCount() == 0)
+    }
+
+    @Test func aPausedPixelsEventsExpireToo() async throws {
+        try await self.configure()
+        try await self.outbox.append([self.event("e1")], now: self.t0)
+        try await self.fake.run { base in
+            self.fake.answer { _ in .code(40105, "Access token is incorrect or has been revoked.") }
+            let forwarder = self.forwarder(base)
+            await forwarder.forwardDue(now: self.t0)
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(48 * 3600 + 1))
+        }
+        #expect(self.fake.requests.count == 1, "tried once, then paused, then expired without another call")
+        #expect(try await self.outbox.status(of: self.shop)?.pausedAtVersion == 1)
+        #expect(try await self.outbox.states(of: self.shop) == ["e1": "expired"])
+        #expect(try await self.outbox.status(of: self.shop)?.expired == 1)
+    }
+
+    @Test func theMaximumAgeIsASetting() async throws {
+        try await self.configure()
+        let settings = {
+            var settings = EventForwarder.Settings()
+            settings.maximumAge = 3600
+            return settings
+        }()
+        var old = self.event("two-hours-old")
+        old.eventTime = Int64(self.t0.timeIntervalSince1970) - 7200
+        try await self.outbox.append([old], now: self.t0)
+        try await self.fake.run { base in
+            let forwarder = EventForwarder(
+                outbox: self.outbox, store: self.store, client: EventsAPIClient(base: base), settings: settings, depth: self.depth,
+                metrics: self.metrics, logger: TestEnvironment.logger
+            )
+            await forwarder.forwardDue(now: self.t0)
+        }
+        #expect(self.fake.requests.isEmpty)
+        #expect(try await self.outbox.states(of: self.shop) == ["two-hours-old": "expired"])
+    }
+
     @Test func eventsOfARemovedPixelAreMarkedFailed() async throws {
         try await self.configure()
         try await self.outbox.append([self.event("e1")], now: self.t0)

@@ -38,7 +38,7 @@ import Testing
                 try await client.execute(uri: "/admin/pixels/shop", method: .get, headers: Self.admin) { response in
                     let tiktok = try #require(try self.json(response.body)["tiktok"])
                     #expect(tiktok["status"] == .null)
-                    #expect(tiktok["events"] == .object(["queued": .number(0), "sent": .number(0), "failed": .number(0)]))
+                    #expect(tiktok["events"] == .object(["queued": .number(0), "sent": .number(0), "failed": .number(0), "expired": .number(0)]))
                 }
                 let shop = try PixelID(validating: "shop")
                 let event = CollectedEvent(
@@ -60,7 +60,7 @@ import Testing
                 let show = try CommandRunner.run(["pixels", "show", "shop", "--database", directory.path("pixels.sqlite")])
                 #expect(show.standardOutput.contains("  events api:        invalid_access_token\n"))
                 #expect(show.standardOutput.contains("  last error:        40105: Access token is incorrect or has been revoked. ("))
-                #expect(show.standardOutput.contains("  events:            3 queued, 0 sent, 0 failed\n"))
+                #expect(show.standardOutput.contains("  events:            3 queued, 0 sent, 0 failed, 0 expired\n"))
             }
         }
     }
