@@ -254,7 +254,11 @@ function startSDK(w, d, ttq) {
     };
   });
   w.addEventListener("popstate", function () { setTimeout(onHistoryChange, 0); });
-  function onHistoryChange() { if (settings.historyPageViews) api.page(); }
+  function onHistoryChange() {
+    if (settings.historyPageViews) api.page();
+    // For tests: the SDK's own handling of a history change is over.
+    sdk.historyChanges = (sdk.historyChanges || 0) + 1;
+  }
 
   return sdk;
 }

@@ -125,10 +125,10 @@ class CollectEndpoint:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/collect"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def wait_for(self, predicate, timeout=10):
-        """The first body for which predicate(json) holds, waiting for it to arrive."""
+    def wait_for(self, predicate, timeout=10, after=0):
+        """The first body (from the `after`th on) for which predicate(json) holds, waiting for it to arrive."""
         with self.condition:
-            found = self.condition.wait_for(lambda: next((b for b in self.bodies if predicate(b["json"])), None), timeout)
+            found = self.condition.wait_for(lambda: next((b for b in self.bodies[after:] if predicate(b["json"])), None), timeout)
         assert found, f"no beacon matched within {timeout}s; received: {[b['json'] for b in self.bodies]}"
         return found
 
@@ -143,13 +143,107 @@ def collect():
     endpoint.close()
 
 
+SECOND_CODE = "C4ZZZZZZZZZZZZZZZZZZ"
+
+
 @pytest.fixture(scope="session")
 def edge(collect):
-    """pixel-edge serve --demo, with events.js pointing at the stand-in it serves from Public/."""
+    """pixel-edge serve --demo, with events.js pointing at the stand-in it serves from Public/, and a second
+    pixel (id "second") for pages with two."""
     port = free_port()
-    server = PixelEdge("--demo", "--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--collect-url", collect.url, port=port)
+    server = PixelEdge("--demo", "--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--collect-url", collect.url,
+                       port=port, pixels={"second": ["--tiktok-pixel-code", SECOND_CODE]})
     yield server.base
     server.close()
+
+
+class FakeEventsAPI:
+    """TikTok's Events API as section 3 of the reference describes it: POST /open_api/v1.3/event/track/ with an
+    Access-Token, answered HTTP 200 {"code": 0, ...}; records each request's data."""
+
+    def __init__(self):
+        self.requests = []
+        self.condition = threading.Condition()
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with api.condition:
+                    api.requests.append({"path": self.path, "token": self.headers.get("Access-Token"), "body": body})
+                    api.condition.notify_all()
+                answer = json.dumps({"code": 0, "message": "OK", "request_id": f"req-{len(api.requests)}", "data": {}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def events(self):
+        with self.condition:
+            return [event for request in self.requests for event in request["body"]["data"]]
+
+    def wait_for(self, predicate, timeout=15):
+        """Waits until predicate(events received so far) holds."""
+        with self.condition:
+            found = self.condition.wait_for(lambda: predicate([e for r in self.requests for e in r["body"]["data"]]), timeout)
+        assert found, f"the Events API did not receive what was expected within {timeout}s: {self.events}"
+
+    def close(self):
+        self.server.shutdown()
+
+
+class PageServer:
+    """Serves the HTML pages a test writes, from a real loopback server: Chromium lets a page reach loopback
+    addresses (the collect endpoint, PixelEdge) only when the page itself comes from one, not from a route."""
+
+    def __init__(self):
+        self.pages = {}
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = server.pages.get(self.path.split("?")[0])
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write((body or "not found").encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def add(self, path, html):
+        self.pages[path] = html
+        return self.base + path
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def pages():
+    server = PageServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def events_api():
+    api = FakeEventsAPI()
+    yield api
+    api.close()
 
 
 @pytest.fixture(scope="session")
