@@ -9,11 +9,8 @@ export function watchForms(onFields) {
   const readField = (field) => {
     try {
       const description = field.type + field.name + field.autocomplete;
-      const kind = /password|hidden|cc-|card/i.test(description) ? null
-        : /mail/i.test(description) ? "email"
-        : /tel|phone/i.test(description) ? "phone"
-        : null;
-      if (kind && field.value) onFields({ [kind]: field.value });
+      const kind = !/password|hidden|cc-|card/i.test(description) && (/mail/i.test(description) ? "email" : /tel|phone/i.test(description) && "phone");
+      if (kind) onFields({ [kind]: field.value });
     } catch (error) {}
   };
   for (const type of ["change", "submit"]) {

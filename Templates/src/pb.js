@@ -38,7 +38,7 @@ function start(config) {
     if (handlers[config.id]) return;
 
     // A page that already has TikTok's base code for this pixel has sent its own page view.
-    const pageViewDue = FEATURE_TIKTOK ? loadTikTok(config.tiktok, config.eventsJS, FEATURE_CONSENT) : true;
+    const pageViewDue = FEATURE_TIKTOK ? loadTikTok(config.tiktok, config.eventsJS) : true;
     // Through this pixel's own queue or instance: events reach this pixel only, never another one on the page.
     const pixel = FEATURE_TIKTOK && (() => window.ttq.instance(config.tiktok));
     // 128 random bits; getRandomValues works on plain http too.
@@ -46,6 +46,8 @@ function start(config) {
 
     // What is known of the visitor, sent with every server copy.
     const visitor = { ttclid: rememberTtclid(), locale: navigator.language };
+    // Copies leave only with consent, which they say to the server when the pixel requires it.
+    if (FEATURE_CONSENT) visitor.consent = "granted";
 
     // Events and identities go through one chain of promises: hashing takes Web Crypto's time, and a track
     // right after an identify (or a submit right after a typed email) carries the hashes. With nothing being
@@ -60,7 +62,7 @@ function start(config) {
 
     // TikTok's SDK holds, grants and revokes the browser events; send.js the server copies.
     const consent = FEATURE_CONSENT && watchConsent((state) => FEATURE_TIKTOK && window.ttq[state + "Consent"]());
-    const send = FEATURE_COLLECT && serverCopySender(config, FEATURE_TIKTOK, FEATURE_CONSENT ? consent.state : undefined);
+    const send = FEATURE_COLLECT && serverCopySender(config, FEATURE_CONSENT && consent.state);
 
     const track = (event, properties, eventID = newEventID()) => later(() => {
       if (FEATURE_TIKTOK) {
@@ -69,8 +71,7 @@ function start(config) {
         if (event == "Pageview") pixel().page({ ...browserProperties, event_id: eventID });
         else pixel().track(event, browserProperties, { event_id: eventID });
       }
-      // A copy leaves only with consent, which it says to the server.
-      if (FEATURE_COLLECT) send({ event, event_id: eventID, properties, ...visitor, consent: FEATURE_CONSENT ? "granted" : undefined });
+      if (FEATURE_COLLECT) send({ event, event_id: eventID, properties, ...visitor });
     });
 
     // One page view per page (see routes.js), named Pageview on the server side. Its event_id is shared by
@@ -81,8 +82,11 @@ function start(config) {
       const page = currentPage();
       if (page == lastPage) return;
       lastPage = page;
-      const shared = (window.pb.v ||= {});
-      if (shared.page != page) Object.assign(shared, { page, id: newEventID() });
+      const shared = (api.v ||= {});
+      if (shared.page != page) {
+        shared.page = page;
+        shared.id = newEventID();
+      }
       track("Pageview", undefined, shared.id);
     };
 
@@ -91,17 +95,16 @@ function start(config) {
     const handle = (call) => {
       try {
         if (call[0] == "track") track(call[1], call[2]);
-        if (call[0] == "identify") identify(call[1] || {});
+        if (call[0] == "identify") identify(call[1]);
         if (FEATURE_CONSENT && call[0] == "consent") consent.decide(call[1]);
       } catch (error) {}
     };
-    if (!existing?.p) {
-      window.pb = Object.assign((...call) => { for (const id in handlers) handlers[id](call); }, { q: queue, p: handlers });
-    }
+    // Kept here: the page may replace window.pb, never this function.
+    const api = existing?.p ? existing : (window.pb = Object.assign((...call) => { for (const id in handlers) handlers[id](call); }, { q: queue, p: handlers }));
     handlers[config.id] = handle;
     queue.forEach(handle);
-    if (pageViewDue) pageView();
-    else lastPage = currentPage();
-    if (config.spaPageViews != false) watchRoutes(() => { try { pageView(); } catch (error) {} });
+    if (!pageViewDue) lastPage = currentPage();
+    pageView();
+    if (config.spaPageViews != false) watchRoutes(pageView);
   } catch (error) {}
 }

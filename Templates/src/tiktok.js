@@ -5,9 +5,9 @@
 // same structures.
 
 // Loads the pixel unless the page already has it. A page with TikTok's base code keeps its ttq: the stubs are
-// added only where missing. With holdConsent, consent is held before anything else is asked of the pixel.
-// Returns whether this call loaded the pixel (and so owes its page view).
-export function loadTikTok(pixelCode, eventsJS, holdConsent) {
+// added only where missing. With consent (the pixel requires it), consent is held before anything else is
+// asked of the pixel. Returns whether this call loaded the pixel (and so owes its page view).
+export function loadTikTok(pixelCode, eventsJS) {
   const ttq = (window.ttq ||= []);
   const isNew = !ttq._i?.[pixelCode];
   window.TiktokAnalyticsObject = "ttq";
@@ -30,7 +30,7 @@ export function loadTikTok(pixelCode, eventsJS, holdConsent) {
       document.head.append(script);
     };
   }
-  if (holdConsent) ttq.holdConsent();
+  if (FEATURE_CONSENT) ttq.holdConsent();
   if (isNew) ttq.load(pixelCode);
   return isNew;
 }

@@ -236,6 +236,7 @@ export function runBundle(source, {
     /** The page is hidden, as when the visitor leaves it or switches tabs. */
     hide() {
       document.visibilityState = "hidden";
+      document.hidden = true;
       window.dispatchEvent({ type: "visibilitychange" });
       window.dispatchEvent({ type: "pagehide" });
     },

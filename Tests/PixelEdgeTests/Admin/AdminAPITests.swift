@@ -40,6 +40,43 @@ import Testing
         }
     }
 
+    @Test func thePixelSettingsAreSetReadAndReachTheBundle() async throws {
+        try await self.withServer { client in
+            let body = ByteBuffer(string: #"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR"}, "consent": "required", "defaultPhoneCountry": "+44", "spaPageViews": false, "limitedDataUse": true}"#)
+            try await client.execute(uri: "/admin/pixels/eu-shop", method: .put, headers: Self.json, body: body) { response in
+                #expect(response.status == .created)
+                let pixel = try self.object(response.body)
+                #expect(pixel["consent"] as? String == "required")
+                #expect(pixel["defaultPhoneCountry"] as? String == "44")
+                #expect(pixel["spaPageViews"] as? Bool == false)
+                #expect(pixel["limitedDataUse"] as? Bool == true)
+            }
+            try await client.execute(uri: "/admin/pixels/eu-shop", method: .get, headers: Self.json) { response in
+                let pixel = try self.object(response.body)
+                #expect(pixel["consent"] as? String == "required")
+            }
+            try await client.execute(uri: "/p/eu-shop/pb.js", method: .get) { response in
+                let source = String(buffer: response.body)
+                #expect(source.contains(#""limitedDataUse":true"#))
+                #expect(source.contains(#""phoneCountry":"44""#))
+                #expect(source.contains(#""spaPageViews":false"#))
+                #expect(source.contains("__tcfapi"), "the consent variant")
+            }
+            // PUT replaces: what it leaves out takes its default.
+            try await client.execute(uri: "/admin/pixels/eu-shop", method: .put, headers: Self.json, body: ByteBuffer(string: #"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR"}}"#)) { response in
+                let pixel = try self.object(response.body)
+                #expect(pixel["consent"] as? String == "none")
+                #expect(pixel["defaultPhoneCountry"] is NSNull)
+                #expect(pixel["spaPageViews"] as? Bool == true)
+            }
+            try await client.execute(uri: "/admin/pixels/eu-shop", method: .put, headers: Self.json, body: ByteBuffer(string: #"{"defaultPhoneCountry": "UK"}"#)) { response in
+                #expect(response.status == .badRequest)
+                let apiError = try self.apiError(response.body)
+                #expect(apiError.field == "defaultPhoneCountry")
+            }
+        }
+    }
+
     @Test func missingAndWrongTokensAre401() async throws {
         try await self.withServer { client in
             try await client.execute(uri: "/admin/pixels", method: .get) { response in
