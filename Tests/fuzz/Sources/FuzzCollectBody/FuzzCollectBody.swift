@@ -20,6 +20,13 @@ public func fuzzCollectBody(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32
     for identifier in [event.eventID, event.ttclid, event.ttp].compactMap({ $0 }) {
         precondition(PersonalData.firstMatch(in: identifier) == nil, "personal data kept in an id")
     }
+    // Identity reaches the store only as SHA-256 hashes, and the locale only as a language tag.
+    for hash in [event.emailHash, event.phoneHash, event.externalIDHash].compactMap({ $0 }) {
+        precondition(hash.utf8.count == 64 && hash.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }, "not a hash: \(hash)")
+    }
+    if let locale = event.locale {
+        precondition(locale.utf8.count <= 35 && PersonalData.firstMatch(in: locale) == nil, "a locale that is not a language tag: \(locale)")
+    }
     for url in [event.url, event.referrer].compactMap({ $0 }) {
         precondition(!url.contains("?") && !url.contains("#"), "a query or fragment kept in \(url)")
     }
