@@ -13,15 +13,21 @@ final class ServerProcess: Sendable {
 
     /// What the server printed; read by a handler on a Foundation thread, awaited by the tests.
     final class Log: Sendable {
-        private let state = Mutex<(text: String, waiters: [(String, CheckedContinuation<String, Never>)])>(("", []))
+        private struct Waiter {
+            let id: Int
+            let needle: String
+            let continuation: CheckedContinuation<String, any Error>
+        }
+
+        private let state = Mutex<(text: String, waiters: [Waiter], nextID: Int)>(("", [], 0))
 
         func append(_ chunk: String) {
-            let ready = self.state.withLock { state -> [(CheckedContinuation<String, Never>, String)] in
+            let ready = self.state.withLock { state -> [(CheckedContinuation<String, any Error>, String)] in
                 state.text += chunk
-                var ready: [(CheckedContinuation<String, Never>, String)] = []
-                state.waiters.removeAll { needle, continuation in
-                    guard let line = Self.line(containing: needle, in: state.text) else { return false }
-                    ready.append((continuation, line))
+                var ready: [(CheckedContinuation<String, any Error>, String)] = []
+                state.waiters.removeAll { waiter in
+                    guard let line = Self.line(containing: waiter.needle, in: state.text) else { return false }
+                    ready.append((waiter.continuation, line))
                     return true
                 }
                 return ready
@@ -31,15 +37,30 @@ final class ServerProcess: Sendable {
 
         var text: String { self.state.withLock { $0.text } }
 
-        /// The first line containing `needle`, once printed.
-        func line(containing needle: String) async -> String {
-            await withCheckedContinuation { continuation in
-                let line = self.state.withLock { state -> String? in
-                    if let line = Self.line(containing: needle, in: state.text) { return line }
-                    state.waiters.append((needle, continuation))
-                    return nil
+        /// The first line containing `needle`, once printed. Cancellable, so that a deadline over it ends
+        /// (a server that never starts fails the test instead of hanging it).
+        func line(containing needle: String) async throws -> String {
+            let id = self.state.withLock { state in
+                state.nextID += 1
+                return state.nextID
+            }
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    let found = self.state.withLock { state -> Result<String, any Error>? in
+                        if let line = Self.line(containing: needle, in: state.text) { return .success(line) }
+                        // Cancelled before waiting: the cancellation handler found nothing to resume.
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        state.waiters.append(Waiter(id: id, needle: needle, continuation: continuation))
+                        return nil
+                    }
+                    if let found { continuation.resume(with: found) }
                 }
-                if let line { continuation.resume(returning: line) }
+            } onCancel: {
+                let waiter = self.state.withLock { state -> Waiter? in
+                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.waiters.remove(at: index)
+                }
+                waiter?.continuation.resume(throwing: CancellationError())
             }
         }
 
@@ -74,7 +95,7 @@ final class ServerProcess: Sendable {
         }
         try process.run()
         let line = try await withDeadline(.seconds(30), "the server to print its address") {
-            await log.line(containing: "PixelEdge listening on http://")
+            try await log.line(containing: "PixelEdge listening on http://")
         }
         guard let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
             process.terminate()
