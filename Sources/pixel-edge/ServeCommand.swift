@@ -49,6 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("forward-window-ms"), help: "How long events gather before a batch goes to TikTok.")
     var forwardWindowMilliseconds = 1000
 
+    @Option(name: .customLong("forward-concurrency"), help: "Pixels whose events are sent to TikTok at once.")
+    var forwardConcurrency = 16
+
     @Option(
         name: .customLong("max-event-age"),
         help: ArgumentHelp(
@@ -164,6 +167,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard (10...600_000).contains(self.forwardWindowMilliseconds) else {
             throw ValidationError("--forward-window-ms must be between 10 and 600000")
         }
+        guard (1...1024).contains(self.forwardConcurrency) else {
+            throw ValidationError("--forward-concurrency must be between 1 and 1024, not \(self.forwardConcurrency)")
+        }
         guard (60...EventForwarder.Settings.maximumAgeLimit).contains(self.maxEventAge.seconds) else {
             throw ValidationError("--max-event-age must be between 1m and 7d (TikTok's limit on event times), not \(Int(self.maxEventAge.seconds)) seconds")
         }
@@ -213,6 +219,7 @@ struct ServeCommand: AsyncParsableCommand {
                     var settings = EventForwarder.Settings()
                     settings.window = .milliseconds(self.forwardWindowMilliseconds)
                     settings.maximumAge = self.maxEventAge.seconds
+                    settings.concurrency = self.forwardConcurrency
                     return settings
                 }()
             ),

@@ -24,6 +24,9 @@ public struct EventForwarder: Service {
     public struct Settings: Sendable {
         /// How long events gather before a batch leaves.
         public var window: Duration = .seconds(1)
+        /// Pixels sent for at once: a slow Events API then costs one round trip per this many pixels, not
+        /// one per pixel (`--forward-concurrency`).
+        public var concurrency: Int = 16
         public var batchSize: Int = 1000
         /// Suspects (events of a refused batch) go in smaller batches: each refusal costs a split.
         public var suspectBatchSize: Int = 50
@@ -87,9 +90,7 @@ public struct EventForwarder: Service {
                     metadata: ["pixel": "\(pixel)", "count": "\(count)", "maximumAge": "\(Int(self.settings.maximumAge))s"]
                 )
             }
-            for pixel in try await self.outbox.duePixels(now: now) {
-                try await self.forward(pixel, now: now)
-            }
+            try await self.forwardEach(try await self.outbox.duePixels(now: now), now: now)
             let expired = try await self.outbox.pruneUndeliverable(
                 receivedBefore: now.addingTimeInterval(-self.settings.failedRetention), keepingAtMost: self.settings.maximumFailedEvents
             )
@@ -100,6 +101,28 @@ public struct EventForwarder: Service {
             self.depth.counted(try await self.outbox.pendingCount())
         } catch {
             self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs the pixels' passes, at most `concurrency` at a time. A pixel whose pass fails (its store write)
+    /// is logged and left for the next pass; the others go on.
+    private func forwardEach(_ pixels: [PixelID], now: Date) async throws {
+        await withTaskGroup(of: Void.self) { group in
+            var next = pixels.makeIterator()
+            let forward: @Sendable (PixelID) async -> Void = { pixel in
+                do {
+                    try await self.forward(pixel, now: now)
+                } catch {
+                    self.logger.error("cannot forward the pixel's events", metadata: ["pixel": "\(pixel)", "error": "\(error)"])
+                }
+            }
+            for _ in 0..<max(1, self.settings.concurrency) {
+                guard let pixel = next.next() else { break }
+                group.addTask { await forward(pixel) }
+            }
+            while await group.next() != nil {
+                if let pixel = next.next() { group.addTask { await forward(pixel) } }
+            }
         }
     }
 

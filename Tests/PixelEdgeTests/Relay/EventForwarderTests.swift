@@ -285,6 +285,51 @@ import Testing
         #expect(self.metrics.exposition().contains("pixeledge_failed_events_expired_total 5"))
     }
 
+    /// Pixels that share nothing are sent for at once: a slow Events API costs a round trip per `concurrency`
+    /// pixels, not one per pixel.
+    @Test func pixelsAreSentForInParallelWithinTheBound() async throws {
+        let pixels = try (1...6).map { try PixelID(validating: "shop-\($0)") }
+        for pixel in pixels {
+            _ = try await self.store.save(
+                PixelEdit(
+                    pixelCode: .set(try TikTokPixelCode.parse(TestEnvironment.pixelCode).value),
+                    accessToken: .set(try TikTokAccessToken.parse(TestEnvironment.accessToken).value)
+                ),
+                for: pixel
+            )
+            var event = self.event("e-\(pixel)")
+            event.pixel = pixel
+            try await self.outbox.append([event], now: self.t0)
+        }
+        for (concurrency, barrier) in [(6, 6), (2, 0)] {
+            let fake = FakeEventsAPI()
+            if barrier > 0 { fake.answerOnlyWhenInFlight(barrier) }
+            var settings = EventForwarder.Settings()
+            settings.concurrency = concurrency
+            let configured = settings
+            try await fake.run { base in
+                let forwarder = EventForwarder(
+                    outbox: self.outbox, store: self.store, client: EventsAPIClient(base: base), settings: configured, depth: self.depth,
+                    metrics: self.metrics, logger: TestEnvironment.logger
+                )
+                // Sequential sends would never get an answer from the fake: the deadline fails the test.
+                try await withDeadline(.seconds(20), "six pixels' requests in flight at once") {
+                    await forwarder.forwardDue(now: self.t0)
+                }
+            }
+            #expect(fake.requests.count == 6)
+            #expect(fake.maximumInFlight <= concurrency)
+            if barrier > 0 { #expect(fake.maximumInFlight == 6) }
+            // Sent: the outbox is empty for the next round, which appends again.
+            #expect(try await self.outbox.pendingCount() == 0)
+            for pixel in pixels {
+                var event = self.event("again-\(pixel)")
+                event.pixel = pixel
+                try await self.outbox.append([event], now: self.t0)
+            }
+        }
+    }
+
     /// TikTok merges a browser event and its server copy only within 48 hours: later, a copy is a second conversion.
     @Test func eventsPastTheMaximumAgeExpireUnsentAndAreCounted() async throws {
         try await self.configure()

@@ -37,6 +37,12 @@ final class FakeEventsAPI: Sendable {
         var requests: [Recorded] = []
         var answer: @Sendable (Recorded) -> Answer = { _ in .ok }
         var waiters: [(@Sendable ([Recorded]) -> Bool, CheckedContinuation<Void, Never>)] = []
+        var inFlight = 0
+        var maximumInFlight = 0
+        /// Requests wait, unanswered, until this many are in flight at once.
+        var barrier = 0
+        var atBarrier: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiter = 0
     }
 
     private let state = Mutex(State())
@@ -46,6 +52,45 @@ final class FakeEventsAPI: Sendable {
     /// How the next requests are answered.
     func answer(with script: @escaping @Sendable (Recorded) -> Answer) {
         self.state.withLock { $0.answer = script }
+    }
+
+    /// The most requests that were being answered at the same time.
+    var maximumInFlight: Int { self.state.withLock { $0.maximumInFlight } }
+
+    /// From now on no request is answered until `count` are in flight together: only a client that sends
+    /// them in parallel gets its answers at once. (One that does not gets each after 5 s, so that a failing
+    /// test ends rather than hangs.)
+    func answerOnlyWhenInFlight(_ count: Int) {
+        self.state.withLock { $0.barrier = count }
+    }
+
+    private func enter() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let (released, waiter) = self.state.withLock { state -> ([CheckedContinuation<Void, Never>], Int?) in
+                state.inFlight += 1
+                state.maximumInFlight = max(state.maximumInFlight, state.inFlight)
+                guard state.barrier > 0 else { return ([continuation], nil) }
+                state.nextWaiter += 1
+                state.atBarrier.append((state.nextWaiter, continuation))
+                guard state.atBarrier.count >= state.barrier else { return ([], state.nextWaiter) }
+                defer { state.atBarrier = [] }
+                return (state.atBarrier.map(\.continuation), nil)
+            }
+            for waiting in released { waiting.resume() }
+            guard let waiter else { return }
+            Task {
+                try? await Task.sleep(for: .seconds(5))
+                let late = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                    guard let index = state.atBarrier.firstIndex(where: { $0.id == waiter }) else { return nil }
+                    return state.atBarrier.remove(at: index).continuation
+                }
+                late?.resume()
+            }
+        }
+    }
+
+    private func leave() {
+        self.state.withLock { $0.inFlight -= 1 }
     }
 
     /// Returns once the requests received so far satisfy `condition`.
@@ -82,6 +127,8 @@ final class FakeEventsAPI: Sendable {
     var application: some ApplicationProtocol {
         let router = Router()
         router.post("open_api/v1.3/event/track") { request, _ -> Response in
+            await self.enter()
+            defer { self.leave() }
             let body = try await request.body.collect(upTo: 10 << 20)
             let json = (try? JSONValue.parsing(Data(body.readableBytesView))) ?? .null
             let answer = self.record(
