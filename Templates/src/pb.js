@@ -5,7 +5,7 @@
 // templates PixelEdge renders per pixel: one per combination of features (TikTok, the server copy, consent),
 // with the pixel's configuration inserted where PIXEL_CONFIG stands, as an escaped JSON literal:
 //   {id, tiktok?: Pixel Code, eventsJS?: URL of TikTok's events.js, collect?: URL of /collect,
-//    spaPageViews?: false, phoneCountry?: calling code, limitedDataUse?: true}
+//    spaPageViews?: false, phoneCountry?: calling code, limitedDataUse?: true, extras?: URL of pb-extras.js}
 //
 // Rules this code keeps:
 // - It runs synchronously in the page's head: the TikTok pixel is registered before any network request.
@@ -22,7 +22,7 @@ import { rememberTtclid } from "./first-party.js";
 import { watchForms } from "./harvest.js";
 import { hashIdentity } from "./identity.js";
 import { currentPage, watchRoutes } from "./routes.js";
-import { watchConsent } from "./consent.js";
+import { watchConsent, loadExtras } from "./consent.js";
 import { serverCopySender } from "./send.js";
 
 start(PIXEL_CONFIG);
@@ -36,6 +36,11 @@ function start(config) {
     const handlers = existing?.p || {};
     // pb.js included twice: the first copy does the work.
     if (handlers[config.id]) return;
+    // The API, shared by every pixel on the page; kept here: the page may replace window.pb, never this function.
+    const api = existing?.p ? existing : (window.pb = Object.assign((...call) => { for (const id in handlers) handlers[id](call); }, { q: queue, p: handlers }));
+    // With consent required, identities are hashed, and the CMPs' signals read, by pb-extras.js, loaded now
+    // and used once it has come (see extras.js).
+    const extras = FEATURE_CONSENT && loadExtras(api, new URL(config.extras, document.currentScript?.src || location));
 
     // A page that already has TikTok's base code for this pixel has sent its own page view.
     const pageViewDue = FEATURE_TIKTOK ? loadTikTok(config.tiktok, config.eventsJS) : true;
@@ -54,14 +59,17 @@ function start(config) {
     // hashed an event runs at the end of the current task, before anything the page scheduled after it.
     let chain = Promise.resolve();
     const later = (work) => (chain = chain.then(work).catch((error) => error));
-    const identify = (fields) => later(() => hashIdentity(fields, config.phoneCountry).then((hashes) => {
+    const hash = (fields) => FEATURE_CONSENT
+      ? extras.then((module) => module?.hashIdentity(fields, config.phoneCountry) || {})
+      : hashIdentity(fields, config.phoneCountry);
+    const identify = (fields) => later(() => hash(fields).then((hashes) => {
       Object.assign(visitor, hashes);
       if (FEATURE_TIKTOK && Object.keys(hashes)[0]) pixel().identify(hashes);
     }));
     watchForms(identify);
 
     // TikTok's SDK holds, grants and revokes the browser events; send.js the server copies.
-    const consent = FEATURE_CONSENT && watchConsent((state) => FEATURE_TIKTOK && window.ttq[state + "Consent"]());
+    const consent = FEATURE_CONSENT && watchConsent((state) => FEATURE_TIKTOK && window.ttq[state + "Consent"](), extras);
     const send = FEATURE_COLLECT && serverCopySender(config, FEATURE_CONSENT && consent.state);
 
     const track = (event, properties, eventID = newEventID()) => later(() => {
@@ -99,8 +107,6 @@ function start(config) {
         if (FEATURE_CONSENT && call[0] == "consent") consent.decide(call[1]);
       } catch (error) {}
     };
-    // Kept here: the page may replace window.pb, never this function.
-    const api = existing?.p ? existing : (window.pb = Object.assign((...call) => { for (const id in handlers) handlers[id](call); }, { q: queue, p: handlers }));
     handlers[config.id] = handle;
     queue.forEach(handle);
     if (!pageViewDue) lastPage = currentPage();

@@ -42,6 +42,9 @@ export async function startServer({ pixels, collectURL = "/collect", eventsJS = 
     child.stderr.on("data", onData);
     child.on("exit", (code) => reject(new Error(`pixel-edge serve exited with ${code}: ${output}`)));
   });
+  const extras = await fetch(`${base}/pb-extras.js`);
+  if (extras.status !== 200) throw new Error(`GET /pb-extras.js answered ${extras.status}`);
+  extrasSource = await extras.text();
   return {
     base,
     async bundle(id) {
@@ -131,6 +134,8 @@ class MemoryStorage {
 }
 
 export const EVENTS_STUB = readFileSync(join(root, "Public/events-stub.js"), "utf8");
+/** pb-extras.js as the server serves it (set by startServer). */
+let extrasSource;
 
 /** Builds a fake page at `url` and runs `source` in it. Options change the environment to test
  *  what the bundle does when parts are missing or hostile. Scripts the bundle inserts (events.js) do not run
@@ -150,6 +155,7 @@ export function runBundle(source, {
   currentScript = true,
   before = null,
   sdkSettings = null,
+  extrasBlocked = false,
   language = "en-GB",
   scriptSrc = "https://edge.example.net/p/shop/pb.js",
 } = {}) {
@@ -241,9 +247,15 @@ export function runBundle(source, {
       window.dispatchEvent({ type: "pagehide" });
     },
     run(code) { return vm.runInContext(code, context); },
-    /** Runs the scripts inserted so far (events.js, as the stand-in for TikTok's SDK). */
+    /** Runs the scripts inserted so far: events.js (the stand-in for TikTok's SDK) and pb-extras.js (or its
+     *  error, with `extrasBlocked`). */
     loadScripts() {
       for (const script of pendingScripts.splice(0)) {
+        if (String(script.src).endsWith("/pb-extras.js")) {
+          if (extrasBlocked) script.onerror?.();
+          else vm.runInContext(extrasSource, context);
+          continue;
+        }
         if (!script.src?.startsWith(EVENTS_JS)) continue;
         if (sdkSettings) window.__eventsStubSettings = sdkSettings;
         document.currentScript = script;

@@ -357,10 +357,42 @@ describe("consent", () => {
     assert.equal(refused.copies("Lead").length, 1);
   });
 
+  test("with consent required, identities are hashed by pb-extras.js, loaded once for every pixel on the page", async () => {
+    const page = runBundle(bundles.consent);
+    page.run(bundles.consent.replace('"id":"consent"', '"id":"consent-two"'));
+    assert.equal(page.inserted.filter((script) => String(script.src).endsWith("/pb-extras.js")).length, 1);
+    assert.equal(String(page.inserted.find((script) => String(script.src).endsWith("/pb-extras.js")).src), "https://edge.example.net/pb-extras.js");
+    page.window.pb("identify", { email: "Eu@Example.com" });
+    page.window.pb("consent", "grant");
+    page.window.pb("track", "Lead");
+    await page.start();
+    page.advance(100);
+    const copies = page.copies("Lead");
+    assert.equal(copies.length, 2);
+    assert.ok(copies.every((copy) => copy.sha256_email === sha256("eu@example.com")));
+    assert.equal(page.tiktok("Lead")[0].context.user.email, sha256("eu@example.com"));
+  });
+
+  test("when pb-extras.js cannot load, pb('consent') still decides and events go without identities", async () => {
+    const cmp = `window.__tcfapi = (command, version, callback) => callback({gdprApplies: true, eventStatus: "tcloaded", purpose: {consents: {1: true}}}, true);`;
+    const page = runBundle(bundles.consent, { extrasBlocked: true, before: cmp });
+    page.window.pb("identify", { email: "eu@example.com" });
+    await page.start();
+    page.advance(1000);
+    assert.deepEqual(page.copies(), [], "the CMP's signal is read by pb-extras.js only");
+    page.window.pb("consent", "grant");
+    page.window.pb("track", "Lead");
+    await page.settled();
+    page.advance(100);
+    const [lead] = page.copies("Lead");
+    assert.equal(lead.consent, "granted");
+    assert.equal(lead.sha256_email, undefined);
+  });
+
   test("consent none (the default) holds nothing", () => {
     const page = runBundle(bundles.shop);
     assert.equal(entries(page.window.ttq, "holdConsent").length, 0);
-    assert.doesNotMatch(bundles.shop, /__tcfapi|dataLayer/);
+    assert.doesNotMatch(bundles.shop, /__tcfapi|dataLayer|pb-extras/);
   });
 });
 

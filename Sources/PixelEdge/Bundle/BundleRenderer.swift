@@ -24,6 +24,8 @@ public struct BundleRenderer: Sendable {
         var spaPageViews: Bool?
         var phoneCountry: String?
         var limitedDataUse: Bool?
+        /// pb-extras.js, for pixels that require consent.
+        var extras: String?
     }
 
     public func render(_ pixel: PixelConfig) throws -> String {
@@ -35,7 +37,8 @@ public struct BundleRenderer: Sendable {
             collect: self.settings.collectURL,
             spaPageViews: pixel.settings.spaPageViews ? nil : false,
             phoneCountry: pixel.settings.defaultPhoneCountry?.rawValue,
-            limitedDataUse: pixel.settings.limitedDataUse ? true : nil
+            limitedDataUse: pixel.settings.limitedDataUse ? true : nil,
+            extras: pixel.settings.consent == .required ? BundleSettings.extrasPath : nil
         )
         // Values reach the template only as one escaped JavaScript literal, inserted with `<%%&config%%>` (the templates set Mustache's delimiters to `<%% %%>`); the
         // features a pixel does not use are not in its template at all.
@@ -44,6 +47,14 @@ public struct BundleRenderer: Sendable {
         )
         guard let source = self.templates.library.render(["config": try JavaScriptLiteral.encode(configuration)], withTemplate: template) else {
             throw TemplateError.renderFailed(template)
+        }
+        return source
+    }
+
+    /// pb-extras.js: the same for every pixel, no configuration.
+    public func renderExtras() throws -> String {
+        guard let source = self.templates.library.render([String: String](), withTemplate: BundleTemplates.extras) else {
+            throw TemplateError.renderFailed(BundleTemplates.extras)
         }
         return source
     }

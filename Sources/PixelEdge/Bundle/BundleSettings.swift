@@ -7,6 +7,8 @@ public struct BundleSettings: Sendable {
     public var cachePolicy: BundleCachePolicy
 
     public static let tiktokEventsJSURL = "https://analytics.tiktok.com/i18n/pixel/events.js"
+    /// Where pb-extras.js is served; bundles resolve it against their own URL (the edge).
+    public static let extrasPath = "/pb-extras.js"
 
     public init(eventsJSURL: String = Self.tiktokEventsJSURL, collectURL: String? = nil, cachePolicy: BundleCachePolicy = .init()) {
         self.eventsJSURL = eventsJSURL

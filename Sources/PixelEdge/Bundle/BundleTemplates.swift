@@ -10,7 +10,10 @@ public struct BundleTemplates: Sendable {
         "pb" + (tiktok ? "-tiktok" : "") + (collect ? "-collect" : "") + (consent ? "-consent" : "") + ".js"
     }
 
-    static let variants = [false, true].flatMap { tiktok in
+    /// What pixels that require consent load after pb.js (Templates/src/extras.js).
+    static let extras = "pb-extras.js"
+
+    static let variants = [Self.extras] + [false, true].flatMap { tiktok in
         [false, true].flatMap { collect in [false, true].map { consent in Self.name(tiktok: tiktok, collect: collect, consent: consent) } }
     }
 

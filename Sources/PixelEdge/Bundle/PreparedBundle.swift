@@ -52,17 +52,32 @@ public final class PreparedBundle: Sendable {
     public let lastModified: Date
 
     /// Renders, compresses and prepares the responses of `pixel`'s bundle.
-    public init(pixel: PixelConfig, renderer: BundleRenderer) throws {
-        let source = try renderer.render(pixel)
+    public convenience init(pixel: PixelConfig, renderer: BundleRenderer) throws {
+        try self.init(
+            id: pixel.id, version: pixel.version, source: try renderer.render(pixel),
+            lastModified: max(pixel.updatedAt, renderer.templates.lastModified), cachePolicy: renderer.settings.cachePolicy
+        )
+    }
+
+    /// `pb-extras.js`, what pixels that require consent load after pb.js: one script for every pixel,
+    /// prepared like a bundle (the id only names its surrogate key).
+    public static func extras(renderer: BundleRenderer) throws -> PreparedBundle {
+        try PreparedBundle(
+            id: PixelID(validating: "pb-extras"), version: 1, source: try renderer.renderExtras(),
+            lastModified: renderer.templates.lastModified, cachePolicy: renderer.settings.cachePolicy
+        )
+    }
+
+    init(id: PixelID, version: Int, source: String, lastModified: Date, cachePolicy: BundleCachePolicy) throws {
         let identityBody = ByteBuffer(string: source).compacted()
         let gzipBody = try Gzip.compress(identityBody).compacted()
         let brotliBody = try Brotli.compress(identityBody).compacted()
         // Content-derived tags are identical on every node that renders the same configuration.
         let tag = Self.entityTagValue(for: identityBody)
-        let lastModified = Date(timeIntervalSince1970: max(pixel.updatedAt, renderer.templates.lastModified).timeIntervalSince1970.rounded(.down))
-        let cacheControl = renderer.settings.cachePolicy.headerValue
+        let lastModified = Date(timeIntervalSince1970: lastModified.timeIntervalSince1970.rounded(.down))
+        let cacheControl = cachePolicy.headerValue
         let lastModifiedValue = HTTPDate.format(lastModified)
-        let surrogateKey = Self.surrogateKey(for: pixel.id)
+        let surrogateKey = Self.surrogateKey(for: id)
 
         func representation(body: ByteBuffer, entityTag: String, contentEncoding: String?) -> BundleRepresentation {
             var ok = HTTPFields()
@@ -87,8 +102,8 @@ public final class PreparedBundle: Sendable {
             )
         }
 
-        self.pixel = pixel.id
-        self.pixelVersion = pixel.version
+        self.pixel = id
+        self.pixelVersion = version
         self.identity = representation(body: identityBody, entityTag: "\"\(tag)\"", contentEncoding: nil)
         self.gzip = representation(body: gzipBody, entityTag: "\"\(tag)-gz\"", contentEncoding: "gzip")
         self.brotli = representation(body: brotliBody, entityTag: "\"\(tag)-br\"", contentEncoding: "br")

@@ -11,6 +11,8 @@ public struct PixelEdgeServer: Sendable {
     public let store: any PixelStore
     public let outbox: SQLiteOutbox
     public let cache: BundleCache
+    /// pb-extras.js, prepared once: it depends on the templates only.
+    let extras: PreparedBundle
     public let updater: BundleCacheUpdater
     public let metrics: PixelEdgeMetrics
     public let database: SQLiteDatabase
@@ -38,9 +40,11 @@ public struct PixelEdgeServer: Sendable {
         self.health = StoreHealth(metrics: self.metrics, logger: logger)
         self.depth = OutboxDepth(metrics: self.metrics)
         self.probe = StoreProbe(database: database, health: self.health)
+        let renderer = BundleRenderer(templates: templates, settings: configuration.bundle)
+        self.extras = try PreparedBundle.extras(renderer: renderer)
         self.updater = BundleCacheUpdater(
             store: self.store,
-            renderer: BundleRenderer(templates: templates, settings: configuration.bundle),
+            renderer: renderer,
             cache: self.cache,
             pollInterval: configuration.reloadInterval,
             purger: configuration.purge.map { CDNPurger(settings: $0, logger: logger) },
@@ -71,6 +75,14 @@ public struct PixelEdgeServer: Sendable {
         let router = Router(context: PixelEdgeRequestContext.self)
         router.add(middleware: ErrorResponseMiddleware(logger: self.logger))
         router.add(middleware: BundleMiddleware(responder: BundleResponder(cache: self.cache), updater: self.updater, metrics: self.metrics))
+        // pb-extras.js answers as a bundle does: encodings, ETags, conditional requests, cache policy.
+        let extras = self.extras
+        for method in [HTTPRequest.Method.get, .head] {
+            router.on(RouterPath(BundleSettings.extrasPath), method: method) { request, _ -> Response in
+                let answer = BundleResponder.respond(with: extras, method: request.method, headers: request.headers)
+                return Response(status: answer.status, headers: answer.fields, body: answer.body.map { .init(byteBuffer: $0) } ?? .init())
+            }
+        }
         router.add(
             middleware: PublicFilesMiddleware(
                 files: FileMiddleware(self.configuration.publicDirectory, searchForIndexHtml: true, logger: self.logger)

@@ -44,6 +44,8 @@ public struct SQLiteDatabase: Sendable {
         do {
             return try await self.pool.read(value)
         } catch let error as DatabaseError {
+            // A deleted or replaced file explains any failure (a new reader connection cannot open it).
+            try self.checkFile()
             throw StoreError(error) ?? error
         }
     }
@@ -55,6 +57,7 @@ public struct SQLiteDatabase: Sendable {
         do {
             result = try await self.pool.write(updates)
         } catch let error as DatabaseError {
+            try self.checkFile()
             throw StoreError(error) ?? error
         }
         if checkingFile { try self.checkFile() }

@@ -60,7 +60,7 @@ import Testing
                 #expect(source.contains(#""limitedDataUse":true"#))
                 #expect(source.contains(#""phoneCountry":"44""#))
                 #expect(source.contains(#""spaPageViews":false"#))
-                #expect(source.contains("__tcfapi"), "the consent variant")
+                #expect(source.contains(#""extras":"/pb-extras.js""#), "the consent variant")
             }
             // PUT replaces: what it leaves out takes its default.
             try await client.execute(uri: "/admin/pixels/eu-shop", method: .put, headers: Self.json, body: ByteBuffer(string: #"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR"}}"#)) { response in

@@ -1,0 +1,10 @@
+// pb-extras.js: what a pixel that requires consent loads after pb.js, asynchronously, from the edge: the
+// readers of the consent signals sites have (consent-signals.js) and the hashing of identities
+// (identity.js). Nothing leaves the page before the visitor's consent, so neither is needed on the critical
+// path, and pb.js stays within its budget without them. One script for every pixel, served and cached like a
+// bundle (GET /pb-extras.js); `Templates/build` makes Templates/pb-extras.js.mustache from it.
+
+import { hashIdentity } from "./identity.js";
+import { readConsentSignals } from "./consent-signals.js";
+
+window.pb?.extras?.({ hashIdentity, readConsentSignals });
