@@ -14,7 +14,9 @@ import PixelEdgeCore
 /// once, so that a change reaches pages within the poll interval.
 public actor BundleCacheUpdater: Service {
     let store: any PixelStore
-    let renderer: BundleRenderer
+    private(set) var renderer: BundleRenderer
+    /// pb-extras.js, prepared with the first refresh (it needs the templates' recorded time).
+    public private(set) var extras: PreparedBundle?
     let cache: BundleCache
     let pollInterval: Duration
     let purger: CDNPurger?
@@ -60,6 +62,10 @@ public actor BundleCacheUpdater: Service {
 
     /// Catches up with every change in the store since the last refresh.
     public func refresh() async throws {
+        if self.extras == nil {
+            self.renderer.templatesRecordedAt = try await self.store.recordTemplates(version: self.renderer.templates.version, now: Date())
+            self.extras = try PreparedBundle.extras(renderer: self.renderer)
+        }
         let changes = try await self.store.changes(after: self.revision)
         guard changes.revision != self.revision else { return }
         let known = self.cache.snapshot

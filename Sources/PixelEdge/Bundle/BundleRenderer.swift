@@ -1,3 +1,4 @@
+import Foundation
 import Mustache
 import PixelEdgeCore
 
@@ -5,10 +6,14 @@ import PixelEdgeCore
 public struct BundleRenderer: Sendable {
     public let templates: BundleTemplates
     public let settings: BundleSettings
+    /// When the store first saw these templates (`PixelStore.recordTemplates`): a bundle is as new as its
+    /// pixel or its templates, and every node reads the same time.
+    public var templatesRecordedAt: Date
 
-    public init(templates: BundleTemplates, settings: BundleSettings) {
+    public init(templates: BundleTemplates, settings: BundleSettings, templatesRecordedAt: Date = Date(timeIntervalSince1970: 0)) {
         self.templates = templates
         self.settings = settings
+        self.templatesRecordedAt = templatesRecordedAt
     }
 
     /// What the bundle's JavaScript knows of its pixel. Everything here reaches the page, so nothing secret

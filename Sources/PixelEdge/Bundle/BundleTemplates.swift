@@ -19,15 +19,15 @@ public struct BundleTemplates: Sendable {
 
     let library: MustacheLibrary
     /// Identifies the templates' contents, so a bundle is rendered once per (pixel version, template version).
+    /// The store records when it first saw each version (`PixelStore.recordTemplates`): that, not a file's
+    /// modification time, is how new the templates are, the same on every node.
     public let version: String
-    /// The newest template file's modification time: a bundle is as new as its pixel or its templates.
-    public let lastModified: Date
 
     public init(directory: String) throws {
         let directoryURL = URL(fileURLWithPath: directory, isDirectory: true)
         let files: [URL]
         do {
-            files = try FileManager.default.contentsOfDirectory(at: directoryURL, includingPropertiesForKeys: [.contentModificationDateKey])
+            files = try FileManager.default.contentsOfDirectory(at: directoryURL, includingPropertiesForKeys: nil)
                 .filter { $0.pathExtension == "mustache" }
                 .sorted { $0.lastPathComponent < $1.lastPathComponent }
         } catch {
@@ -35,7 +35,6 @@ public struct BundleTemplates: Sendable {
         }
         var templates: [String: MustacheTemplate] = [:]
         var hash = SHA256()
-        var lastModified = Date(timeIntervalSince1970: 0)
         for file in files {
             let name = file.deletingPathExtension().lastPathComponent
             let source = try String(contentsOf: file, encoding: .utf8)
@@ -45,15 +44,12 @@ public struct BundleTemplates: Sendable {
                 throw TemplateError.invalidTemplate(file.path, reason: String(describing: error))
             }
             hash.update(data: Data(name.utf8 + [0] + source.utf8 + [0]))
-            let modified = try file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate
-            lastModified = max(lastModified, modified ?? lastModified)
         }
         if let missing = Self.variants.first(where: { templates[$0] == nil }) {
             throw TemplateError.missingEntryTemplate(directoryURL.appendingPathComponent(missing + ".mustache").path)
         }
         self.library = MustacheLibrary(templates: templates)
         self.version = hash.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
-        self.lastModified = lastModified
     }
 }
 

@@ -55,7 +55,7 @@ public final class PreparedBundle: Sendable {
     public convenience init(pixel: PixelConfig, renderer: BundleRenderer) throws {
         try self.init(
             id: pixel.id, version: pixel.version, source: try renderer.render(pixel),
-            lastModified: max(pixel.updatedAt, renderer.templates.lastModified), cachePolicy: renderer.settings.cachePolicy
+            lastModified: max(pixel.updatedAt, renderer.templatesRecordedAt), cachePolicy: renderer.settings.cachePolicy
         )
     }
 
@@ -64,7 +64,7 @@ public final class PreparedBundle: Sendable {
     public static func extras(renderer: BundleRenderer) throws -> PreparedBundle {
         try PreparedBundle(
             id: PixelID(validating: "pb-extras"), version: 1, source: try renderer.renderExtras(),
-            lastModified: renderer.templates.lastModified, cachePolicy: renderer.settings.cachePolicy
+            lastModified: renderer.templatesRecordedAt, cachePolicy: renderer.settings.cachePolicy
         )
     }
 

@@ -11,8 +11,6 @@ public struct PixelEdgeServer: Sendable {
     public let store: any PixelStore
     public let outbox: SQLiteOutbox
     public let cache: BundleCache
-    /// pb-extras.js, prepared once: it depends on the templates only.
-    let extras: PreparedBundle
     public let updater: BundleCacheUpdater
     public let metrics: PixelEdgeMetrics
     public let database: SQLiteDatabase
@@ -40,11 +38,9 @@ public struct PixelEdgeServer: Sendable {
         self.health = StoreHealth(metrics: self.metrics, logger: logger)
         self.depth = OutboxDepth(metrics: self.metrics)
         self.probe = StoreProbe(database: database, health: self.health)
-        let renderer = BundleRenderer(templates: templates, settings: configuration.bundle)
-        self.extras = try PreparedBundle.extras(renderer: renderer)
         self.updater = BundleCacheUpdater(
             store: self.store,
-            renderer: renderer,
+            renderer: BundleRenderer(templates: templates, settings: configuration.bundle),
             cache: self.cache,
             pollInterval: configuration.reloadInterval,
             purger: configuration.purge.map { CDNPurger(settings: $0, logger: logger) },
@@ -76,9 +72,12 @@ public struct PixelEdgeServer: Sendable {
         router.add(middleware: ErrorResponseMiddleware(logger: self.logger))
         router.add(middleware: BundleMiddleware(responder: BundleResponder(cache: self.cache), updater: self.updater, metrics: self.metrics))
         // pb-extras.js answers as a bundle does: encodings, ETags, conditional requests, cache policy.
-        let extras = self.extras
+        let updater = self.updater
         for method in [HTTPRequest.Method.get, .head] {
             router.on(RouterPath(BundleSettings.extrasPath), method: method) { request, _ -> Response in
+                guard let extras = await updater.extras else {
+                    throw APIError(.serviceUnavailable, "the bundles are not ready yet: try again", headers: [.retryAfter: "1"])
+                }
                 let answer = BundleResponder.respond(with: extras, method: request.method, headers: request.headers)
                 return Response(status: answer.status, headers: answer.fields, body: answer.body.map { .init(byteBuffer: $0) } ?? .init())
             }

@@ -187,6 +187,9 @@ public struct SQLiteDatabase: Sendable {
                     """
             )
         }
+        migrator.registerMigration("template-version-v1") { db in
+            try db.execute(sql: "CREATE TABLE template_version (version TEXT PRIMARY KEY NOT NULL, first_seen_at_ms INTEGER NOT NULL)")
+        }
         return migrator
     }
 

@@ -134,6 +134,17 @@ public struct SQLitePixelStore: PixelStore {
         }
     }
 
+    public func recordTemplates(version: String, now: Date) async throws -> Date {
+        try await self.database.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO template_version (version, first_seen_at_ms) VALUES (?, ?)",
+                arguments: [version, now.unixMilliseconds]
+            )
+            let milliseconds = try Int64.fetchOne(db, sql: "SELECT first_seen_at_ms FROM template_version WHERE version = ?", arguments: [version])
+            return Date(unixMilliseconds: milliseconds ?? now.unixMilliseconds)
+        }
+    }
+
     public func checkReadable() async throws {
         _ = try await self.database.read { db in try Int64.fetchOne(db, sql: "SELECT revision FROM store_state") }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where pixel configurations live. The embedded default is `SQLitePixelStore`; the protocol is the seam for a
 /// store that several nodes share.
 public protocol PixelStore: Sendable {
@@ -11,6 +13,10 @@ public protocol PixelStore: Sendable {
     func changes(after revision: StoreRevision) async throws -> PixelChanges
     /// Throws when the store cannot be read.
     func checkReadable() async throws
+    /// When the store first saw the bundle templates of `version` (their hash), recording `now` if never:
+    /// the same answer for every process that shares the store, so bundles carry the same Last-Modified
+    /// on every node.
+    func recordTemplates(version: String, now: Date) async throws -> Date
 }
 
 /// A point in the store's history: every change to any pixel moves it forward.

@@ -73,7 +73,10 @@ import Testing
         #expect(Array(bundle.gzip.body.readableBytesView.prefix(3)) == [0x1F, 0x8B, 0x08])
         #expect(bundle.identity.entityTag != bundle.gzip.entityTag)
         #expect(bundle.identity.entityTag.hasPrefix("\"") && bundle.identity.entityTag.hasSuffix("\""))
-        #expect(bundle.lastModified.timeIntervalSince1970 == max(1_700_000_000, self.templates.lastModified.timeIntervalSince1970.rounded(.down)))
+        #expect(bundle.lastModified.timeIntervalSince1970 == 1_700_000_000)
+        var newer = renderer
+        newer.templatesRecordedAt = Date(timeIntervalSince1970: 1_800_000_000.5)
+        #expect(try PreparedBundle(pixel: try self.pixel(tiktok: self.destination), renderer: newer).lastModified.timeIntervalSince1970 == 1_800_000_000)
     }
 
     @Test func sameConfigurationSameTagsDifferentConfigurationDifferentTags() throws {

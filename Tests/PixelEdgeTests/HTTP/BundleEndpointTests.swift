@@ -240,4 +240,32 @@ import Testing
             }
         }
     }
+
+    /// Two servers on one store, with copies of the templates whose files have other times: the same
+    /// ETag and Last-Modified for the same bundle (the templates' time comes from the store).
+    @Test func twoServersOnOneStoreAnswerTheSameValidators() async throws {
+        let directory = try TemporaryDirectory()
+        let copy = directory.url.appendingPathComponent("templates-copy")
+        try FileManager.default.copyItem(atPath: TestEnvironment.templatesDirectory, toPath: copy.path)
+        for file in try FileManager.default.contentsOfDirectory(atPath: copy.path) {
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 86400 * 3)], ofItemAtPath: copy.appendingPathComponent(file).path)
+        }
+        let first = try TestEnvironment.server(in: directory)
+        var configuration = TestEnvironment.configuration(in: directory)
+        configuration.templatesDirectory = copy.path
+        let second = try PixelEdgeServer(configuration: configuration, logger: TestEnvironment.logger)
+        var answers: [[String?]] = []
+        for server in [first, second] {
+            let answer = try await server.makeApplication().test(.router) { client in
+                try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip"]) { response in
+                    #expect(response.status == .ok)
+                    return [response.headers[.eTag], response.headers[.lastModified]]
+                }
+            }
+            answers.append(answer)
+        }
+        #expect(answers.count == 2)
+        #expect(answers[0] == answers[1])
+        #expect(answers[0][1].flatMap(HTTPDate.parse).map { $0 < Date(timeIntervalSinceNow: 60) } == true, "not the copies' file times")
+    }
 }

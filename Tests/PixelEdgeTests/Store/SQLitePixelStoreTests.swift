@@ -82,4 +82,16 @@ import Testing
         let attributes = try FileManager.default.attributesOfItem(atPath: self.directory.path("store.sqlite"))
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
     }
+
+    /// Every process that shares the store reads the same time for the same templates, whatever its clock
+    /// or its files say.
+    @Test func templatesAreRecordedOnceForEveryone() async throws {
+        let directory = try TemporaryDirectory()
+        let first = try SQLitePixelStore(path: directory.path("pixels.sqlite"))
+        let second = try SQLitePixelStore(path: directory.path("pixels.sqlite"))
+        let seen = try await first.recordTemplates(version: "abc", now: Date(timeIntervalSince1970: 1_700_000_000))
+        #expect(seen == Date(timeIntervalSince1970: 1_700_000_000))
+        #expect(try await second.recordTemplates(version: "abc", now: Date(timeIntervalSince1970: 1_800_000_000)) == seen)
+        #expect(try await second.recordTemplates(version: "def", now: Date(timeIntervalSince1970: 1_800_000_000)) == Date(timeIntervalSince1970: 1_800_000_000))
+    }
 }
