@@ -27,6 +27,12 @@ public struct EventForwarder: Service {
         /// Pixels sent for at once: a slow Events API then costs one round trip per this many pixels, not
         /// one per pixel (`--forward-concurrency`).
         public var concurrency: Int = 16
+        /// How long a pass's claim on its events holds: longer than the longest pass (a batch and its
+        /// isolation calls, at 10 s each), so that only a forwarder that died loses its claim.
+        public var claimLease: Duration = .seconds(300)
+        /// Who claims: this node. The same on every start of the node (its host name by default), so that a
+        /// node killed while holding claims gives them back when it starts again.
+        public var node: String = ProcessInfo.processInfo.hostName
         public var batchSize: Int = 1000
         /// Suspects (events of a refused batch) go in smaller batches: each refusal costs a split.
         public var suspectBatchSize: Int = 50
@@ -45,7 +51,7 @@ public struct EventForwarder: Service {
         public init() {}
     }
 
-    let outbox: SQLiteOutbox
+    let outbox: any EventOutbox
     let store: any PixelStore
     let client: EventsAPIClient
     let settings: Settings
@@ -54,7 +60,7 @@ public struct EventForwarder: Service {
     let logger: Logger
 
     public init(
-        outbox: SQLiteOutbox, store: any PixelStore, client: EventsAPIClient, settings: Settings = .init(), depth: OutboxDepth,
+        outbox: any EventOutbox, store: any PixelStore, client: EventsAPIClient, settings: Settings = .init(), depth: OutboxDepth,
         metrics: PixelEdgeMetrics, logger: Logger
     ) {
         self.outbox = outbox
@@ -69,6 +75,14 @@ public struct EventForwarder: Service {
     /// Graceful shutdown ends the wait between passes, never a pass: a batch in flight is answered and
     /// recorded, so TikTok does not get it again at the next start.
     public func run() async {
+        do {
+            let released = try await self.outbox.releaseClaims(by: self.settings.node)
+            if released > 0 {
+                self.logger.notice("events this node had claimed before it stopped are due again", metadata: ["count": "\(released)"])
+            }
+        } catch {
+            self.logger.error("cannot release this node's earlier claims; they are due when their leases end", metadata: ["error": "\(error)"])
+        }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.settings.window) }
@@ -129,7 +143,7 @@ public struct EventForwarder: Service {
     private func forward(_ pixel: PixelID, now: Date) async throws {
         guard let config = try await self.store.pixel(pixel) else {
             for suspect in [false, true] {
-                let events = try await self.outbox.dueEvents(for: pixel, now: now, limit: self.settings.batchSize, suspect: suspect)
+                let events = try await self.claim(pixel, now: now, limit: self.settings.batchSize, suspect: suspect)
                 if !events.isEmpty { try await self.fail(events, code: nil, message: "the pixel was removed before its events were sent", now: now) }
             }
             return
@@ -138,16 +152,28 @@ public struct EventForwarder: Service {
         guard let tiktok = config.activeTikTok, let token = tiktok.accessToken else { return }
         if let paused = try await self.outbox.status(of: pixel)?.pausedAtVersion, paused == config.version { return }
         var pass = Pass(tiktok: tiktok, token: token, version: config.version, now: now, isolationCalls: self.settings.isolationCallsPerPass)
-        let fresh = try await self.outbox.dueEvents(for: pixel, now: now, limit: self.settings.batchSize, suspect: false)
+        let fresh = try await self.claim(pixel, now: now, limit: self.settings.batchSize, suspect: false)
+        var claimed = fresh
         if !fresh.isEmpty {
             try await self.deliver(fresh, pass: &pass)
         }
-        guard !pass.isStopped, pass.isolationCalls > 0 else { return }
-        let suspects = try await self.outbox.dueEvents(for: pixel, now: now, limit: self.settings.suspectBatchSize, suspect: true)
-        if !suspects.isEmpty {
-            pass.isolationCalls -= 1
-            try await self.deliver(suspects, pass: &pass)
+        if !pass.isStopped, pass.isolationCalls > 0 {
+            let suspects = try await self.claim(pixel, now: now, limit: self.settings.suspectBatchSize, suspect: true)
+            claimed += suspects
+            if !suspects.isEmpty {
+                pass.isolationCalls -= 1
+                try await self.deliver(suspects, pass: &pass)
+            }
         }
+        // What this pass neither delivered, retried nor failed (a pause, isolation calls used up) is due
+        // again at once, not when the lease runs out.
+        try await self.outbox.release(claimed)
+    }
+
+    /// The pixel's due events, claimed for `claimLease`: no other forwarder sharing the store sends them
+    /// meanwhile.
+    private func claim(_ pixel: PixelID, now: Date, limit: Int, suspect: Bool) async throws -> [OutboxEvent] {
+        try await self.outbox.claim(for: pixel, by: self.settings.node, now: now, limit: limit, suspect: suspect, lease: self.settings.claimLease)
     }
 
     /// What one pixel's pass works with, and how much of it is left.

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import PixelEdgeCore
 import ServiceLifecycle
@@ -7,7 +8,7 @@ import ServiceLifecycle
 /// request is answered only once its own transaction has committed to the database file; when it cannot
 /// be, the request gets the `StoreError`, and `StoreHealth` hears of it.
 public actor OutboxWriter: Service {
-    let outbox: SQLiteOutbox
+    let outbox: any EventOutbox
     let metrics: PixelEdgeMetrics
     let depth: OutboxDepth
     let health: StoreHealth
@@ -16,7 +17,7 @@ public actor OutboxWriter: Service {
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    public init(outbox: SQLiteOutbox, metrics: PixelEdgeMetrics, depth: OutboxDepth, health: StoreHealth) {
+    public init(outbox: any EventOutbox, metrics: PixelEdgeMetrics, depth: OutboxDepth, health: StoreHealth) {
         self.outbox = outbox
         self.metrics = metrics
         self.depth = depth
@@ -50,7 +51,7 @@ public actor OutboxWriter: Service {
             let batch = self.pending
             self.pending.removeAll()
             do {
-                try await self.outbox.append(batch.map(\.event))
+                try await self.outbox.append(batch.map(\.event), now: Date())
                 self.health.writeSucceeded()
                 self.metrics.eventsStored(batch.count)
                 self.depth.added(batch.count)

@@ -2,55 +2,12 @@ import Foundation
 import GRDB
 import PixelEdgeCore
 
-/// An accepted event waiting for TikTok, as stored.
-public struct OutboxEvent: Sendable, Equatable {
-    public let id: Int64
-    public let pixel: PixelID
-    public let eventID: String
-    public let eventName: String
-    /// The Events API `data` element, JSON.
-    public let data: String
-    public let attempts: Int
-    public let receivedAt: Date
-}
-
-/// What TikTok last said about a pixel's events, and how many went through.
-public struct DeliveryStatus: Sendable, Equatable {
-    public enum State: String, Sendable, Codable {
-        case ok
-        case invalidPixelCode = "invalid_pixel_code"
-        case invalidAccessToken = "invalid_access_token"
-        case rateLimited = "rate_limited"
-        case unreachable
-    }
-
-    public struct Failure: Sendable, Equatable {
-        /// TikTok's `code`, or nil when TikTok could not be reached.
-        public var code: Int?
-        public var message: String
-        public var requestID: String?
-        public var at: Date
-    }
-
-    public var state: State
-    /// When `state` was last set.
-    public var at: Date
-    public var lastRequestID: String?
-    public var lastError: Failure?
-    public var sent: Int
-    public var failed: Int
-    /// Events not delivered within the maximum event age, never sent.
-    public var expired: Int
-    /// Set after a permanent error: delivery stops until the pixel's configuration moves past this version.
-    public var pausedAtVersion: Int?
-}
-
 /// The durable outbox of accepted events and the delivery status of each pixel, in the same SQLite
 /// database as the pixels (WAL, synchronous=FULL): an event answered 204 survives `kill -9`.
 ///
 /// Only `append` checks that the database file is still the one opened: it is what a 204 rests on. The
 /// forwarder's writes go on with an orphaned file, which still holds events worth delivering.
-public struct SQLiteOutbox: Sendable {
+public struct SQLiteOutbox: EventOutbox {
     let database: SQLiteDatabase
 
     public init(database: SQLiteDatabase) {
@@ -85,39 +42,54 @@ public struct SQLiteOutbox: Sendable {
         }
     }
 
-    /// Pixels with at least one event due now.
-    func duePixels(now: Date) async throws -> [PixelID] {
+    public func duePixels(now: Date) async throws -> [PixelID] {
         try await self.database.read { db in
             try String.fetchAll(
                 db,
-                sql: "SELECT DISTINCT pixel_id FROM outbox_event WHERE state = 'pending' AND next_attempt_at_ms <= ?",
-                arguments: [now.unixMilliseconds]
+                sql: """
+                    SELECT DISTINCT pixel_id FROM outbox_event
+                    WHERE state = 'pending' AND next_attempt_at_ms <= ? AND claimed_until_ms <= ?
+                    """,
+                arguments: [now.unixMilliseconds, now.unixMilliseconds]
             ).compactMap(PixelID.init)
         }
     }
 
-    /// The pixel's oldest events due now: fresh ones, or suspects (events of a batch TikTok refused).
-    func dueEvents(for pixel: PixelID, now: Date, limit: Int, suspect: Bool = false) async throws -> [OutboxEvent] {
-        try await self.database.read { db in
+    public func claim(for pixel: PixelID, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent] {
+        let until = now.addingTimeInterval(lease.seconds).unixMilliseconds
+        return try await self.database.write(checkingFile: false) { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM outbox_event WHERE state = 'pending' AND pixel_id = ? AND next_attempt_at_ms <= ? AND suspect = ?
-                    ORDER BY id LIMIT ?
+                    UPDATE outbox_event SET claimed_until_ms = ?, claimed_by = ?
+                    WHERE id IN (
+                        SELECT id FROM outbox_event
+                        WHERE state = 'pending' AND pixel_id = ? AND next_attempt_at_ms <= ? AND claimed_until_ms <= ? AND suspect = ?
+                        ORDER BY id LIMIT ?)
+                    RETURNING *
                     """,
-                arguments: [pixel.rawValue, now.unixMilliseconds, suspect, limit]
-            ).compactMap { row in
-                guard let pixel = PixelID(row["pixel_id"] as String) else { return nil }
-                return OutboxEvent(
-                    id: row["id"], pixel: pixel, eventID: row["event_id"], eventName: row["event_name"], data: row["data"],
-                    attempts: row["attempts"], receivedAt: Date(unixMilliseconds: row["received_at_ms"])
-                )
+                arguments: [until, owner, pixel.rawValue, now.unixMilliseconds, now.unixMilliseconds, suspect, limit]
+            ).sorted { ($0["id"] as Int64) < ($1["id"] as Int64) }.compactMap(Self.event(from:))
+        }
+    }
+
+    public func release(_ events: [OutboxEvent]) async throws {
+        guard !events.isEmpty else { return }
+        try await self.database.write(checkingFile: false) { db in
+            for event in events {
+                try db.execute(sql: "UPDATE outbox_event SET claimed_until_ms = 0 WHERE id = ?", arguments: [event.id])
             }
         }
     }
 
-    /// TikTok accepted these: they leave the outbox.
-    func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws {
+    public func releaseClaims(by owner: String) async throws -> Int {
+        try await self.database.write(checkingFile: false) { db in
+            try db.execute(sql: "UPDATE outbox_event SET claimed_until_ms = 0, claimed_by = NULL WHERE claimed_by = ? AND claimed_until_ms > 0", arguments: [owner])
+            return db.changesCount
+        }
+    }
+
+    public func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws {
         try await self.database.write(checkingFile: false) { db in
             for event in events {
                 try db.execute(sql: "DELETE FROM outbox_event WHERE id = ?", arguments: [event.id])
@@ -134,13 +106,12 @@ public struct SQLiteOutbox: Sendable {
         }
     }
 
-    /// A transient failure: the events are tried again after `delay`.
-    func retry(_ events: [OutboxEvent], after delay: Duration, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
+    public func retry(_ events: [OutboxEvent], after delay: Duration, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
         let next = failure.at.addingTimeInterval(delay.seconds)
         try await self.database.write(checkingFile: false) { db in
             for event in events {
                 try db.execute(
-                    sql: "UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = ?, last_error = ? WHERE id = ?",
+                    sql: "UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = ?, last_error = ?, claimed_until_ms = 0 WHERE id = ?",
                     arguments: [next.unixMilliseconds, failure.message, event.id]
                 )
             }
@@ -148,16 +119,13 @@ public struct SQLiteOutbox: Sendable {
         }
     }
 
-    /// A permanent error for the pixel (its Pixel Code or token): its events stay queued, and delivery stops
-    /// until the configuration changes.
-    func pause(_ pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
+    public func pause(_ pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
         try await self.database.write(checkingFile: false) { db in
             try Self.record(state, failure: failure, pixel: pixel, failed: 0, pausedAtVersion: version, db)
         }
     }
 
-    /// Events TikTok will never accept (or that waited too long): kept for inspection, never retried.
-    func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws {
+    public func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws {
         try await self.database.write(checkingFile: false) { db in
             for event in events {
                 try db.execute(
@@ -170,8 +138,7 @@ public struct SQLiteOutbox: Sendable {
         }
     }
 
-    /// These events were in a batch TikTok refused: from now on they travel apart from fresh events.
-    func markSuspect(_ events: [OutboxEvent]) async throws {
+    public func markSuspect(_ events: [OutboxEvent]) async throws {
         try await self.database.write(checkingFile: false) { db in
             for event in events {
                 try db.execute(sql: "UPDATE outbox_event SET suspect = 1 WHERE id = ?", arguments: [event.id])
@@ -179,9 +146,7 @@ public struct SQLiteOutbox: Sendable {
         }
     }
 
-    /// Marks the pending events whose event time is before `date` expired: they are kept for inspection and
-    /// never sent. Returns how many, per pixel, counted in each pixel's status.
-    func expirePending(eventTimeBefore date: Date) async throws -> [PixelID: Int] {
+    public func expirePending(eventTimeBefore date: Date) async throws -> [PixelID: Int] {
         // Most passes have nothing to expire: an indexed read, and a write only when there is.
         let due = try await self.database.read { db in
             try Bool.fetchOne(
@@ -213,8 +178,7 @@ public struct SQLiteOutbox: Sendable {
         }
     }
 
-    /// Deletes failed and expired events received before `date`, and the oldest beyond `limit`; returns how many.
-    func pruneUndeliverable(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int {
+    public func pruneUndeliverable(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int {
         try await self.database.write(checkingFile: false) { db in
             try db.execute(
                 sql: """
@@ -286,6 +250,22 @@ public struct SQLiteOutbox: Sendable {
             }
             return states
         }
+    }
+
+    /// The pixel's pending events in the order they came, claimed or not (tests and diagnostics).
+    public func pendingEvents(of pixel: PixelID) async throws -> [OutboxEvent] {
+        try await self.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outbox_event WHERE state = 'pending' AND pixel_id = ? ORDER BY id", arguments: [pixel.rawValue])
+                .compactMap(Self.event(from:))
+        }
+    }
+
+    private static func event(from row: Row) -> OutboxEvent? {
+        guard let pixel = PixelID(row["pixel_id"] as String) else { return nil }
+        return OutboxEvent(
+            id: row["id"], pixel: pixel, eventID: row["event_id"], eventName: row["event_name"], data: row["data"],
+            attempts: row["attempts"], receivedAt: Date(unixMilliseconds: row["received_at_ms"])
+        )
     }
 
     /// Every event id stored for a pixel, pending or failed (tests and diagnostics).

@@ -190,6 +190,11 @@ public struct SQLiteDatabase: Sendable {
         migrator.registerMigration("template-version-v1") { db in
             try db.execute(sql: "CREATE TABLE template_version (version TEXT PRIMARY KEY NOT NULL, first_seen_at_ms INTEGER NOT NULL)")
         }
+        migrator.registerMigration("outbox-claims-v1") { db in
+            // A claim's lease: a forwarder's events until then are its own (see EventOutbox).
+            try db.execute(sql: "ALTER TABLE outbox_event ADD COLUMN claimed_until_ms INTEGER NOT NULL DEFAULT 0")
+            try db.execute(sql: "ALTER TABLE outbox_event ADD COLUMN claimed_by TEXT")
+        }
         return migrator
     }
 

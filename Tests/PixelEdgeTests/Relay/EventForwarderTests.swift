@@ -330,6 +330,24 @@ import Testing
         }
     }
 
+    /// Two forwarders on one store: what one has claimed the other does not send while the claim holds; if
+    /// the first dies holding it, the second sends its events, same event_ids, once the lease has run out.
+    @Test func aDeadForwardersClaimIsTakenOverAfterItsLease() async throws {
+        try await self.configure()
+        try await self.outbox.append((1...3).map { self.event("e\($0)") }, now: self.t0)
+        // The forwarder that died: it claimed the batch and sent nothing.
+        let claimed = try await self.outbox.claim(for: self.shop, by: "dead-node", now: self.t0, limit: 1000, suspect: false, lease: .seconds(300))
+        #expect(claimed.count == 3)
+        try await self.fake.run { base in
+            let forwarder = self.forwarder(base)
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(299))
+            #expect(self.fake.requests.isEmpty, "the claim holds")
+            await forwarder.forwardDue(now: self.t0.addingTimeInterval(301))
+        }
+        #expect(self.fake.requests.flatMap(\.eventIDs) == ["e1", "e2", "e3"])
+        #expect(try await self.outbox.pendingCount() == 0)
+    }
+
     /// TikTok merges a browser event and its server copy only within 48 hours: later, a copy is a second conversion.
     @Test func eventsPastTheMaximumAgeExpireUnsentAndAreCounted() async throws {
         try await self.configure()

@@ -1,0 +1,113 @@
+import Foundation
+
+/// An accepted event waiting for TikTok, as stored.
+public struct OutboxEvent: Sendable, Equatable {
+    public let id: Int64
+    public let pixel: PixelID
+    public let eventID: String
+    public let eventName: String
+    /// The Events API `data` element, JSON.
+    public let data: String
+    public let attempts: Int
+    public let receivedAt: Date
+
+    public init(id: Int64, pixel: PixelID, eventID: String, eventName: String, data: String, attempts: Int, receivedAt: Date) {
+        self.id = id
+        self.pixel = pixel
+        self.eventID = eventID
+        self.eventName = eventName
+        self.data = data
+        self.attempts = attempts
+        self.receivedAt = receivedAt
+    }
+}
+
+/// What TikTok last said about a pixel's events, and how many went through.
+public struct DeliveryStatus: Sendable, Equatable {
+    public enum State: String, Sendable, Codable {
+        case ok
+        case invalidPixelCode = "invalid_pixel_code"
+        case invalidAccessToken = "invalid_access_token"
+        case rateLimited = "rate_limited"
+        case unreachable
+    }
+
+    public struct Failure: Sendable, Equatable {
+        /// TikTok's `code`, or nil when TikTok could not be reached.
+        public var code: Int?
+        public var message: String
+        public var requestID: String?
+        public var at: Date
+
+        public init(code: Int?, message: String, requestID: String?, at: Date) {
+            self.code = code
+            self.message = message
+            self.requestID = requestID
+            self.at = at
+        }
+    }
+
+    public var state: State
+    /// When `state` was last set.
+    public var at: Date
+    public var lastRequestID: String?
+    public var lastError: Failure?
+    public var sent: Int
+    public var failed: Int
+    /// Events not delivered within the maximum event age, never sent.
+    public var expired: Int
+    /// Set after a permanent error: delivery stops until the pixel's configuration moves past this version.
+    public var pausedAtVersion: Int?
+
+    public init(
+        state: State, at: Date, lastRequestID: String?, lastError: Failure?, sent: Int, failed: Int, expired: Int, pausedAtVersion: Int?
+    ) {
+        self.state = state
+        self.at = at
+        self.lastRequestID = lastRequestID
+        self.lastError = lastError
+        self.sent = sent
+        self.failed = failed
+        self.expired = expired
+        self.pausedAtVersion = pausedAtVersion
+    }
+}
+
+/// The durable queue of accepted events, and each pixel's delivery status: what `/collect` writes and the
+/// forwarder sends from. The embedded store is `SQLiteOutbox`; a store that several nodes share meets the
+/// same contract, claims included: a node claims a pixel's due events for a lease, and no other claim returns
+/// them while it holds; what the node neither delivers, retries nor fails is released, or due again once the
+/// lease runs out (the node died).
+public protocol EventOutbox: Sendable {
+    /// Stores events in one transaction (one commit for a whole group of requests); returns once committed.
+    func append(_ events: [CollectedEvent], now: Date) async throws
+    /// Events waiting to be sent, claimed or not.
+    func pendingCount() async throws -> Int
+    /// Pixels with at least one event due now and not claimed.
+    func duePixels(now: Date) async throws -> [PixelID]
+    /// Claims for `owner` (a node), until `now + lease`, the pixel's oldest due events: fresh ones, or
+    /// suspects (events of a batch TikTok refused).
+    func claim(for pixel: PixelID, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent]
+    /// Gives back claimed events not sent: due again at once.
+    func release(_ events: [OutboxEvent]) async throws
+    /// Gives back every claim of `owner`: a node that starts again releases what it held when it stopped
+    /// (killed, say) rather than wait for the leases. Returns how many events.
+    func releaseClaims(by owner: String) async throws -> Int
+    /// TikTok accepted these: they leave the outbox.
+    func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws
+    /// A transient failure: the events are tried again after `delay`.
+    func retry(_ events: [OutboxEvent], after delay: Duration, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws
+    /// A permanent error for the pixel: its events stay queued, and delivery stops until its configuration
+    /// moves past `version`.
+    func pause(_ pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws
+    /// Events TikTok will never accept: kept for inspection, never retried.
+    func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws
+    /// These events were in a batch TikTok refused: from now on they travel apart from fresh events.
+    func markSuspect(_ events: [OutboxEvent]) async throws
+    /// Marks the pending events whose time is before `date` expired, never sent; returns how many, per pixel.
+    func expirePending(eventTimeBefore date: Date) async throws -> [PixelID: Int]
+    /// Deletes failed and expired events received before `date`, and the oldest beyond `limit`; returns how many.
+    func pruneUndeliverable(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int
+    func status(of pixel: PixelID) async throws -> DeliveryStatus?
+    func counts(of pixel: PixelID) async throws -> (queued: Int, failed: Int)
+}
