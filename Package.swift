@@ -13,6 +13,9 @@ let package = Package(
         .executable(name: "pixel-edge", targets: ["pixel-edge"]),
         .library(name: "PixelEdge", targets: ["PixelEdge"]),
         .library(name: "PixelEdgeCore", targets: ["PixelEdgeCore"]),
+        .library(name: "PixelEdgeBundles", targets: ["PixelEdgeBundles"]),
+        .library(name: "PixelEdgeSQLite", targets: ["PixelEdgeSQLite"]),
+        .library(name: "PixelEdgeRelay", targets: ["PixelEdgeRelay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -33,8 +36,9 @@ let package = Package(
     targets: [
         // libbrotli from the system (Debian: libbrotli-dev), for the bundles' br encoding.
         .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlienc", providers: [.apt(["libbrotli-dev"])]),
-        // Model types, validation and the parsers of everything a client sends: no server, database or network
-        // code, so that the fuzz targets (Tests/fuzz) build it alone with the sanitizers.
+        // Model types, validation, the parsers of everything a client sends and the storage protocols (pixel
+        // store, outbox): no server, database or network code, so that the fuzz targets (Tests/fuzz) build it
+        // alone with the sanitizers.
         .target(
             name: "PixelEdgeCore",
             dependencies: [
@@ -42,18 +46,71 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The counters every part reports to, in a Prometheus registry of their own.
+        .target(
+            name: "PixelEdgeMetrics",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Bundles: rendering from the templates, compression, the prepared responses, the cache and what keeps
+        // it in step with a PixelStore. No database or HTTP server code.
+        .target(
+            name: "PixelEdgeBundles",
+            dependencies: [
+                .byName(name: "PixelEdgeCore"),
+                .byName(name: "CBrotli"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The embedded store: pixels and the outbox in one SQLite file (GRDB).
+        .target(
+            name: "PixelEdgeSQLite",
+            dependencies: [
+                .byName(name: "PixelEdgeCore"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The relay: the group-commit writer, TikTok's Events API client, the forwarder, the store's health.
+        // It knows storage only through PixelStore and EventOutbox.
+        .target(
+            name: "PixelEdgeRelay",
+            dependencies: [
+                .byName(name: "PixelEdgeCore"),
+                .byName(name: "PixelEdgeMetrics"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP server (Hummingbird, the bundle fast path, the admin API, /collect) and the assembly of
+        // everything above into one server.
         .target(
             name: "PixelEdge",
             dependencies: [
                 .byName(name: "PixelEdgeCore"),
-                .byName(name: "CBrotli"),
+                .byName(name: "PixelEdgeMetrics"),
+                .byName(name: "PixelEdgeBundles"),
+                .byName(name: "PixelEdgeSQLite"),
+                .byName(name: "PixelEdgeRelay"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-                .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -62,8 +119,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -72,6 +127,9 @@ let package = Package(
             dependencies: [
                 .byName(name: "PixelEdge"),
                 .byName(name: "PixelEdgeCore"),
+                .byName(name: "PixelEdgeBundles"),
+                .byName(name: "PixelEdgeSQLite"),
+                .byName(name: "PixelEdgeRelay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -87,6 +145,10 @@ let package = Package(
             dependencies: [
                 .byName(name: "PixelEdge"),
                 .byName(name: "PixelEdgeCore"),
+                .byName(name: "PixelEdgeMetrics"),
+                .byName(name: "PixelEdgeBundles"),
+                .byName(name: "PixelEdgeSQLite"),
+                .byName(name: "PixelEdgeRelay"),
                 // Built with the tests, which run it as a separate process (CLI output, exit codes, hot reload).
                 .byName(name: "pixel-edge"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

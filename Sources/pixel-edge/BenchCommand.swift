@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import PixelEdge
+import PixelEdgeBundles
 import PixelEdgeCore
+import PixelEdgeSQLite
 
 /// Helpers for `Benchmarks/run`: figures that need the library from inside the process.
 struct BenchCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PixelEdge
+import PixelEdgeSQLite
 
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("database"), help: "SQLite file holding the pixel configurations.")

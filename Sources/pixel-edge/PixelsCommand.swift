@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import PixelEdge
 import PixelEdgeCore
+import PixelEdgeRelay
+import PixelEdgeSQLite
 
 struct PixelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,10 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import Logging
 import PixelEdge
+import PixelEdgeBundles
 import PixelEdgeCore
+import PixelEdgeRelay
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PixelEdgeBundles
 import PixelEdgeCore
+import PixelEdgeRelay
+import PixelEdgeSQLite
 
 /// `/admin/pixels`: create, read, update and delete pixel configurations as JSON.
 struct AdminController<Context: RequestContext> {

@@ -1,5 +1,7 @@
 import Hummingbird
+import PixelEdgeBundles
 import PixelEdgeCore
+import PixelEdgeMetrics
 
 /// Serves `/p/{id}/pb.js` and `/pb.js?id=` ahead of the router, for every method (so that any method but
 /// GET and HEAD gets 405 with `Allow`), and passes every other request on.

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import PixelEdgeBundles
 import PixelEdgeCore
 
 /// What a GET or HEAD of a bundle asks besides the bundle: the fields that decide its answer, gathered

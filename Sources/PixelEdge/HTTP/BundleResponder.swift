@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import NIOCore
+import PixelEdgeBundles
 import PixelEdgeCore
 
 /// A response to a bundle request, from the cache's prepared parts.

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import PixelEdgeCore
 
 /// Turns every error into a response that says what went wrong, and makes every 4xx and 5xx say how long
 /// it may be kept (`no-store` unless the responder chose), so that no cache keeps an error longer than

@@ -1,6 +1,8 @@
 import Hummingbird
 import NIOCore
+import PixelEdgeBundles
 import PixelEdgeCore
+import PixelEdgeRelay
 
 /// The checks a load balancer or an orchestrator asks, GET or HEAD:
 /// - `/healthz`, liveness: 200 while the store can be read and bundles are served; 503 when it cannot be

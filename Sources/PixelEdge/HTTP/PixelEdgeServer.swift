@@ -2,7 +2,11 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import PixelEdgeBundles
 import PixelEdgeCore
+import PixelEdgeMetrics
+import PixelEdgeRelay
+import PixelEdgeSQLite
 
 /// Builds the PixelEdge application: the store and outbox, the bundle cache and its updater, the relay's
 /// writer and forwarder, and the routes.

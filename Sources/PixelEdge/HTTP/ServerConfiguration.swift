@@ -1,4 +1,6 @@
+import PixelEdgeBundles
 import PixelEdgeCore
+import PixelEdgeRelay
 
 /// Everything `pixel-edge serve` is configured with.
 public struct ServerConfiguration: Sendable {

@@ -4,6 +4,8 @@ import Hummingbird
 import Logging
 import NIOCore
 import PixelEdgeCore
+import PixelEdgeMetrics
+import PixelEdgeRelay
 
 /// `POST /collect`: receives the server-side copy of an event from pb.js and answers 204 only once it is
 /// stored in the outbox. `OPTIONS /collect` answers CORS preflights (sendBeacon's text/plain needs none,

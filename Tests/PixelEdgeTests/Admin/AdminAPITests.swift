@@ -6,6 +6,10 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 @Suite struct AdminAPITests {
     static let authorization = "Bearer \(TestEnvironment.adminToken)"

@@ -3,7 +3,11 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// pb.js is on the critical path of every page that carries the tag: its size is a product requirement.
 @Suite struct BundleBudgetTests {

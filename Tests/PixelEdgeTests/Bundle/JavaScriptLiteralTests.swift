@@ -2,6 +2,10 @@ import Foundation
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 @Suite struct JavaScriptLiteralTests {
     static let hostile = [

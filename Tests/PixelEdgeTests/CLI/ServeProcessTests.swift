@@ -8,6 +8,10 @@ import NIOHTTP1
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 @Suite struct ServeProcessTests {
     @Test func aChangeMadeByTheCLIInAnotherProcessIsServedWithinOneSecond() async throws {

@@ -6,6 +6,11 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
+@testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 @Suite struct BundleEndpointTests {
     static let cacheControl = "max-age=300, s-maxage=3600, stale-while-revalidate=86400, stale-if-error=604800"

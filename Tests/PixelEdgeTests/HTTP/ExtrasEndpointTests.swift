@@ -6,6 +6,10 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// `GET /pb-extras.js`: what pixels that require consent load after pb.js, answered as bundles are.
 @Suite struct ExtrasEndpointTests {

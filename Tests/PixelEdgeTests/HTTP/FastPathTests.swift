@@ -7,7 +7,11 @@ import NIOPosix
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// The bundle fast path over a raw socket: byte-exact answers, pipelining order, and everything it must
 /// leave to Hummingbird.

@@ -3,7 +3,11 @@ import HTTPTypes
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 @Suite struct ContentCodingNegotiationTests {
     @Test(arguments: [

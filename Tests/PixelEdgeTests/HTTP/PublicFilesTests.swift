@@ -4,6 +4,10 @@ import HummingbirdTesting
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 @Suite struct PublicFilesTests {
     func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {

@@ -6,7 +6,11 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 @Suite struct CollectEndpointTests {
     static let json: HTTPFields = [.contentType: "application/json"]

@@ -6,7 +6,11 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// What `/collect` does with the consent a copy carries, and what reaches the Events API of identity,
 /// locale and limited data use.

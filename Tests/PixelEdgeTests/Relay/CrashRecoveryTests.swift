@@ -6,7 +6,11 @@ import NIOHTTP1
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// `kill -9` of a real `pixel-edge serve` after it accepted events and before it forwarded them: on restart
 /// every accepted event reaches the Events API, a repeat only ever with its own event_id.

@@ -5,7 +5,11 @@ import Synchronization
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// The forwarder against a fake Events API. Time is passed in (`forwardDue(now:)`), so retries and backoff
 /// are tested without waiting for them.

@@ -3,7 +3,11 @@ import NIOHTTP1
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 @Suite struct EventsAPIOutcomeTests {
     func outcome(_ body: String, status: HTTPResponseStatus = .ok, headers: HTTPHeaders = [:]) -> EventsAPIOutcome {

@@ -6,7 +6,11 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// Bodies built to hurt: each used to crash the server, stall it, or store what it must not.
 @Suite struct HostileBodyTests {

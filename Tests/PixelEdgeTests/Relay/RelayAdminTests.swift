@@ -6,7 +6,11 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// What operators see of the relay: the delivery status in the admin API, and the connection test from the
 /// admin API and the CLI.

@@ -8,7 +8,11 @@ import NIOCore
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// When the store cannot keep an event, `/collect` says so (503, never 204), `/readyz` tells the load
 /// balancer, and the failure is logged once and counted.

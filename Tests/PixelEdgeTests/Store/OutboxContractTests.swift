@@ -2,7 +2,11 @@ import Foundation
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// What every `EventOutbox` promises, whatever stores it: claims that hold for their lease and only for it,
 /// releases, deliveries and retries. (Run against each store; SQLite is the embedded one.)

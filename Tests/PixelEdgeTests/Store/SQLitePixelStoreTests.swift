@@ -2,7 +2,11 @@ import Foundation
 import Testing
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 @Suite struct SQLitePixelStoreTests {
     let directory: TemporaryDirectory

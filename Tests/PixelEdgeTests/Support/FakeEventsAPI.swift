@@ -6,7 +6,11 @@ import NIOCore
 import Synchronization
 
 @testable import PixelEdge
+@testable import PixelEdgeBundles
 @testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
 
 /// A stand-in for TikTok's Events API: records every request and answers as the test scripts it.
 final class FakeEventsAPI: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PixelEdge
 import Testing
+@testable import PixelEdgeBundles
 
 /// Paths and factories the tests share.
 enum TestEnvironment {

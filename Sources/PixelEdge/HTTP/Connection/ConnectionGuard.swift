@@ -1,4 +1,5 @@
 import NIOCore
+import PixelEdgeMetrics
 import Synchronization
 
 /// The first handler of every connection, on its raw bytes: it bounds how long the client may take and

@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdCore
 import NIOCore
+import PixelEdgeMetrics
 import Synchronization
 
 /// The server's open connections, for the connection limit: past `limit`, each new connection closes the

@@ -4,6 +4,8 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import PixelEdgeBundles
+import PixelEdgeMetrics
 
 /// Hummingbird's HTTP/1 child channel with the bundle fast path in its pipeline:
 ///

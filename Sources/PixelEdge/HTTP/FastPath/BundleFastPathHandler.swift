@@ -1,7 +1,9 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PixelEdgeBundles
 import PixelEdgeCore
+import PixelEdgeMetrics
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import Foundation
 import PixelEdgeCore
+import PixelEdgeMetrics
 
 /// Sends one test event with the pixel's Test Event Code and says, in plain words, what TikTok answered and
 /// what to do about it. Used by `pixel-edge pixels test` and `POST /admin/pixels/{id}/test`.

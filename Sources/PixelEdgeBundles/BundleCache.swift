@@ -1,5 +1,5 @@
-import Synchronization
 import PixelEdgeCore
+import Synchronization
 
 /// The prepared bundles of every pixel, as one immutable snapshot replaced whole on each change.
 ///

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// HTTP-date (RFC 9110 §5.6.7): generated as IMF-fixdate, accepted in all three formats recipients must read.
-enum HTTPDate {
+package enum HTTPDate {
     private static let formats = [
         "EEE, dd MMM yyyy HH:mm:ss 'GMT'",  // IMF-fixdate
         "EEEE, dd-MMM-yy HH:mm:ss 'GMT'",  // obsolete RFC 850
@@ -22,7 +22,7 @@ enum HTTPDate {
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT`, from gmtime and fixed English names: no formatter to build (it would
     /// cost more than rendering a bundle) and no dependence on the process's locale.
-    static func format(_ date: Date) -> String {
+    package static func format(_ date: Date) -> String {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&seconds, &parts)
@@ -35,7 +35,7 @@ enum HTTPDate {
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// Parsing is rare (`If-Modified-Since` without `If-None-Match`), so formatters are made per call rather than shared.
-    static func parse(_ text: some StringProtocol) -> Date? {
+    package static func parse(_ text: some StringProtocol) -> Date? {
         let trimmed = String(text).trimmingCharacters(in: .whitespaces)
         for format in formats {
             if let date = formatter(format).date(from: trimmed) {

@@ -1,3 +1,5 @@
+import PixelEdgeCore
+import PixelEdgeMetrics
 import Synchronization
 
 /// How many events wait in the outbox, which `/collect` answers 429 on past `--outbox-limit`.
@@ -15,16 +17,16 @@ public final class OutboxDepth: Sendable {
 
     public var value: Int { self.count.load(ordering: .relaxed) }
 
-    func added(_ events: Int) {
+    package func added(_ events: Int) {
         self.metrics.outboxDepthChanged(to: self.count.add(events, ordering: .relaxed).newValue)
     }
 
-    func removed(_ events: Int) {
+    package func removed(_ events: Int) {
         let remaining = self.count.subtract(events, ordering: .relaxed).newValue
         self.metrics.outboxDepthChanged(to: max(0, remaining))
     }
 
-    func counted(_ events: Int) {
+    package func counted(_ events: Int) {
         self.count.store(events, ordering: .relaxed)
         self.metrics.outboxDepthChanged(to: events)
     }

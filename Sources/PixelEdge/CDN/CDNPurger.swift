@@ -1,8 +1,9 @@
-import Foundation
 import AsyncHTTPClient
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import PixelEdgeBundles
 import PixelEdgeCore
 
 /// Tells a CDN that a pixel's bundle changed, by its surrogate key (`pixel-<id>`), so that the next request
@@ -11,7 +12,7 @@ import PixelEdgeCore
 /// One request per changed pixel: `method url` with `Surrogate-Key: pixel-<id>`, `{key}` in the URL replaced
 /// by the key. That is a `PURGE` to Varnish (with the VCL in `Tests/varnish/`), or a `POST` to Fastly's
 /// `https://api.fastly.com/service/ID/purge/{key}` with `--purge-header "Fastly-Key: …"`.
-public struct CDNPurger: Sendable {
+public struct CDNPurger: BundlePurger {
     public struct Settings: Sendable {
         public var url: String
         public var method: String

@@ -275,10 +275,3 @@ public struct SQLiteOutbox: EventOutbox {
         }
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -110,7 +110,7 @@ public final class PreparedBundle: Sendable {
         self.lastModified = lastModified
     }
 
-    func representation(_ coding: ContentCoding) -> BundleRepresentation {
+    package func representation(_ coding: ContentCoding) -> BundleRepresentation {
         switch coding {
         case .brotli: self.brotli
         case .gzip: self.gzip
@@ -153,6 +153,6 @@ extension ByteBuffer {
 
 extension HTTPField.Name {
     static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
-    static let surrogateKey = HTTPField.Name("Surrogate-Key")!
-    static let cacheTag = HTTPField.Name("Cache-Tag")!
+    package static let surrogateKey = HTTPField.Name("Surrogate-Key")!
+    package static let cacheTag = HTTPField.Name("Cache-Tag")!
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import PixelEdgeCore
+import PixelEdgeMetrics
 import ServiceLifecycle
 
 /// Stores accepted events in the outbox with group commit: requests arriving while a transaction is being

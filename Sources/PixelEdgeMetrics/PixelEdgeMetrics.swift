@@ -39,64 +39,64 @@ public final class PixelEdgeMetrics: Sendable {
         self.openConnections = CoreMetrics.Gauge(label: "pixeledge_connections_open", factory: factory)
     }
 
-    func eventReceived() { self.eventsReceived.increment() }
-    func eventDiscarded() { self.eventsDiscarded.increment() }
-    func eventsStored(_ count: Int) {
+    package func eventReceived() { self.eventsReceived.increment() }
+    package func eventDiscarded() { self.eventsDiscarded.increment() }
+    package func eventsStored(_ count: Int) {
         self.eventsStored.increment(by: count)
     }
-    func eventsForwarded(_ count: Int, after duration: Duration) {
+    package func eventsForwarded(_ count: Int, after duration: Duration) {
         self.eventsForwarded.increment(by: count)
         self.forwardAttempted(taking: duration)
     }
-    func forwardAttempted(taking duration: Duration) {
+    package func forwardAttempted(taking duration: Duration) {
         let (seconds, attoseconds) = duration.components
         self.forwardLatency.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
-    func bundleResponded(status: Int) {
+    package func bundleResponded(status: Int) {
         (self.bundleResponses[status] ?? self.bundleOtherResponses).increment()
     }
 
-    func eventsExpired(_ count: Int) {
+    package func eventsExpired(_ count: Int) {
         CoreMetrics.Counter(label: "pixeledge_events_expired_total", factory: self.factory).increment(by: count)
     }
 
-    func eventRejected(status: Int) {
+    package func eventRejected(status: Int) {
         CoreMetrics.Counter(label: "pixeledge_events_rejected_total", dimensions: [("status", String(status))], factory: self.factory).increment()
     }
 
-    func eventsFailed(code: Int?, count: Int) {
+    package func eventsFailed(code: Int?, count: Int) {
         CoreMetrics.Counter(label: "pixeledge_events_failed_total", dimensions: [("code", code.map(String.init) ?? "none")], factory: self.factory)
             .increment(by: count)
     }
 
-    func failedEventsExpired(_ count: Int) {
+    package func failedEventsExpired(_ count: Int) {
         CoreMetrics.Counter(label: "pixeledge_failed_events_expired_total", factory: self.factory).increment(by: count)
     }
 
-    func outboxDepthChanged(to depth: Int) {
+    package func outboxDepthChanged(to depth: Int) {
         self.outboxDepthGauge.record(depth)
     }
 
-    func personalDataRedacted(field: String) {
+    package func personalDataRedacted(field: String) {
         CoreMetrics.Counter(label: "pixeledge_personal_data_redacted_total", dimensions: [("field", field)], factory: self.factory).increment()
     }
 
-    func storeWriteFailed(reason: String) {
+    package func storeWriteFailed(reason: String) {
         CoreMetrics.Counter(label: "pixeledge_store_write_failures_total", dimensions: [("reason", reason)], factory: self.factory).increment()
     }
 
-    func storeAvailabilityChanged(_ available: Bool) {
+    package func storeAvailabilityChanged(_ available: Bool) {
         self.storeAvailable.record(available ? 1 : 0)
     }
 
-    func connectionsChanged(to count: Int) {
+    package func connectionsChanged(to count: Int) {
         self.openConnections.record(count)
     }
 
     /// Why the server closed a connection before its client did (timeouts, the connection limit, a request it
     /// could not answer).
-    func connectionClosed(reason: String) {
+    package func connectionClosed(reason: String) {
         CoreMetrics.Counter(label: "pixeledge_connections_closed_total", dimensions: [("reason", reason)], factory: self.factory).increment()
     }
 

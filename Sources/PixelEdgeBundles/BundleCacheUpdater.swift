@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import NIOCore
-import ServiceLifecycle
 import PixelEdgeCore
+import ServiceLifecycle
 
 /// Keeps `BundleCache` in step with the store: renders each new pixel version once, off the request path,
 /// and swaps it in. It polls the store's revision, so a change made by any process (the CLI, another
@@ -19,7 +19,7 @@ public actor BundleCacheUpdater: Service {
     public private(set) var extras: PreparedBundle?
     let cache: BundleCache
     let pollInterval: Duration
-    let purger: CDNPurger?
+    let purger: (any BundlePurger)?
     let logger: Logger
     private var revision = StoreRevision.zero
     private var unrendered: [PixelID: PixelConfig] = [:]
@@ -29,7 +29,7 @@ public actor BundleCacheUpdater: Service {
 
     public init(
         store: any PixelStore, renderer: BundleRenderer, cache: BundleCache, pollInterval: Duration = .milliseconds(250),
-        purger: CDNPurger? = nil, logger: Logger
+        purger: (any BundlePurger)? = nil, logger: Logger
     ) {
         self.store = store
         self.renderer = renderer
@@ -189,4 +189,9 @@ public actor BundleCacheUpdater: Service {
         }
         return (prepared, failures)
     }
+}
+
+/// What tells caches in front (a CDN) that pixels' bundles changed, once the new ones are served.
+public protocol BundlePurger: Sendable {
+    func purge(_ pixels: [PixelID]) async
 }

@@ -1,4 +1,6 @@
 import Logging
+import PixelEdgeCore
+import PixelEdgeMetrics
 import Synchronization
 
 /// Whether the store takes writes, as the last write or probe found it: what `/readyz` answers from, so that
@@ -20,7 +22,7 @@ public final class StoreHealth: Sendable {
     /// Nil while writes succeed.
     public var currentProblem: StoreError? { self.problem.withLock { $0 } }
 
-    func writeSucceeded() {
+    package func writeSucceeded() {
         guard let previous = self.problem.withLock({ state -> StoreError? in
             defer { state = nil }
             return state
@@ -29,7 +31,7 @@ public final class StoreHealth: Sendable {
         self.logger.notice("the store takes writes again", metadata: ["previously": "\(previous.reason.rawValue)"])
     }
 
-    func writeFailed(_ error: StoreError) {
+    package func writeFailed(_ error: StoreError) {
         self.metrics.storeWriteFailed(reason: error.reason.rawValue)
         let previous = self.problem.withLock { state -> StoreError? in
             defer { state = error }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import PixelEdgeCore
+import PixelEdgeMetrics
 
 /// What TikTok's Events API said to one request, in the terms the forwarder acts on.
 public enum EventsAPIOutcome: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PixelEdgeCore
+import PixelEdgeMetrics
 import ServiceLifecycle
 
 /// Sends the outbox to TikTok's Events API, per pixel, in batches, until TikTok has accepted every event.

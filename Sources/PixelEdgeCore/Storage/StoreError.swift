@@ -1,0 +1,26 @@
+/// Why the store cannot do what was asked, in terms an operator can act on. `/collect` answers 503 for any
+/// of these (never 204: the event was not kept), and `/readyz` reports it.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Reason: String, Sendable {
+        case fileDeleted = "file_deleted"
+        case fileReplaced = "file_replaced"
+        case diskFull = "disk_full"
+        case readOnly = "read_only"
+        case busy
+        case corrupt
+        case io = "io_error"
+
+        /// Whether retrying can help before a restart: a deleted or replaced file stays so.
+        public var isPermanent: Bool { self == .fileDeleted || self == .fileReplaced }
+    }
+
+    public let reason: Reason
+    public let message: String
+
+    public init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    public var description: String { self.message }
+}
