@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PixelEdgeCore", targets: ["PixelEdgeCore"]),
         .library(name: "PixelEdgeBundles", targets: ["PixelEdgeBundles"]),
         .library(name: "PixelEdgeSQLite", targets: ["PixelEdgeSQLite"]),
+        .library(name: "PixelEdgePostgres", targets: ["PixelEdgePostgres"]),
         .library(name: "PixelEdgeRelay", targets: ["PixelEdgeRelay"]),
     ],
     dependencies: [
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // libbrotli from the system (Debian: libbrotli-dev), for the bundles' br encoding.
@@ -81,6 +83,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The store several nodes share: the same, on PostgreSQL (postgres-nio), with LISTEN/NOTIFY and
+        // claims that hold across nodes.
+        .target(
+            name: "PixelEdgePostgres",
+            dependencies: [
+                .byName(name: "PixelEdgeCore"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The relay: the group-commit writer, TikTok's Events API client, the forwarder, the store's health.
         // It knows storage only through PixelStore and EventOutbox.
         .target(
@@ -106,6 +120,7 @@ let package = Package(
                 .byName(name: "PixelEdgeMetrics"),
                 .byName(name: "PixelEdgeBundles"),
                 .byName(name: "PixelEdgeSQLite"),
+                .byName(name: "PixelEdgePostgres"),
                 .byName(name: "PixelEdgeRelay"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -148,6 +163,7 @@ let package = Package(
                 .byName(name: "PixelEdgeMetrics"),
                 .byName(name: "PixelEdgeBundles"),
                 .byName(name: "PixelEdgeSQLite"),
+                .byName(name: "PixelEdgePostgres"),
                 .byName(name: "PixelEdgeRelay"),
                 // Built with the tests, which run it as a separate process (CLI output, exit codes, hot reload).
                 .byName(name: "pixel-edge"),

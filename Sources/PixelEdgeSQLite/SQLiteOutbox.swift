@@ -16,11 +16,7 @@ public struct SQLiteOutbox: EventOutbox {
 
     /// Stores events in one transaction (one fsync for a whole group of requests).
     public func append(_ events: [CollectedEvent], now: Date = Date()) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let rows = try events.map { event in
-            (event, String(decoding: try encoder.encode(event.eventsAPIData), as: UTF8.self))
-        }
+        let rows = try events.map { event in (event, try event.eventsAPIDataJSON()) }
         try await self.database.write { db in
             for (event, data) in rows {
                 try db.execute(

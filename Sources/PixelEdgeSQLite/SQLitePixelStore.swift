@@ -158,22 +158,11 @@ public struct SQLitePixelStore: PixelStore {
 
     /// Stored values are validated again on load: the file may have been edited by other tools.
     private static func pixel(from row: Row) throws -> PixelConfig {
-        let id = try PixelID(validating: row["id"])
-        var tiktok: TikTokDestination?
-        if let code: String = row["tiktok_pixel_code"] {
-            tiktok = TikTokDestination(
-                pixelCode: try TikTokPixelCode.parse(code).value,
-                accessToken: try (row["tiktok_access_token"] as String?).map { try TikTokAccessToken.parse($0).value },
-                testEventCode: try (row["tiktok_test_event_code"] as String?).map { try TestEventCode.parse($0).value },
-                isEnabled: row["tiktok_enabled"]
-            )
-        }
-        let settings = PixelSettings(
-            spaPageViews: row["spa_page_views"],
-            consent: try ConsentMode.parse(row["consent"]),
-            defaultPhoneCountry: try (row["default_phone_country"] as String?).map { try PhoneCountryCode.parse($0).value },
-            limitedDataUse: row["limited_data_use"]
-        )
-        return PixelConfig(id: id, tiktok: tiktok, settings: settings, version: row["version"], updatedAt: Date(unixMilliseconds: row["updated_at_ms"]))
+        try StoredPixel(
+            id: row["id"], tiktokPixelCode: row["tiktok_pixel_code"], tiktokAccessToken: row["tiktok_access_token"],
+            tiktokTestEventCode: row["tiktok_test_event_code"], tiktokEnabled: row["tiktok_enabled"], spaPageViews: row["spa_page_views"],
+            consent: row["consent"], defaultPhoneCountry: row["default_phone_country"], limitedDataUse: row["limited_data_use"],
+            version: row["version"], updatedAtMilliseconds: row["updated_at_ms"]
+        ).validated()
     }
 }

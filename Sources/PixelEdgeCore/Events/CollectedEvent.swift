@@ -77,4 +77,11 @@ public struct CollectedEvent: Sendable, Equatable {
         if self.limitedDataUse { data["limited_data_use"] = .bool(true) }
         return .object(data)
     }
+
+    /// `eventsAPIData` as the outbox stores it: JSON, keys sorted, so that the same event is the same bytes.
+    public func eventsAPIDataJSON() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self.eventsAPIData), as: UTF8.self)
+    }
 }

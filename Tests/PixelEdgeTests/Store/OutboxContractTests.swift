@@ -14,18 +14,14 @@ import Testing
     let shop = try! PixelID(validating: "shop")
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
-    /// The stores under test, each fresh.
-    static func stores() throws -> [(name: String, outbox: any EventOutbox, keepAlive: AnyObject)] {
-        let directory = try TemporaryDirectory()
-        return [("sqlite", SQLiteOutbox(database: try SQLiteDatabase(path: directory.path("outbox.sqlite"))), directory)]
-    }
-
     func events(_ ids: [String]) -> [CollectedEvent] {
         ids.map { CollectedEvent(pixel: self.shop, event: "Lead", eventID: $0, eventTime: Int64(self.t0.timeIntervalSince1970)) }
     }
 
-    @Test func aClaimHoldsForItsLeaseAndOnlyForIt() async throws {
-        for (name, outbox, keepAlive) in try Self.stores() {
+    @Test(arguments: StoreKind.allCases) func aClaimHoldsForItsLeaseAndOnlyForIt(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
             try await outbox.append(self.events(["a", "b", "c"]), now: self.t0)
             let first = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 2, suspect: false, lease: .seconds(60))
             #expect(first.map(\.eventID) == ["a", "b"], "\(name)")
@@ -37,12 +33,13 @@ import Testing
             let taken = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0.addingTimeInterval(61), limit: 10, suspect: false, lease: .seconds(60))
             #expect(taken.map(\.eventID) == ["a", "b", "c"], "\(name)")
             #expect(try await outbox.pendingCount() == 3)
-            _ = keepAlive
         }
     }
 
-    @Test func releasedEventsAreDueAtOnceDeliveredOnesAreGoneRetriedOnesWait() async throws {
-        for (name, outbox, keepAlive) in try Self.stores() {
+    @Test(arguments: StoreKind.allCases) func releasedEventsAreDueAtOnceDeliveredOnesAreGoneRetriedOnesWait(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
             try await outbox.append(self.events(["a", "b", "c"]), now: self.t0)
             let claimed = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: false, lease: .seconds(60))
             try await outbox.delivered([claimed[0]], pixel: self.shop, requestID: "req", now: self.t0)
@@ -56,31 +53,32 @@ import Testing
             #expect(later.first?.attempts == 1)
             #expect(try await outbox.pendingCount() == 2)
             #expect(try await outbox.status(of: self.shop)?.sent == 1)
-            _ = keepAlive
         }
     }
 
-    @Test func suspectsAreClaimedApart() async throws {
-        for (name, outbox, keepAlive) in try Self.stores() {
+    @Test(arguments: StoreKind.allCases) func suspectsAreClaimedApart(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
             try await outbox.append(self.events(["a", "b"]), now: self.t0)
             let claimed = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: false, lease: .seconds(60))
             try await outbox.markSuspect([claimed[0]])
             try await outbox.release(claimed)
             #expect(try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: true, lease: .seconds(60)).map(\.eventID) == ["a"], "\(name)")
             #expect(try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: false, lease: .seconds(60)).map(\.eventID) == ["b"], "\(name)")
-            _ = keepAlive
         }
     }
 
-    @Test func aRestartedNodeReleasesItsOwnClaimsOnly() async throws {
-        for (name, outbox, keepAlive) in try Self.stores() {
+    @Test(arguments: StoreKind.allCases) func aRestartedNodeReleasesItsOwnClaimsOnly(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
             try await outbox.append(self.events(["a", "b"]), now: self.t0)
             _ = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 1, suspect: false, lease: .seconds(300))
             _ = try await outbox.claim(for: self.shop, by: "node-b", now: self.t0, limit: 1, suspect: false, lease: .seconds(300))
             #expect(try await outbox.releaseClaims(by: "node-a") == 1, "\(name)")
             let again = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0.addingTimeInterval(1), limit: 10, suspect: false, lease: .seconds(300))
             #expect(again.map(\.eventID) == ["a"], "\(name): node-b's claim still holds")
-            _ = keepAlive
         }
     }
 }

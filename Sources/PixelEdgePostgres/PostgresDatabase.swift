@@ -1,0 +1,208 @@
+import Foundation
+import Logging
+import PixelEdgeCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// A PostgreSQL database that several PixelEdge nodes share: the pixels, the outbox and the delivery status
+/// (`PostgresPixelStore`, `PostgresOutbox`). A pool of connections (postgres-nio), which runs as a service.
+///
+/// The schema is migrated when a node starts, under an advisory lock, so that nodes starting together apply
+/// each migration once.
+public final class PostgresDatabase: Service, Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    /// The URL without its password, for messages.
+    public let description: String
+
+    /// `postgres://user[:password]@host[:port]/database` (also `postgresql://`).
+    public init(url: String, logger: Logger) throws(StoreError) {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+              let host = components.host, !host.isEmpty
+        else {
+            throw StoreError(.io, "\(url.prefix(200)) is not a PostgreSQL URL: postgres://user@host[:port]/database")
+        }
+        let database = String(components.path.drop { $0 == "/" })
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: components.user ?? "postgres", password: components.password,
+            database: database.isEmpty ? nil : database, tls: .disable
+        )
+        configuration.options.maximumConnections = 16
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+        self.description = "postgres://\(components.user.map { $0 + "@" } ?? "")\(host)\(components.port.map { ":\($0)" } ?? "")/\(database)"
+    }
+
+    public func run() async {
+        await self.client.run()
+    }
+
+    /// Runs `body` with the pool running: for commands that use the database and end (the CLI, tests).
+    public static func with<T: Sendable>(url: String, logger: Logger, _ body: @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
+        let database = try PostgresDatabase(url: url, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.run() }
+            defer { group.cancelAll() }
+            try await database.migrate()
+            return try await body(database)
+        }
+    }
+
+    /// Creates or brings up to date the schema; idempotent, and safe with several nodes starting at once.
+    public func migrate() async throws {
+        try await self.transaction { connection in
+            // Every node takes the same lock: migrations run one node at a time, once.
+            try await connection.query("SELECT pg_advisory_xact_lock(7364021)", logger: self.logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS schema_migration (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                logger: self.logger
+            )
+            var applied: Set<String> = []
+            for try await name in try await connection.query("SELECT name FROM schema_migration", logger: self.logger).decode(String.self) {
+                applied.insert(name)
+            }
+            for (name, statements) in Self.migrations where !applied.contains(name) {
+                for statement in statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                }
+                try await connection.query("INSERT INTO schema_migration (name) VALUES (\(name))", logger: self.logger)
+            }
+        }
+    }
+
+    static let migrations: [(String, [String])] = [
+        (
+            "pixels-v1",
+            [
+                "CREATE TABLE store_state (id INTEGER PRIMARY KEY CHECK (id = 1), revision BIGINT NOT NULL)",
+                "INSERT INTO store_state (id, revision) VALUES (1, 0)",
+                """
+                CREATE TABLE pixel (
+                    id TEXT PRIMARY KEY,
+                    tiktok_pixel_code TEXT,
+                    tiktok_access_token TEXT,
+                    tiktok_test_event_code TEXT,
+                    tiktok_enabled BOOLEAN NOT NULL DEFAULT true,
+                    spa_page_views BOOLEAN NOT NULL DEFAULT true,
+                    consent TEXT NOT NULL DEFAULT 'none',
+                    default_phone_country TEXT,
+                    limited_data_use BOOLEAN NOT NULL DEFAULT false,
+                    version INTEGER NOT NULL,
+                    revision BIGINT NOT NULL,
+                    updated_at_ms BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX pixel_by_revision ON pixel (revision)",
+                "CREATE TABLE pixel_removal (id TEXT PRIMARY KEY, version INTEGER NOT NULL, revision BIGINT NOT NULL)",
+                "CREATE INDEX pixel_removal_by_revision ON pixel_removal (revision)",
+                "CREATE TABLE template_version (version TEXT PRIMARY KEY, first_seen_at_ms BIGINT NOT NULL)",
+            ]
+        ),
+        (
+            "outbox-v1",
+            [
+                """
+                CREATE TABLE outbox_event (
+                    id BIGSERIAL PRIMARY KEY,
+                    pixel_id TEXT NOT NULL,
+                    event_id TEXT NOT NULL,
+                    event_name TEXT NOT NULL,
+                    data TEXT NOT NULL,
+                    received_at_ms BIGINT NOT NULL,
+                    event_time_ms BIGINT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at_ms BIGINT NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'failed', 'expired')),
+                    last_error TEXT,
+                    suspect BOOLEAN NOT NULL DEFAULT false,
+                    claimed_until_ms BIGINT NOT NULL DEFAULT 0,
+                    claimed_by TEXT
+                )
+                """,
+                "CREATE INDEX outbox_event_due ON outbox_event (state, pixel_id, next_attempt_at_ms)",
+                "CREATE INDEX outbox_event_by_time ON outbox_event (state, event_time_ms)",
+                """
+                CREATE TABLE delivery_status (
+                    pixel_id TEXT PRIMARY KEY,
+                    status TEXT NOT NULL,
+                    status_at_ms BIGINT NOT NULL,
+                    last_request_id TEXT,
+                    last_error_code INTEGER,
+                    last_error_message TEXT,
+                    last_error_request_id TEXT,
+                    last_error_at_ms BIGINT,
+                    sent_count BIGINT NOT NULL DEFAULT 0,
+                    failed_count BIGINT NOT NULL DEFAULT 0,
+                    expired_count BIGINT NOT NULL DEFAULT 0,
+                    paused_at_version INTEGER
+                )
+                """,
+                "CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms BIGINT NOT NULL)",
+            ]
+        ),
+    ]
+
+    /// Runs `body` in a transaction; store failures come out as `StoreError`s.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> sending T) async throws -> T {
+        do {
+            return try await self.client.withTransaction(logger: self.logger, body)
+        } catch let error as PostgresTransactionError {
+            throw Self.storeError(error.closureError ?? error.beginError ?? error.commitError ?? error)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// One query outside a transaction, its rows collected.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+        do {
+            var rows: [PostgresRandomAccessRow] = []
+            for try await row in try await self.client.query(query, logger: self.logger) {
+                rows.append(row.makeRandomAccess())
+            }
+            return rows
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// A tiny committed write, so that an unwritable store is noticed without waiting for an event.
+    public func probeWrite(now: Date = Date()) async throws {
+        try await self.transaction { connection in
+            try await connection.query(
+                "INSERT INTO store_probe (id, at_ms) VALUES (1, \(now.postgresMilliseconds)) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
+                logger: self.logger
+            )
+        }
+    }
+
+    /// PostgreSQL's failures in terms an operator can act on; anything else stays what it is.
+    static func storeError(_ error: any Error) -> any Error {
+        if let error = error as? StoreError { return error }
+        guard let error = error as? PSQLError else { return error }
+        if let state = error.serverInfo?[.sqlState] {
+            switch state {
+            case "53100": return StoreError(.diskFull, "the disk of the PostgreSQL server is full (\(state))")
+            case "25006", "42501": return StoreError(.readOnly, "PostgreSQL refuses the write (\(state)): read-only, or not permitted")
+            case "40001", "40P01", "55P03", "57014": return StoreError(.busy, "PostgreSQL could not complete the transaction now (\(state))")
+            case let state where state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53"):
+                return StoreError(.io, "PostgreSQL is not available (\(state)): \(error.serverInfo?[.message] ?? "")")
+            default: return error
+            }
+        }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
+            return StoreError(.io, "PostgreSQL cannot be reached: \(error.code)")
+        default:
+            return error
+        }
+    }
+}
+
+extension Date {
+    var postgresMilliseconds: Int64 { Int64((self.timeIntervalSince1970 * 1000).rounded()) }
+
+    init(postgresMilliseconds: Int64) {
+        self.init(timeIntervalSince1970: Double(postgresMilliseconds) / 1000)
+    }
+}
