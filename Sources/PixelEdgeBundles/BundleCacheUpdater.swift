@@ -19,6 +19,9 @@ public actor BundleCacheUpdater: Service {
     public private(set) var extras: PreparedBundle?
     let cache: BundleCache
     let pollInterval: Duration
+    /// Signals from a store that can tell when it changed (PostgreSQL's NOTIFY): each one is a refresh now,
+    /// and the poll only catches up with what a lost signal missed.
+    let changeSignals: AsyncStream<Void>?
     let purger: (any BundlePurger)?
     let logger: Logger
     private var revision = StoreRevision.zero
@@ -29,8 +32,9 @@ public actor BundleCacheUpdater: Service {
 
     public init(
         store: any PixelStore, renderer: BundleRenderer, cache: BundleCache, pollInterval: Duration = .milliseconds(250),
-        purger: (any BundlePurger)? = nil, logger: Logger
+        changeSignals: AsyncStream<Void>? = nil, purger: (any BundlePurger)? = nil, logger: Logger
     ) {
+        self.changeSignals = changeSignals
         self.store = store
         self.renderer = renderer
         self.cache = cache
@@ -41,21 +45,40 @@ public actor BundleCacheUpdater: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            // Cancellation (graceful shutdown) ends the sleep and the loop: a normal end, not an error.
-            while !Task.isCancelled {
-                // While bundles wait to be rendered, the loop renders a chunk per turn instead of sleeping.
-                if await self.unrenderedCount == 0 {
-                    guard (try? await Task.sleep(for: self.pollInterval)) != nil else { return }
+            await withTaskGroup(of: Void.self) { group in
+                if let signals = self.changeSignals {
+                    group.addTask {
+                        for await _ in signals {
+                            do {
+                                try await self.refresh()
+                            } catch {
+                                self.logger.error("cannot read pixel changes from the store", metadata: ["error": "\(error)"])
+                            }
+                        }
+                    }
                 }
-                do {
-                    try await self.refresh()
-                    await self.warmUp()
-                } catch is CancellationError {
-                    return
-                } catch {
-                    // A locked or briefly unreadable store must not stop serving: the cache keeps the last good bundles.
-                    self.logger.error("cannot read pixel changes from the store", metadata: ["error": "\(error)"])
-                }
+                group.addTask { await self.poll() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func poll() async {
+        // Cancellation (graceful shutdown) ends the sleep and the loop: a normal end, not an error.
+        while !Task.isCancelled {
+            // While bundles wait to be rendered, the loop renders a chunk per turn instead of sleeping.
+            if self.unrenderedCount == 0 {
+                guard (try? await Task.sleep(for: self.pollInterval)) != nil else { return }
+            }
+            do {
+                try await self.refresh()
+                await self.warmUp()
+            } catch is CancellationError {
+                return
+            } catch {
+                // A locked or briefly unreadable store must not stop serving: the cache keeps the last good bundles.
+                self.logger.error("cannot read pixel changes from the store", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -43,8 +43,29 @@ public final class PostgresDatabase: Service, Sendable {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.run() }
             defer { group.cancelAll() }
+            try await database.waitUntilReachable()
             try await database.migrate()
             return try await body(database)
+        }
+    }
+
+    /// Throws at once, naming the server, when it does not answer within `limit`: the pool would otherwise
+    /// keep trying for a minute before it gives up.
+    public func waitUntilReachable(within limit: Duration = .seconds(10)) async throws {
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                _ = try await self.rows("SELECT 1")
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        guard answered else {
+            throw StoreError(.io, "PostgreSQL at \(self.description) did not answer within \(limit): is it running, and the URL right?")
         }
     }
 
@@ -167,7 +188,7 @@ public final class PostgresDatabase: Service, Sendable {
     }
 
     /// A tiny committed write, so that an unwritable store is noticed without waiting for an event.
-    public func probeWrite(now: Date = Date()) async throws {
+    public func probeWrite(now: Date) async throws {
         try await self.transaction { connection in
             try await connection.query(
                 "INSERT INTO store_probe (id, at_ms) VALUES (1, \(now.postgresMilliseconds)) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",

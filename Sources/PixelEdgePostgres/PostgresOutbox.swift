@@ -190,6 +190,11 @@ public struct PostgresOutbox: EventOutbox {
         return (try row?["queued"].decode(Int.self) ?? 0, try row?["failed"].decode(Int.self) ?? 0)
     }
 
+    public func pendingEvents(of pixel: PixelID) async throws -> [OutboxEvent] {
+        try await self.database.rows("SELECT * FROM outbox_event WHERE state = 'pending' AND pixel_id = \(pixel.rawValue) ORDER BY id")
+            .compactMap(Self.event(from:))
+    }
+
     /// Every event id of the pixel, in the order they came (tests and diagnostics).
     public func eventIDs(of pixel: PixelID) async throws -> [String] {
         try await self.database.rows("SELECT event_id FROM outbox_event WHERE pixel_id = \(pixel.rawValue) ORDER BY id").map { try $0["event_id"].decode(String.self) }

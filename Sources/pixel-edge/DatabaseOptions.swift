@@ -1,14 +1,46 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PixelEdge
+import PixelEdgeCore
+import PixelEdgePostgres
 import PixelEdgeSQLite
 
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("database"), help: "SQLite file holding the pixel configurations.")
+    @Option(
+        name: .customLong("database"),
+        help: "SQLite file holding the pixels and events, or postgres://user@host[:port]/database for a database several nodes share."
+    )
     var path = "pixeledge.sqlite"
 
-    /// Opens the store. Reading commands refuse to create a new file, so a mistyped path is reported
-    /// instead of showing an empty list.
+    var location: DatabaseLocation { DatabaseLocation(self.path) }
+
+    /// Runs `body` with the store the option names: an SQLite file (reading commands refuse to create one,
+    /// so that a mistyped path is reported instead of showing an empty list), or PostgreSQL, whose pool runs
+    /// for the duration of `body`.
+    func withStore<T: Sendable>(
+        creatingIfMissing: Bool, _ body: @Sendable (any PixelStore, any EventOutbox) async throws -> T
+    ) async throws -> T {
+        switch self.location {
+        case .sqlite:
+            let database = try self.openDatabase(creatingIfMissing: creatingIfMissing)
+            return try await body(SQLitePixelStore(database: database), SQLiteOutbox(database: database))
+        case .postgres(let url):
+            do {
+                // Errors are printed below, in words; the pool's own retries are not worth showing.
+                var logger = Logger(label: "pixel-edge")
+                logger.logLevel = .critical
+                return try await PostgresDatabase.with(url: url, logger: logger) { database in
+                    try await body(PostgresPixelStore(database: database), PostgresOutbox(database: database))
+                }
+            } catch let error as StoreError {
+                printError("error: cannot use the database \(self.location): \(error)")
+                throw ExitCode.failure
+            }
+        }
+    }
+
+    /// The SQLite store, for what only it does (`bench seed`).
     func openStore(creatingIfMissing: Bool) throws -> SQLitePixelStore {
         SQLitePixelStore(database: try self.openDatabase(creatingIfMissing: creatingIfMissing))
     }

@@ -110,10 +110,9 @@ struct SetPixel: AsyncParsableCommand {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }
-        let store = try self.database.openStore(creatingIfMissing: true)
         let saved: SavedPixel
         do {
-            saved = try await store.save(edit, for: id)
+            saved = try await self.database.withStore(creatingIfMissing: true) { store, _ in try await store.save(edit, for: id) }
         } catch let error as ConfigurationError {
             printError("error: \(error.message)")
             throw ExitCode.failure
@@ -177,7 +176,7 @@ struct ListPixels: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let pixels = try await self.database.openStore(creatingIfMissing: false).allPixels()
+        let pixels = try await self.database.withStore(creatingIfMissing: false) { store, _ in try await store.allPixels() }
         if self.json {
             print(try PixelDocument.json(["pixels": pixels.map { PixelDocument($0) }]))
         } else {
@@ -199,14 +198,14 @@ struct ShowPixel: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parsePixelID(self.pixelID)
-        let database = try self.database.openDatabase(creatingIfMissing: false)
-        guard let pixel = try await SQLitePixelStore(database: database).pixel(id) else {
+        let found = try await self.database.withStore(creatingIfMissing: false) { store, outbox -> (PixelConfig, DeliveryStatus?, (queued: Int, failed: Int))? in
+            guard let pixel = try await store.pixel(id) else { return nil }
+            return (pixel, try await outbox.status(of: id), try await outbox.counts(of: id))
+        }
+        guard let (pixel, status, counts) = found else {
             printError("error: no pixel \(id)")
             throw ExitCode.failure
         }
-        let outbox = SQLiteOutbox(database: database)
-        let status = try await outbox.status(of: id)
-        let counts = try await outbox.counts(of: id)
         let delivery = PixelDocument.Delivery(status: status, queued: counts.queued, failed: counts.failed)
         print(
             self.json
@@ -231,7 +230,7 @@ struct RemovePixel: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parsePixelID(self.pixelID)
-        guard try await self.database.openStore(creatingIfMissing: false).remove(id) else {
+        guard try await self.database.withStore(creatingIfMissing: false, { store, _ in try await store.remove(id) }) else {
             printError("error: no pixel \(id)")
             throw ExitCode.failure
         }
@@ -259,7 +258,7 @@ struct TestPixel: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parsePixelID(self.pixelID)
-        guard let pixel = try await self.database.openStore(creatingIfMissing: false).pixel(id) else {
+        guard let pixel = try await self.database.withStore(creatingIfMissing: false, { store, _ in try await store.pixel(id) }) else {
             printError("error: no pixel \(id)")
             throw ExitCode.failure
         }

@@ -55,6 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
     var forwardConcurrency = 16
 
     @Option(
+        name: .customLong("claim-lease"),
+        help: "How long a node's claim on the events it sends holds (5m); a node that dies holding claims leaves its events to the others after it."
+    )
+    var claimLease = AgeOption(argument: "5m")!
+
+    @Option(
         name: .customLong("max-event-age"),
         help: ArgumentHelp(
             "Events not delivered within this long of their time are marked expired and never sent: 48h, 2d, 90m or seconds.",
@@ -169,6 +175,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard (10...600_000).contains(self.forwardWindowMilliseconds) else {
             throw ValidationError("--forward-window-ms must be between 10 and 600000")
         }
+        guard (1...3600).contains(self.claimLease.seconds) else {
+            throw ValidationError("--claim-lease must be between 1s and 1h, not \(self.claimLease.seconds) seconds")
+        }
         guard (1...1024).contains(self.forwardConcurrency) else {
             throw ValidationError("--forward-concurrency must be between 1 and 1024, not \(self.forwardConcurrency)")
         }
@@ -199,7 +208,7 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             host: self.host,
             port: self.port,
-            databasePath: self.database.path,
+            database: self.database.location,
             templatesDirectory: self.templates,
             publicDirectory: self.publicDirectory,
             bundle: BundleSettings(
@@ -222,6 +231,7 @@ struct ServeCommand: AsyncParsableCommand {
                     settings.window = .milliseconds(self.forwardWindowMilliseconds)
                     settings.maximumAge = self.maxEventAge.seconds
                     settings.concurrency = self.forwardConcurrency
+                    settings.claimLease = .milliseconds(Int64(self.claimLease.seconds * 1000))
                     return settings
                 }()
             ),

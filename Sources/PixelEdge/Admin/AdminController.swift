@@ -10,7 +10,7 @@ import PixelEdgeSQLite
 /// `/admin/pixels`: create, read, update and delete pixel configurations as JSON.
 struct AdminController<Context: RequestContext> {
     let store: any PixelStore
-    let outbox: SQLiteOutbox
+    let outbox: any EventOutbox
     let updater: BundleCacheUpdater
     let connectionTest: ConnectionTest
     static var maximumBodySize: Int { 64 * 1024 }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -5,19 +6,25 @@ import NIOPosix
 import PixelEdgeBundles
 import PixelEdgeCore
 import PixelEdgeMetrics
+import PixelEdgePostgres
 import PixelEdgeRelay
 import PixelEdgeSQLite
+import ServiceLifecycle
 
 /// Builds the PixelEdge application: the store and outbox, the bundle cache and its updater, the relay's
 /// writer and forwarder, and the routes.
 public struct PixelEdgeServer: Sendable {
     public let configuration: ServerConfiguration
     public let store: any PixelStore
-    public let outbox: SQLiteOutbox
+    public let outbox: any EventOutbox
     public let cache: BundleCache
     public let updater: BundleCacheUpdater
     public let metrics: PixelEdgeMetrics
-    public let database: SQLiteDatabase
+    /// The SQLite database, when the store is one.
+    public let database: SQLiteDatabase?
+    /// The PostgreSQL database (its pool and change feed run as services), when the store is one.
+    let postgres: PostgresDatabase?
+    let changeFeed: PostgresChangeFeed?
     public let health: StoreHealth
     public let depth: OutboxDepth
     public let writer: OutboxWriter
@@ -32,21 +39,34 @@ public struct PixelEdgeServer: Sendable {
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        let database = try SQLiteDatabase(path: configuration.databasePath)
-        self.database = database
-        self.store = SQLitePixelStore(database: database)
-        self.outbox = SQLiteOutbox(database: database)
+        let probeWrite: @Sendable (Date) async throws -> Void
+        switch configuration.database {
+        case .sqlite(let path):
+            let database = try SQLiteDatabase(path: path)
+            (self.database, self.postgres, self.changeFeed) = (database, nil, nil)
+            self.store = SQLitePixelStore(database: database)
+            self.outbox = SQLiteOutbox(database: database)
+            probeWrite = { try await database.probeWrite(now: $0) }
+        case .postgres(let url):
+            let database = try PostgresDatabase(url: url, logger: logger)
+            (self.database, self.postgres, self.changeFeed) = (nil, database, PostgresChangeFeed(database: database))
+            self.store = PostgresPixelStore(database: database)
+            self.outbox = PostgresOutbox(database: database)
+            probeWrite = { try await database.probeWrite(now: $0) }
+        }
         let templates = try BundleTemplates(directory: configuration.templatesDirectory)
         self.cache = BundleCache()
         self.metrics = PixelEdgeMetrics()
         self.health = StoreHealth(metrics: self.metrics, logger: logger)
         self.depth = OutboxDepth(metrics: self.metrics)
-        self.probe = StoreProbe(database: database, health: self.health)
+        self.probe = StoreProbe(write: probeWrite, health: self.health)
         self.updater = BundleCacheUpdater(
             store: self.store,
             renderer: BundleRenderer(templates: templates, settings: configuration.bundle),
             cache: self.cache,
-            pollInterval: configuration.reloadInterval,
+            // With PostgreSQL, notifications drive the updates; the poll only catches up now and then.
+            pollInterval: self.changeFeed == nil ? configuration.reloadInterval : max(configuration.reloadInterval, .seconds(5)),
+            changeSignals: self.changeFeed?.signals,
             purger: configuration.purge.map { CDNPurger(settings: $0, logger: logger) },
             logger: logger
         )
@@ -144,7 +164,8 @@ public struct PixelEdgeServer: Sendable {
                 serverName: "PixelEdge",
                 availableConnectionsDelegate: connections.delegate
             ),
-            services: [self.updater, self.probe, self.writer, self.forwarder],
+            // The pool first: services stop in reverse order, so it stops last.
+            services: (self.postgres.map { [$0] } ?? []) + (self.changeFeed.map { [$0] } ?? []) + [self.updater, self.probe, self.writer, self.forwarder] as [any Service],
             onServerRunning: { [logger] channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
                 logger.notice("PixelEdge listening on http://\(address)")
@@ -153,6 +174,8 @@ public struct PixelEdgeServer: Sendable {
             logger: self.logger
         )
         app.beforeServerStarts {
+            try await self.postgres?.waitUntilReachable()
+            try await self.postgres?.migrate()
             if self.configuration.demo {
                 try await self.addDemoPixelIfMissing()
             }

@@ -6,7 +6,8 @@ import PixelEdgeRelay
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
-    public var databasePath: String
+    /// An SQLite file's path, or a `postgres://` URL for a database several nodes share.
+    public var database: DatabaseLocation
     public var templatesDirectory: String
     public var publicDirectory: String
     public var bundle: BundleSettings
@@ -27,7 +28,7 @@ public struct ServerConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1",
         port: Int = 8080,
-        databasePath: String = "pixeledge.sqlite",
+        database: DatabaseLocation = .sqlite(path: "pixeledge.sqlite"),
         templatesDirectory: String = "Templates",
         publicDirectory: String = "Public",
         bundle: BundleSettings = .init(),
@@ -41,7 +42,7 @@ public struct ServerConfiguration: Sendable {
     ) {
         self.host = host
         self.port = port
-        self.databasePath = databasePath
+        self.database = database
         self.templatesDirectory = templatesDirectory
         self.publicDirectory = publicDirectory
         self.bundle = bundle

@@ -1,3 +1,4 @@
+import Foundation
 import PixelEdgeCore
 import PixelEdgeRelay
 import PixelEdgeSQLite
@@ -6,13 +7,14 @@ import ServiceLifecycle
 /// Writes to the store now and then, so that `/readyz` notices a store that stopped taking writes (full
 /// disk, read-only, file deleted) even when no event arrives, and notices its recovery.
 public struct StoreProbe: Service {
-    let database: SQLiteDatabase
+    /// The store's smallest committed write.
+    let write: @Sendable (Date) async throws -> Void
     let health: StoreHealth
     /// Between probes while the store is fine; while it is not, probes come five times as often.
     let interval: Duration
 
-    public init(database: SQLiteDatabase, health: StoreHealth, interval: Duration = .seconds(5)) {
-        self.database = database
+    public init(write: @escaping @Sendable (Date) async throws -> Void, health: StoreHealth, interval: Duration = .seconds(5)) {
+        self.write = write
         self.health = health
         self.interval = interval
     }
@@ -31,7 +33,7 @@ public struct StoreProbe: Service {
 
     public func probe() async {
         do {
-            try await self.database.probeWrite()
+            try await self.write(Date())
             self.health.writeSucceeded()
         } catch let error as StoreError {
             self.health.writeFailed(error)

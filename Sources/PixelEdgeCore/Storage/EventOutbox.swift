@@ -110,4 +110,8 @@ public protocol EventOutbox: Sendable {
     func pruneUndeliverable(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int
     func status(of pixel: PixelID) async throws -> DeliveryStatus?
     func counts(of pixel: PixelID) async throws -> (queued: Int, failed: Int)
+    /// The pixel's pending events in the order they came, claimed or not (diagnostics).
+    func pendingEvents(of pixel: PixelID) async throws -> [OutboxEvent]
+    /// Every event id stored for the pixel, in the order they came (diagnostics).
+    func eventIDs(of pixel: PixelID) async throws -> [String]
 }

@@ -27,7 +27,7 @@ import Testing
             let before = try await client.execute(uri: "/p/demo/pb.js", method: .get) { $0 }
             let beforeTag = try #require(before.headers[.eTag])
             let set = try CommandRunner.run([
-                "pixels", "set", "demo", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--database", configuration.databasePath,
+                "pixels", "set", "demo", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--database", configuration.database.description,
             ])
             #expect(set.status == 0)
             let changed = ContinuousClock.now
@@ -38,7 +38,7 @@ import Testing
             #expect(after.headers[.eTag] != beforeTag, "still the old bundle one second after the CLI changed it")
             #expect(String(buffer: after.body).contains(TestEnvironment.pixelCode))
 
-            let removed = try CommandRunner.run(["pixels", "remove", "demo", "--database", configuration.databasePath])
+            let removed = try CommandRunner.run(["pixels", "remove", "demo", "--database", configuration.database.description])
             #expect(removed.status == 0)
             let removedAt = ContinuousClock.now
             var status = HTTPResponse.Status.ok

@@ -49,7 +49,7 @@ import Testing
                     pixel: shop, event: "Lead", eventID: "e1", eventTime: 1_800_000_000, properties: nil, ttclid: nil, ttp: nil,
                     emailHash: nil, phoneHash: nil, url: nil, referrer: nil, ip: nil, userAgent: nil
                 )
-                try await server.outbox.append([event, event, event])
+                try await server.outbox.append([event, event, event], now: Date())
                 self.fake.answer { _ in .code(40105, "Access token is incorrect or has been revoked.") }
                 await server.forwarder.forwardDue()
                 try await client.execute(uri: "/admin/pixels/shop", method: .get, headers: Self.admin) { response in

@@ -94,8 +94,8 @@ import Testing
         let log = LogRecorder()
         try await self.withServer(log: log) { client, server, _ in
             // SQLite's own limit on the file's size: its writes then fail exactly as on a full disk (SQLITE_FULL).
-            let pages = try await server.database.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
-            try await server.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages)") }
+            let pages = try await server.database!.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
+            try await server.database!.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages)") }
             let filler = #"{"description":"\#(String(repeating: "x", count: 4000))"}"#
             var status = HTTPResponse.Status.noContent
             var index = 0
@@ -110,7 +110,7 @@ import Testing
             let stored = try await server.outbox.pendingCount()
             #expect(stored == index - 1, "every 204 is a stored event")
 
-            try await server.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
+            try await server.database!.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
             await server.probe.probe()
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/collect", method: .post, headers: Self.beacon, body: Self.event("after")) { #expect($0.status == .noContent) }
@@ -120,7 +120,7 @@ import Testing
 
     @Test func aReadOnlyStoreIsA503AndReadinessSaysSoBeforeAnyEvent() async throws {
         try await self.withServer { client, server, _ in
-            try await server.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = 1") }
+            try await server.database!.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = 1") }
             // No event has come yet: the probe finds out.
             await server.probe.probe()
             try await client.execute(uri: "/readyz", method: .get) { response in
@@ -134,7 +134,7 @@ import Testing
 
     @Test func theAdminAPIAnswers503WithABodyWhenTheStoreFails() async throws {
         try await self.withServer { client, server, _ in
-            try await server.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = 1") }
+            try await server.database!.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = 1") }
             let headers: HTTPFields = [.authorization: "Bearer \(TestEnvironment.adminToken)", .contentType: "application/json"]
             try await client.execute(uri: "/admin/pixels/new", method: .put, headers: headers, body: ByteBuffer(string: #"{"tiktok":null}"#)) { response in
                 #expect(response.status == .serviceUnavailable)

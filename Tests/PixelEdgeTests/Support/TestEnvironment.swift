@@ -53,7 +53,7 @@ enum TestEnvironment {
         ServerConfiguration(
             host: "127.0.0.1",
             port: 0,
-            databasePath: directory.path("pixels.sqlite"),
+            database: .sqlite(path: directory.path("pixels.sqlite")),
             templatesDirectory: templatesDirectory,
             publicDirectory: publicDirectory,
             bundle: bundle,

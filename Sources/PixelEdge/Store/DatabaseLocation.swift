@@ -1,0 +1,26 @@
+import Foundation
+
+/// Where PixelEdge keeps its pixels and events: an SQLite file, the embedded default for one node, or a
+/// PostgreSQL database that several nodes share.
+public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
+    case sqlite(path: String)
+    case postgres(url: String)
+
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else is the path of an SQLite file.
+    public init(_ text: String) {
+        let lowercased = text.lowercased()
+        self = lowercased.hasPrefix("postgres://") || lowercased.hasPrefix("postgresql://") ? .postgres(url: text) : .sqlite(path: text)
+    }
+
+    /// For messages: a URL without its password.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): return path
+        case .postgres(let url):
+            guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
+            let credentials = url[scheme.upperBound..<at]
+            guard let colon = credentials.firstIndex(of: ":") else { return url }
+            return String(url[..<colon]) + ":****" + String(url[at...])
+        }
+    }
+}
