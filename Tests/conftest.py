@@ -4,7 +4,6 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -14,14 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from servers import FakeEventsAPI, PostgresServer, free_port  # noqa: F401 (the suites import them from here)
+
 ROOT = Path(__file__).resolve().parents[1]
 BINARY = Path(os.environ.get("PIXEL_EDGE_BINARY", ROOT / ".build/debug/pixel-edge"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def require_tool(name, install):
@@ -157,116 +152,6 @@ def edge(collect):
                        port=port, pixels={"second": ["--tiktok-pixel-code", SECOND_CODE]})
     yield server.base
     server.close()
-
-
-class FakeEventsAPI:
-    """TikTok's Events API as section 3 of the reference describes it: POST /open_api/v1.3/event/track/ with an
-    Access-Token, answered HTTP 200 {"code": 0, ...}; records each request's data."""
-
-    def __init__(self, delay=0.0):
-        self.requests = []
-        self.in_flight = []
-        self.condition = threading.Condition()
-        api = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                request = {"path": self.path, "token": self.headers.get("Access-Token"), "body": body, "started": time.monotonic()}
-                with api.condition:
-                    api.in_flight.append(request)
-                    api.condition.notify_all()
-                # A slow Events API: what is in flight meanwhile is what two nodes could send at once.
-                if delay:
-                    time.sleep(delay)
-                with api.condition:
-                    api.in_flight.remove(request)
-                    request["ended"] = time.monotonic()
-                    api.requests.append(request)
-                    api.condition.notify_all()
-                answer = json.dumps({"code": 0, "message": "OK", "request_id": f"req-{len(api.requests)}", "data": {}}).encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(answer)))
-                    self.end_headers()
-                    self.wfile.write(answer)
-                except BrokenPipeError:
-                    pass  # the node that asked was killed meanwhile: a test does that
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def events(self):
-        with self.condition:
-            return [event for request in self.requests for event in request["body"]["data"]]
-
-    def wait_until(self, predicate, timeout=30):
-        """Waits until predicate(api) holds (requests answered, requests in flight)."""
-        with self.condition:
-            found = self.condition.wait_for(lambda: predicate(self), timeout)
-        assert found, f"the Events API did not get there within {timeout}s"
-
-    def wait_for(self, predicate, timeout=15):
-        """Waits until predicate(events received so far) holds."""
-        with self.condition:
-            found = self.condition.wait_for(lambda: predicate([e for r in self.requests for e in r["body"]["data"]]), timeout)
-        assert found, f"the Events API did not receive what was expected within {timeout}s: {self.events}"
-
-    def close(self):
-        self.server.shutdown()
-
-
-class PostgresServer:
-    """A PostgreSQL server of the tests' own: initdb in a temporary directory, `postgres` on a free port,
-    stopped and removed after the test. Never a system service; as root it runs as the `postgres` user
-    Debian's package creates. Fails (never skips) without PostgreSQL installed (Tests/run installs it)."""
-
-    def __init__(self):
-        versions = sorted(int(v) for v in os.listdir("/usr/lib/postgresql") if v.isdigit()) if os.path.isdir("/usr/lib/postgresql") else []
-        if not versions:
-            pytest.fail("PostgreSQL is not installed (apt-get install postgresql, as Tests/run does)")
-        self.bin = f"/usr/lib/postgresql/{versions[-1]}/bin"
-        self.directory = tempfile.mkdtemp(prefix="pixeledge-postgres-")
-        self.as_postgres = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"] if os.getuid() == 0 else []
-        if os.getuid() == 0:
-            shutil.chown(self.directory, "postgres")
-        subprocess.run([*self.as_postgres, f"{self.bin}/initdb", "-D", f"{self.directory}/data", "-U", "pixeledge", "-A", "trust",
-                        "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
-        self.port = free_port()
-        self.log = open(f"{self.directory}/log", "w")
-        self.process = subprocess.Popen(
-            [*self.as_postgres, f"{self.bin}/postgres", "-D", f"{self.directory}/data", "-p", str(self.port), "-c",
-             "listen_addresses=127.0.0.1", "-k", self.directory, "-c", "fsync=off", "-c", "max_connections=200"],
-            stdout=self.log, stderr=self.log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.02)
-        else:
-            pytest.fail("PostgreSQL did not start")
-        self.url = f"postgres://pixeledge@127.0.0.1:{self.port}/postgres"
-
-    def query(self, sql):
-        """One value, with psql."""
-        return subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "pixeledge", "-d", "postgres", "-Atc", sql],
-                              check=True, capture_output=True, text=True).stdout.strip()
-
-    def close(self):
-        self.process.terminate()
-        self.process.wait(timeout=20)
-        self.log.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ public struct PostgresPixelStore: PixelStore {
         }
     }
 
-    public func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)]) async throws {
+    public func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)], accessToken: TikTokAccessToken?) async throws {
         let logger = self.database.logger
         try await self.database.transaction { connection in
             let revision = try await Self.lockRevision(connection, logger: logger) + 1
@@ -75,8 +75,9 @@ public struct PostgresPixelStore: PixelStore {
             for pixel in pixels {
                 try await connection.query(
                     """
-                    INSERT INTO pixel (id, tiktok_pixel_code, tiktok_enabled, version, revision, updated_at_ms)
-                    VALUES (\(pixel.id.rawValue), \(pixel.pixelCode.rawValue), true, 1, \(revision), \(now)) ON CONFLICT (id) DO NOTHING
+                    INSERT INTO pixel (id, tiktok_pixel_code, tiktok_access_token, tiktok_enabled, version, revision, updated_at_ms)
+                    VALUES (\(pixel.id.rawValue), \(pixel.pixelCode.rawValue), \(accessToken?.secret), true, 1, \(revision), \(now))
+                    ON CONFLICT (id) DO NOTHING
                     """,
                     logger: logger
                 )

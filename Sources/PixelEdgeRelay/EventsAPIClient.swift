@@ -22,14 +22,21 @@ public enum EventsAPIOutcome: Sendable, Equatable {
 /// TikTok answers most errors with HTTP 200 and a non-zero `code`, so every body is parsed.
 public struct EventsAPIClient: Sendable {
     public let base: String
-    let httpClient: HTTPClient
+    let httpClient: @Sendable () -> HTTPClient
     let timeout: TimeAmount
 
     public static let tiktokBase = "https://business-api.tiktok.com"
 
     public init(base: String = Self.tiktokBase, httpClient: HTTPClient = .shared, timeout: TimeAmount = .seconds(10)) {
         self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
-        self.httpClient = httpClient
+        self.httpClient = { httpClient }
+        self.timeout = timeout
+    }
+
+    /// A client on the relay's own connections (a server's).
+    public init(base: String = Self.tiktokBase, connections: EventsAPIConnections, timeout: TimeAmount = .seconds(10)) {
+        self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
+        self.httpClient = { connections.httpClient }
         self.timeout = timeout
     }
 
@@ -54,7 +61,7 @@ public struct EventsAPIClient: Sendable {
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
-            response = try await self.httpClient.execute(request, timeout: self.timeout)
+            response = try await self.httpClient().execute(request, timeout: self.timeout)
             body = try await response.body.collect(upTo: 1 << 20)
         } catch {
             return .transient(.unreachable, code: nil, message: "cannot reach \(self.endpoint): \(error)", requestID: nil, retryAfter: nil)

@@ -82,18 +82,17 @@ public struct SQLitePixelStore: PixelStore {
         }
     }
 
-    /// Creates many pixels with a TikTok Pixel Code in one transaction (imports, benchmarks); existing ids are skipped.
-    public func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)]) async throws {
+    public func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)], accessToken: TikTokAccessToken?) async throws {
         try await self.database.write { db in
             let revision = try Self.nextRevision(db)
             let now = Date().unixMilliseconds
             for pixel in pixels {
                 try db.execute(
                     sql: """
-                        INSERT OR IGNORE INTO pixel (id, tiktok_pixel_code, tiktok_enabled, version, revision, updated_at_ms)
-                        VALUES (?, ?, 1, 1, ?, ?)
+                        INSERT OR IGNORE INTO pixel (id, tiktok_pixel_code, tiktok_access_token, tiktok_enabled, version, revision, updated_at_ms)
+                        VALUES (?, ?, ?, 1, 1, ?, ?)
                         """,
-                    arguments: [pixel.id.rawValue, pixel.pixelCode.rawValue, revision, now]
+                    arguments: [pixel.id.rawValue, pixel.pixelCode.rawValue, accessToken?.secret, revision, now]
                 )
             }
         }

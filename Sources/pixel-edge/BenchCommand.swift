@@ -4,7 +4,6 @@ import NIOCore
 import PixelEdge
 import PixelEdgeBundles
 import PixelEdgeCore
-import PixelEdgeSQLite
 
 /// Helpers for `Benchmarks/run`: figures that need the library from inside the process.
 struct BenchCommand: AsyncParsableCommand {
@@ -138,20 +137,60 @@ struct ParseBench: AsyncParsableCommand {
 }
 
 struct SeedBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "seed", abstract: "Create many pixels with TikTok Pixel Codes in one transaction.")
+    static let configuration = CommandConfiguration(
+        commandName: "seed", abstract: "Create many pixels with TikTok Pixel Codes in one transaction, and events waiting for TikTok."
+    )
 
     @Option(help: "Number of pixels.")
     var pixels = 100_000
 
+    @Option(name: .customLong("tiktok-access-token"), help: "Events API access token given to every pixel (none by default).")
+    var accessToken: String?
+
+    @Option(name: .customLong("events-per-pixel"), help: "Events stored in the outbox for each pixel, as /collect would store them.")
+    var eventsPerPixel = 0
+
     @OptionGroup var database: DatabaseOptions
 
+    func validate() throws {
+        guard self.pixels > 0, self.eventsPerPixel >= 0 else {
+            throw ValidationError("--pixels must be at least 1 and --events-per-pixel at least 0")
+        }
+    }
+
     func run() async throws {
-        let store = try self.database.openStore(creatingIfMissing: true)
+        var token: TikTokAccessToken?
+        if let pasted = self.accessToken {
+            do {
+                token = try TikTokAccessToken.parse(pasted).value
+            } catch {
+                throw ValidationError("--tiktok-access-token: \(error.message)")
+            }
+        }
         let pixels = try (0..<self.pixels).map { index in
             (id: try PixelID(validating: "seed-\(index)"), pixelCode: try TikTokPixelCode.parse("C4" + String(format: "%018d", index)).value)
         }
-        try await store.createMany(pixels)
-        print("created \(self.pixels) pixels in \(self.database.path)")
+        let eventsPerPixel = self.eventsPerPixel
+        try await self.database.withStore(creatingIfMissing: true) { [token] store, outbox in
+            try await store.createMany(pixels, accessToken: token)
+            guard eventsPerPixel > 0 else { return }
+            let now = Date()
+            // Transactions of about 10,000 events, not one for the lot: /collect's group commits are smaller still.
+            let pixelsPerTransaction = max(1, 10_000 / eventsPerPixel)
+            for start in stride(from: 0, to: pixels.count, by: pixelsPerTransaction) {
+                let events = pixels[start..<min(start + pixelsPerTransaction, pixels.count)].flatMap { pixel in
+                    (0..<eventsPerPixel).map { number in
+                        CollectedEvent(
+                            pixel: pixel.id, event: "ViewContent", eventID: "seed-\(pixel.id)-\(number)",
+                            eventTime: Int64(now.timeIntervalSince1970), ttp: "seed-ttp", consentGranted: true,
+                            url: "https://shop.example/item/\(number)", ip: "203.0.113.7", userAgent: "PixelEdge bench"
+                        )
+                    }
+                }
+                try await outbox.append(events, now: now)
+            }
+        }
+        print("created \(self.pixels) pixels and \(self.pixels * eventsPerPixel) events in \(self.database.location)")
     }
 }
 

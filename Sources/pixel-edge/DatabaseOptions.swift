@@ -40,11 +40,6 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// The SQLite store, for what only it does (`bench seed`).
-    func openStore(creatingIfMissing: Bool) throws -> SQLitePixelStore {
-        SQLitePixelStore(database: try self.openDatabase(creatingIfMissing: creatingIfMissing))
-    }
-
     func openDatabase(creatingIfMissing: Bool) throws -> SQLiteDatabase {
         if !creatingIfMissing, !FileManager.default.fileExists(atPath: self.path) {
             printError("error: no database at \(self.path): pass --database, or create it with `pixel-edge pixels set` or `pixel-edge serve`")

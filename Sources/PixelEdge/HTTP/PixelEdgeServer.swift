@@ -29,6 +29,8 @@ public struct PixelEdgeServer: Sendable {
     public let depth: OutboxDepth
     public let writer: OutboxWriter
     public let forwarder: EventForwarder
+    /// The HTTP connections to TikTok's Events API, for the forwarder and the admin API's connection test.
+    let apiConnections: EventsAPIConnections
     let probe: StoreProbe
     let logger: Logger
 
@@ -70,11 +72,12 @@ public struct PixelEdgeServer: Sendable {
             purger: configuration.purge.map { CDNPurger(settings: $0, logger: logger) },
             logger: logger
         )
+        self.apiConnections = EventsAPIConnections(connectionsPerHost: configuration.relay.forwarder.concurrency)
         self.writer = OutboxWriter(outbox: self.outbox, metrics: self.metrics, depth: self.depth, health: self.health)
         self.forwarder = EventForwarder(
             outbox: self.outbox,
             store: self.store,
-            client: EventsAPIClient(base: configuration.relay.tiktokAPIBase),
+            client: EventsAPIClient(base: configuration.relay.tiktokAPIBase, connections: self.apiConnections),
             settings: configuration.relay.forwarder,
             depth: self.depth,
             metrics: self.metrics,
@@ -144,7 +147,7 @@ public struct PixelEdgeServer: Sendable {
                 store: self.store,
                 outbox: self.outbox,
                 updater: self.updater,
-                connectionTest: ConnectionTest(client: EventsAPIClient(base: self.configuration.relay.tiktokAPIBase))
+                connectionTest: ConnectionTest(client: EventsAPIClient(base: self.configuration.relay.tiktokAPIBase, connections: self.apiConnections))
             ).addRoutes(to: admin)
         }
         return router
@@ -164,8 +167,10 @@ public struct PixelEdgeServer: Sendable {
                 serverName: "PixelEdge",
                 availableConnectionsDelegate: connections.delegate
             ),
-            // The pool first: services stop in reverse order, so it stops last.
-            services: (self.postgres.map { [$0] } ?? []) + (self.changeFeed.map { [$0] } ?? []) + [self.updater, self.probe, self.writer, self.forwarder] as [any Service],
+            // The pool first: services stop in reverse order, so it stops last; the Events API's connections
+            // after the forwarder.
+            services: (self.postgres.map { [$0] } ?? []) + (self.changeFeed.map { [$0] } ?? [])
+                + [self.apiConnections, self.updater, self.probe, self.writer, self.forwarder] as [any Service],
             onServerRunning: { [logger] channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
                 logger.notice("PixelEdge listening on http://\(address)")

@@ -7,6 +7,9 @@ public protocol PixelStore: Sendable {
     func allPixels() async throws -> [PixelConfig]
     /// Applies `edit` atomically; throws `ConfigurationError` (storing nothing) when the result would be invalid.
     func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel
+    /// Creates many pixels with a TikTok Pixel Code (and a token, if given) in one transaction: imports,
+    /// benchmarks. Existing ids are skipped.
+    func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)], accessToken: TikTokAccessToken?) async throws
     /// Returns false when there was no such pixel.
     func remove(_ id: PixelID) async throws -> Bool
     /// Everything that changed after `revision`, from any process writing to the store. `changes(after: .zero)` is everything.

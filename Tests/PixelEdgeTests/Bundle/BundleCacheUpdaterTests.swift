@@ -25,7 +25,7 @@ import Testing
     func seed(_ count: Int) async throws {
         try await self.store.createMany(try (0..<count).map { index in
             (id: try PixelID(validating: "p\(index)"), pixelCode: try TikTokPixelCode.parse("C4" + String(format: "%018d", index)).value)
-        })
+        }, accessToken: nil)
     }
 
     @Test func aFewNewPixelsAreRenderedAtOnce() async throws {

@@ -334,6 +334,42 @@ import Testing
         }
     }
 
+    /// The server's own connections to the Events API: AsyncHTTPClient's shared client holds HTTP/1.1
+    /// requests to 8 per host, whatever the forwarder's concurrency.
+    @Test func theRelaysConnectionsCarryMoreThanEightRequestsAtOnce() async throws {
+        let pixels = try (1...12).map { try PixelID(validating: "shop-\($0)") }
+        for pixel in pixels {
+            _ = try await self.store.save(
+                PixelEdit(
+                    pixelCode: .set(try TikTokPixelCode.parse(TestEnvironment.pixelCode).value),
+                    accessToken: .set(try TikTokAccessToken.parse(TestEnvironment.accessToken).value)
+                ),
+                for: pixel
+            )
+            var event = self.event("e-\(pixel)")
+            event.pixel = pixel
+            try await self.outbox.append([event], now: self.t0)
+        }
+        var settings = EventForwarder.Settings()
+        settings.concurrency = 12
+        let configured = settings
+        let connections = EventsAPIConnections(connectionsPerHost: settings.concurrency)
+        let fake = FakeEventsAPI()
+        fake.answerOnlyWhenInFlight(12)
+        try await fake.run { base in
+            let forwarder = EventForwarder(
+                outbox: self.outbox, store: self.store, client: EventsAPIClient(base: base, connections: connections), settings: configured,
+                depth: self.depth, metrics: self.metrics, logger: TestEnvironment.logger
+            )
+            try await withDeadline(.seconds(20), "twelve requests in flight at once") {
+                await forwarder.forwardDue(now: self.t0)
+            }
+        }
+        try await connections.shutdown()
+        #expect(fake.maximumInFlight == 12)
+        #expect(try await self.outbox.pendingCount() == 0)
+    }
+
     /// Two forwarders on one store: what one has claimed the other does not send while the claim holds; if
     /// the first dies holding it, the second sends its events, same event_ids, once the lease has run out.
     @Test func aDeadForwardersClaimIsTakenOverAfterItsLease() async throws {
