@@ -4,6 +4,7 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -106,22 +107,29 @@ class PostgresServer:
                         "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
         self.port = free_port()
         self.log = open(f"{self.directory}/log", "w")
+        self.url = f"postgres://pixeledge@127.0.0.1:{self.port}/postgres"
+        self.start()
+
+    def start(self):
+        """Starts the server (again, after `stop`) on its port, returning once it accepts connections."""
         self.process = subprocess.Popen(
             [*self.as_postgres, f"{self.bin}/postgres", "-D", f"{self.directory}/data", "-p", str(self.port), "-c",
              "listen_addresses=127.0.0.1", "-k", self.directory, "-c", "fsync=off", "-c", "max_connections=200"],
             stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
+                return
             except OSError:
-                if self.process.poll() is not None:
-                    break
                 time.sleep(0.02)
-        else:
-            raise RuntimeError(f"PostgreSQL did not start: see {self.directory}/log")
-        self.url = f"postgres://pixeledge@127.0.0.1:{self.port}/postgres"
+        raise RuntimeError(f"PostgreSQL did not start: see {self.directory}/log")
+
+    def stop(self):
+        """Stops the server as an outage would (fast shutdown: every connection is closed)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=20)
 
     def query(self, sql):
         """One value, with psql."""
@@ -129,7 +137,6 @@ class PostgresServer:
                               check=True, capture_output=True, text=True).stdout.strip()
 
     def close(self):
-        self.process.terminate()
-        self.process.wait(timeout=20)
+        self.stop()
         self.log.close()
         shutil.rmtree(self.directory, ignore_errors=True)

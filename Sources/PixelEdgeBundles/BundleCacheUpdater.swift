@@ -19,9 +19,9 @@ public actor BundleCacheUpdater: Service {
     public private(set) var extras: PreparedBundle?
     let cache: BundleCache
     let pollInterval: Duration
-    /// Signals from a store that can tell when it changed (PostgreSQL's NOTIFY): each one is a refresh now,
-    /// and the poll only catches up with what a lost signal missed.
-    let changeSignals: AsyncStream<Void>?
+    /// A store that can tell when it changed (PostgreSQL's NOTIFY): each signal is a refresh now, and the
+    /// poll only catches up with what a lost signal missed.
+    let changeFeed: (any PixelChangeFeed)?
     let purger: (any BundlePurger)?
     let logger: Logger
     private var revision = StoreRevision.zero
@@ -32,9 +32,9 @@ public actor BundleCacheUpdater: Service {
 
     public init(
         store: any PixelStore, renderer: BundleRenderer, cache: BundleCache, pollInterval: Duration = .milliseconds(250),
-        changeSignals: AsyncStream<Void>? = nil, purger: (any BundlePurger)? = nil, logger: Logger
+        changeFeed: (any PixelChangeFeed)? = nil, purger: (any BundlePurger)? = nil, logger: Logger
     ) {
-        self.changeSignals = changeSignals
+        self.changeFeed = changeFeed
         self.store = store
         self.renderer = renderer
         self.cache = cache
@@ -46,9 +46,9 @@ public actor BundleCacheUpdater: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                if let signals = self.changeSignals {
+                if let feed = self.changeFeed {
                     group.addTask {
-                        for await _ in signals {
+                        for await _ in feed.signals {
                             do {
                                 try await self.refresh()
                             } catch {

@@ -3,10 +3,10 @@ import PixelEdgeCore
 import PostgresNIO
 import ServiceLifecycle
 
-/// Tells this node, within moments, that another node changed pixels: it listens to `pixel_changes` on a
-/// connection of its own, and signals once after every (re)connection, so that what it missed while the
-/// connection was down is caught up at once. The bundle updater refreshes on each signal.
-public struct PostgresChangeFeed: Service {
+/// Tells this node, within moments, that another node changed pixels: it listens to `pixel_changes` (which
+/// every change's transaction notifies) on a connection of its own, and signals once after every
+/// (re)connection, so that what it missed while the connection was down is caught up at once.
+public struct PostgresChangeFeed: PixelChangeFeed, Service {
     public let signals: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
     let database: PostgresDatabase

@@ -15,22 +15,15 @@ public final class PostgresDatabase: Service, Sendable {
     /// The URL without its password, for messages.
     public let description: String
 
-    /// `postgres://user[:password]@host[:port]/database` (also `postgresql://`).
-    public init(url: String, logger: Logger) throws(StoreError) {
-        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-              let host = components.host, !host.isEmpty
-        else {
-            throw StoreError(.io, "\(url.prefix(200)) is not a PostgreSQL URL: postgres://user@host[:port]/database")
-        }
-        let database = String(components.path.drop { $0 == "/" })
+    public init(url: String, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
+        let url = try PostgresURL(url, environment: environment)
         var configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: components.user ?? "postgres", password: components.password,
-            database: database.isEmpty ? nil : database, tls: .disable
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: url.tls.configuration
         )
         configuration.options.maximumConnections = 16
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
-        self.description = "postgres://\(components.user.map { $0 + "@" } ?? "")\(host)\(components.port.map { ":\($0)" } ?? "")/\(database)"
+        self.description = url.description
     }
 
     public func run() async {
@@ -71,7 +64,8 @@ public final class PostgresDatabase: Service, Sendable {
 
     /// Creates or brings up to date the schema; idempotent, and safe with several nodes starting at once.
     public func migrate() async throws {
-        try await self.transaction { connection in
+        // Long enough to wait for another node's migrations, under the lock.
+        try await self.transaction(timeout: .seconds(60)) { connection in
             // Every node takes the same lock: migrations run one node at a time, once.
             try await connection.query("SELECT pg_advisory_xact_lock(7364021)", logger: self.logger)
             try await connection.query(
@@ -163,10 +157,17 @@ public final class PostgresDatabase: Service, Sendable {
         ),
     ]
 
-    /// Runs `body` in a transaction; store failures come out as `StoreError`s.
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> sending T) async throws -> T {
+    /// How long one operation may take, waiting for a connection included. The pool waits for a connection
+    /// for as long as the server is away: without a limit, a `/collect` would hang on it (and a SIGTERM with
+    /// it) instead of being answered 503.
+    static let operationTimeout = Duration.seconds(5)
+
+    /// Runs `body` in a transaction, within `timeout`; store failures come out as `StoreError`s.
+    func transaction<T: Sendable>(
+        timeout: Duration = operationTimeout, _ body: @escaping @Sendable (PostgresConnection) async throws -> sending T
+    ) async throws -> T {
         do {
-            return try await self.client.withTransaction(logger: self.logger, body)
+            return try await self.within(timeout) { try await self.client.withTransaction(logger: self.logger, body) }
         } catch let error as PostgresTransactionError {
             throw Self.storeError(error.closureError ?? error.beginError ?? error.commitError ?? error)
         } catch {
@@ -175,22 +176,41 @@ public final class PostgresDatabase: Service, Sendable {
     }
 
     /// One query outside a transaction, its rows collected.
-    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+    func rows(_ query: PostgresQuery, timeout: Duration = operationTimeout) async throws -> [PostgresRandomAccessRow] {
         do {
-            var rows: [PostgresRandomAccessRow] = []
-            for try await row in try await self.client.query(query, logger: self.logger) {
-                rows.append(row.makeRandomAccess())
+            return try await self.within(timeout) {
+                var rows: [PostgresRandomAccessRow] = []
+                for try await row in try await self.client.query(query, logger: self.logger) {
+                    rows.append(row.makeRandomAccess())
+                }
+                return rows
             }
-            return rows
         } catch {
             throw Self.storeError(error)
+        }
+    }
+
+    /// `operation`'s result, or a `StoreError` once `limit` has passed (the operation is cancelled: a wait
+    /// for a connection ends at once).
+    private func within<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let result = try await group.next() ?? nil else {
+                throw StoreError(.io, "PostgreSQL at \(self.description) did not answer within \(limit)")
+            }
+            return result
         }
     }
 
     /// A tiny committed write, so that an unwritable store is noticed without waiting for an event.
     public func probeWrite(now: Date) async throws {
         try await self.transaction { connection in
-            try await connection.query(
+            _ = try await connection.query(
                 "INSERT INTO store_probe (id, at_ms) VALUES (1, \(now.postgresMilliseconds)) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
                 logger: self.logger
             )

@@ -69,7 +69,8 @@ public struct PostgresPixelStore: PixelStore {
 
     public func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)], accessToken: TikTokAccessToken?) async throws {
         let logger = self.database.logger
-        try await self.database.transaction { connection in
+        // An import of many pixels is one transaction: it takes longer than any request's.
+        try await self.database.transaction(timeout: .seconds(600)) { connection in
             let revision = try await Self.lockRevision(connection, logger: logger) + 1
             let now = Date().postgresMilliseconds
             for pixel in pixels {

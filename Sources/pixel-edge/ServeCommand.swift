@@ -61,6 +61,12 @@ struct ServeCommand: AsyncParsableCommand {
     var claimLease = AgeOption(argument: "5m")!
 
     @Option(
+        name: .customLong("node-name"),
+        help: "This node's name on the claims it takes (default: the host name); it must differ between nodes that share a database."
+    )
+    var nodeName = ProcessInfo.processInfo.hostName
+
+    @Option(
         name: .customLong("max-event-age"),
         help: ArgumentHelp(
             "Events not delivered within this long of their time are marked expired and never sent: 48h, 2d, 90m or seconds.",
@@ -175,6 +181,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard (10...600_000).contains(self.forwardWindowMilliseconds) else {
             throw ValidationError("--forward-window-ms must be between 10 and 600000")
         }
+        guard !self.nodeName.isEmpty, self.nodeName.count <= 200, self.nodeName.unicodeScalars.allSatisfy({ (33...126).contains($0.value) }) else {
+            throw ValidationError("--node-name must be 1 to 200 printable ASCII characters without spaces")
+        }
         guard (1...3600).contains(self.claimLease.seconds) else {
             throw ValidationError("--claim-lease must be between 1s and 1h, not \(self.claimLease.seconds) seconds")
         }
@@ -232,6 +241,7 @@ struct ServeCommand: AsyncParsableCommand {
                     settings.maximumAge = self.maxEventAge.seconds
                     settings.concurrency = self.forwardConcurrency
                     settings.claimLease = .milliseconds(Int64(self.claimLease.seconds * 1000))
+                    settings.node = self.nodeName
                     return settings
                 }()
             ),

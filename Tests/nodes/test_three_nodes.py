@@ -27,7 +27,8 @@ def request(method, url, body=None, headers=None):
 
 def nodes(postgres, api, count=3, *extra):
     return [
-        PixelEdge("--tiktok-api-base", f"{api.base}/node-{index}", "--forward-window-ms", "50", "--claim-lease", "3s", *extra,
+        PixelEdge("--tiktok-api-base", f"{api.base}/node-{index}", "--node-name", f"node-{index}", "--forward-window-ms", "50",
+                  "--claim-lease", "3s", *extra,
                   database=postgres.url, environment={"PIXELEDGE_ADMIN_TOKEN": ADMIN})
         for index in range(count)
     ]

@@ -68,7 +68,7 @@ public struct PixelEdgeServer: Sendable {
             cache: self.cache,
             // With PostgreSQL, notifications drive the updates; the poll only catches up now and then.
             pollInterval: self.changeFeed == nil ? configuration.reloadInterval : max(configuration.reloadInterval, .seconds(5)),
-            changeSignals: self.changeFeed?.signals,
+            changeFeed: self.changeFeed,
             purger: configuration.purge.map { CDNPurger(settings: $0, logger: logger) },
             logger: logger
         )

@@ -1,4 +1,5 @@
 import Foundation
+import PixelEdgePostgres
 
 /// Where PixelEdge keeps its pixels and events: an SQLite file, the embedded default for one node, or a
 /// PostgreSQL database that several nodes share.
@@ -16,11 +17,7 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .sqlite(let path): return path
-        case .postgres(let url):
-            guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
-            let credentials = url[scheme.upperBound..<at]
-            guard let colon = credentials.firstIndex(of: ":") else { return url }
-            return String(url[..<colon]) + ":****" + String(url[at...])
+        case .postgres(let url): return PostgresURL.withoutPassword(url)
         }
     }
 }

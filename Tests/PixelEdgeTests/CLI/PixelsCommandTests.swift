@@ -146,6 +146,10 @@ import Testing
             ),
             (["--idle-timeout", "0"], "--idle-timeout must be between 0.05 and 86400 seconds, not 0.0"),
             (["--max-connections", "0"], "--max-connections must be at least 1, not 0"),
+            (["--node-name", "edge 1"], "--node-name must be 1 to 200 printable ASCII characters without spaces"),
+            (["--claim-lease", "2h"], "--claim-lease must be between 1s and 1h"),
+            (["--forward-concurrency", "0"], "--forward-concurrency must be between 1 and 1024, not 0"),
+            (["--max-event-age", "9d"], "--max-event-age"),
         ]
         for (options, message) in cases {
             let result = try CommandRunner.run(["serve", "--database", self.database] + options)
@@ -155,6 +159,15 @@ import Testing
         let badTemplates = try CommandRunner.run(["serve", "--database", self.database, "--templates", self.directory.path("none")])
         #expect(badTemplates.status == 1)
         #expect(badTemplates.standardError.contains("error: cannot read the templates directory"))
+        // A PostgreSQL URL PixelEdge cannot honour is refused before anything starts, its password never shown.
+        let badURL = try CommandRunner.run(["serve", "--database", "postgres://edge:s3cret@127.0.0.1:1/p?sslmode=verify-ca"])
+        #expect(badURL.status == 1)
+        #expect(badURL.standardError.contains("sslmode=verify-ca is not one PixelEdge knows"), "\(badURL.standardError)")
+        #expect(!badURL.standardError.contains("s3cret") && !badURL.standardOutput.contains("s3cret"))
+        let unreachable = try CommandRunner.run(["pixels", "list", "--database", "postgres://edge:s3cret@127.0.0.1:1/p"])
+        #expect(unreachable.status == 1)
+        #expect(unreachable.standardError.contains("postgres://edge:****@127.0.0.1:1/p"), "\(unreachable.standardError)")
+        #expect(!unreachable.standardError.contains("s3cret"))
     }
 
     /// The access token pasted into the Pixel Code field is a secret: the error describes it, never repeats it.

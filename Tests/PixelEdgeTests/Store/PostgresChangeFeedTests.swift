@@ -1,0 +1,58 @@
+import Foundation
+import PostgresNIO
+import Testing
+
+@testable import PixelEdgeCore
+@testable import PixelEdgePostgres
+
+/// The change feed that tells a node another node changed pixels: PostgreSQL's LISTEN/NOTIFY on a
+/// connection of the feed's own, on a server of the test's own.
+@Suite struct PostgresChangeFeedTests {
+    static let code = try! TikTokPixelCode.parse(TestEnvironment.pixelCode).value
+
+    /// A change through another node's pool is signalled within a second; when the listening connection is
+    /// cut, the feed listens again on a new one and signals, and what changed meanwhile is read from the store.
+    @Test func signalsAnotherNodesChangesAndListensAgainWhenItsConnectionIsCut() async throws {
+        try await PostgresServer.with { server in
+            let listening = try PixelEdgePostgres.PostgresDatabase(url: server.url, logger: TestEnvironment.logger)
+            let writing = try PixelEdgePostgres.PostgresDatabase(url: server.url, logger: TestEnvironment.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await listening.run() }
+                group.addTask { await writing.run() }
+                defer { group.cancelAll() }
+                try await writing.migrate()
+                let feed = PostgresChangeFeed(database: listening)
+                group.addTask { await feed.run() }
+                let store = PostgresPixelStore(database: writing)
+                let reader = PostgresPixelStore(database: listening)
+                try await withDeadline(.seconds(30), "the change feed's signals") {
+                    var signals = feed.signals.makeAsyncIterator()
+                    #expect(await signals.next() != nil, "a signal once listening, for what came before")
+                    let first = try await Self.listeners(writing)
+                    try #require(first.count == 1)
+
+                    let saved = ContinuousClock.now
+                    _ = try await store.save(PixelEdit(pixelCode: .set(Self.code)), for: try PixelID(validating: "shop"))
+                    #expect(await signals.next() != nil)
+                    #expect(ContinuousClock.now - saved < .seconds(1))
+                    let seen = try await reader.changes(after: .zero).revision
+
+                    // The listening connection dies; a change is made while the feed has none.
+                    _ = try await writing.rows("SELECT pg_terminate_backend(\(first[0]))")
+                    _ = try await store.save(PixelEdit(pixelCode: .set(Self.code)), for: try PixelID(validating: "other"))
+                    #expect(await signals.next() != nil, "a signal after listening again")
+                    let again = try await Self.listeners(writing)
+                    #expect(again.count == 1 && again != first, "listening on a new connection")
+                    let missed = try await reader.changes(after: seen)
+                    #expect(missed.updated.map(\.id.rawValue) == ["other"])
+                }
+            }
+        }
+    }
+
+    /// The backends listening to the feed's channel.
+    static func listeners(_ database: PixelEdgePostgres.PostgresDatabase) async throws -> [Int32] {
+        // The new connection may not have sent LISTEN yet: the feed signals only once it has.
+        try await database.rows("SELECT pid FROM pg_stat_activity WHERE query ILIKE 'LISTEN%' ORDER BY pid").map { try $0["pid"].decode(Int32.self) }
+    }
+}
