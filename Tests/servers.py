@@ -94,7 +94,9 @@ class PostgresServer:
     stopped and removed after the test. Never a system service; as root it runs as the `postgres` user
     Debian's package creates. Raises (a test using it fails, never skips) without PostgreSQL installed (Tests/run installs it)."""
 
-    def __init__(self):
+    def __init__(self, durable=False):
+        # Tests run without fsync, for speed; a benchmark of durable writes needs it.
+        self.durability = [] if durable else ["-c", "fsync=off"]
         versions = sorted(int(v) for v in os.listdir("/usr/lib/postgresql") if v.isdigit()) if os.path.isdir("/usr/lib/postgresql") else []
         if not versions:
             raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql, as Tests/run does)")
@@ -114,7 +116,7 @@ class PostgresServer:
         """Starts the server (again, after `stop`) on its port, returning once it accepts connections."""
         self.process = subprocess.Popen(
             [*self.as_postgres, f"{self.bin}/postgres", "-D", f"{self.directory}/data", "-p", str(self.port), "-c",
-             "listen_addresses=127.0.0.1", "-k", self.directory, "-c", "fsync=off", "-c", "max_connections=200"],
+             "listen_addresses=127.0.0.1", "-k", self.directory, *self.durability, "-c", "max_connections=200"],
             stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and self.process.poll() is None:

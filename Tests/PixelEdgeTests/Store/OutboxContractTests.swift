@@ -81,4 +81,70 @@ import Testing
             #expect(again.map(\.eventID) == ["a"], "\(name): node-b's claim still holds")
         }
     }
+
+    /// A group commit stores every event in the order it came, with what the Events API will get.
+    @Test(arguments: StoreKind.allCases) func aGroupIsStoredWholeInOrderWithItsData(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
+            let other = try PixelID(validating: "other")
+            var events = self.events((0..<300).map { "e\($0)" })
+            for index in stride(from: 1, to: events.count, by: 3) { events[index].pixel = other }
+            events[0].properties = ["value": .number(12.5), "currency": .string("EUR"), "note": .string("it's \"quoted\" \u{2028}")]
+            events[0].emailHash = String(repeating: "a", count: 64)
+            try await outbox.append(events, now: self.t0)
+            #expect(try await outbox.pendingCount() == 300, "\(name)")
+            #expect(try await outbox.eventIDs(of: self.shop) == events.filter { $0.pixel == self.shop }.map(\.eventID), "\(name)")
+            #expect(try await outbox.eventIDs(of: other) == events.filter { $0.pixel == other }.map(\.eventID), "\(name)")
+            let first = try #require(try await outbox.pendingEvents(of: self.shop).first)
+            #expect(first.data == (try events[0].eventsAPIDataJSON()), "\(name): the data as the Events API gets it")
+            #expect(first.eventName == "Lead" && first.attempts == 0 && first.receivedAt == self.t0)
+            #expect(Set(try await outbox.duePixels(now: self.t0)) == [self.shop, other])
+        }
+    }
+
+    /// What the forwarder records for a pixel: TikTok's last answer, the counts, a pause and its end.
+    @Test(arguments: StoreKind.allCases) func pausesFailuresAndTheirCountsAreShared(kind: StoreKind) async throws {
+        try await kind.with(nodes: 2) { nodes in
+            let (outbox, seen) = (nodes[0].outbox, nodes[1].outbox)
+            let name = kind.rawValue
+            try await outbox.append(self.events(["a", "b", "c"]), now: self.t0)
+            let refused = DeliveryStatus.Failure(code: 40105, message: "invalid token", requestID: "req-1", at: self.t0)
+            try await outbox.pause(self.shop, atVersion: 3, state: .invalidAccessToken, failure: refused)
+            let paused = try #require(try await seen.status(of: self.shop))
+            #expect(paused.state == .invalidAccessToken && paused.pausedAtVersion == 3 && paused.lastError == refused, "\(name)")
+            #expect(try await seen.counts(of: self.shop) == (queued: 3, failed: 0), "\(name): a pause keeps the events")
+
+            let claimed = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: false, lease: .seconds(60))
+            let bad = DeliveryStatus.Failure(code: 40002, message: "bad event", requestID: "req-2", at: self.t0)
+            try await outbox.fail([claimed[0]], failure: bad)
+            try await outbox.delivered(Array(claimed[1...]), pixel: self.shop, requestID: "req-3", now: self.t0.addingTimeInterval(1))
+            let status = try #require(try await seen.status(of: self.shop))
+            #expect(status.state == .ok && status.pausedAtVersion == nil, "\(name): a delivery ends the pause")
+            #expect(status.sent == 2 && status.failed == 1 && status.lastRequestID == "req-3", "\(name)")
+            #expect(try await seen.counts(of: self.shop) == (queued: 0, failed: 1))
+            #expect(try await seen.pendingCount() == 0)
+            // Kept for inspection, then gone after the retention.
+            #expect(try await outbox.pruneUndeliverable(receivedBefore: self.t0, keepingAtMost: 10) == 0)
+            #expect(try await outbox.pruneUndeliverable(receivedBefore: self.t0.addingTimeInterval(1), keepingAtMost: 10) == 1, "\(name)")
+            #expect(try await seen.counts(of: self.shop) == (queued: 0, failed: 0))
+        }
+    }
+
+    /// Events older than the maximum age leave the pending ones, counted per pixel, never claimed again.
+    @Test(arguments: StoreKind.allCases) func oldEventsExpire(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
+            var events = self.events(["old", "recent"])
+            events[0].eventTime -= 3600
+            try await outbox.append(events, now: self.t0)
+            let expired = try await outbox.expirePending(eventTimeBefore: self.t0.addingTimeInterval(-60))
+            #expect(expired == [self.shop: 1], "\(name)")
+            #expect(try await outbox.status(of: self.shop)?.expired == 1, "\(name)")
+            let claimed = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: false, lease: .seconds(60))
+            #expect(claimed.map(\.eventID) == ["recent"], "\(name)")
+            #expect(try await outbox.expirePending(eventTimeBefore: self.t0.addingTimeInterval(-60)).isEmpty)
+        }
+    }
 }
