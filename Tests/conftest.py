@@ -79,6 +79,17 @@ class PixelEdge:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+def http_request(method, url, body=None, headers=None, timeout=30):
+    """(status, headers, body) of one request; a dict body is sent as JSON. Error statuses are answers too."""
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
 def eventually(condition, timeout=10, every=0.05, message="the condition"):
     """Checks `condition` until it holds: for what only happens when time has passed (a TTL), never as a
     stand-in for an event the test could wait on."""

@@ -1,21 +1,12 @@
 """A node whose PostgreSQL goes away: bundles are still served from memory, events are refused with a
 clear 503 (never accepted and lost), readiness says so, and all of it recovers when the database is back."""
 import json
-import urllib.request
 
 from conftest import FakeEventsAPI, PixelEdge, eventually
+from conftest import http_request as request
 
 CODE = "C4ABCDEFGHIJKLMNOPQR"
 TOKEN = "T" * 64
-
-
-def request(method, url, body=None, headers=None):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 def collect(node, event_id):

@@ -6,23 +6,13 @@ import itertools
 import json
 import signal
 import time
-import urllib.request
 
 from conftest import FakeEventsAPI, PixelEdge, eventually
+from conftest import http_request as request
 
 ADMIN = "a" * 40
 CODE = "C4ABCDEFGHIJKLMNOPQR"
 TOKEN = "T" * 64
-
-
-def request(method, url, body=None, headers=None):
-    data = json.dumps(body).encode() if isinstance(body, dict) else body
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 def nodes(postgres, api, count=3, *extra):

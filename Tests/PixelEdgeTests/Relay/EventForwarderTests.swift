@@ -289,10 +289,9 @@ import Testing
         #expect(self.metrics.exposition().contains("pixeledge_failed_events_expired_total 5"))
     }
 
-    /// Pixels that share nothing are sent for at once: a slow Events API costs a round trip per `concurrency`
-    /// pixels, not one per pixel.
-    @Test func pixelsAreSentForInParallelWithinTheBound() async throws {
-        let pixels = try (1...6).map { try PixelID(validating: "shop-\($0)") }
+    /// `count` pixels with a token, `shop-1` and on, each with one event waiting.
+    func pixelsWithOneEventEach(_ count: Int) async throws -> [PixelID] {
+        let pixels = try (1...count).map { try PixelID(validating: "shop-\($0)") }
         for pixel in pixels {
             _ = try await self.store.save(
                 PixelEdit(
@@ -305,6 +304,13 @@ import Testing
             event.pixel = pixel
             try await self.outbox.append([event], now: self.t0)
         }
+        return pixels
+    }
+
+    /// Pixels that share nothing are sent for at once: a slow Events API costs a round trip per `concurrency`
+    /// pixels, not one per pixel.
+    @Test func pixelsAreSentForInParallelWithinTheBound() async throws {
+        let pixels = try await self.pixelsWithOneEventEach(6)
         for (concurrency, barrier) in [(6, 6), (2, 0)] {
             let fake = FakeEventsAPI()
             if barrier > 0 { fake.answerOnlyWhenInFlight(barrier) }
@@ -337,19 +343,7 @@ import Testing
     /// The server's own connections to the Events API: AsyncHTTPClient's shared client holds HTTP/1.1
     /// requests to 8 per host, whatever the forwarder's concurrency.
     @Test func theRelaysConnectionsCarryMoreThanEightRequestsAtOnce() async throws {
-        let pixels = try (1...12).map { try PixelID(validating: "shop-\($0)") }
-        for pixel in pixels {
-            _ = try await self.store.save(
-                PixelEdit(
-                    pixelCode: .set(try TikTokPixelCode.parse(TestEnvironment.pixelCode).value),
-                    accessToken: .set(try TikTokAccessToken.parse(TestEnvironment.accessToken).value)
-                ),
-                for: pixel
-            )
-            var event = self.event("e-\(pixel)")
-            event.pixel = pixel
-            try await self.outbox.append([event], now: self.t0)
-        }
+        _ = try await self.pixelsWithOneEventEach(12)
         var settings = EventForwarder.Settings()
         settings.concurrency = 12
         let configured = settings
