@@ -5,9 +5,9 @@ import Testing
 @testable import PixelEdgeCore
 @testable import PixelEdgePostgres
 
-/// The change feed that tells a node another node changed pixels: PostgreSQL's LISTEN/NOTIFY on a
-/// connection of the feed's own, on a server of the test's own.
-@Suite struct PostgresChangeFeedTests {
+/// What is PostgreSQL's own in a node's life, on a server of the test's own: the change feed that tells a
+/// node another node changed pixels (LISTEN/NOTIFY on a connection of the feed's own), and migrations.
+@Suite struct PostgresNodeTests {
     static let code = try! TikTokPixelCode.parse(TestEnvironment.pixelCode).value
 
     /// A change through another node's pool is signalled within a second; when the listening connection is
@@ -54,5 +54,26 @@ import Testing
     static func listeners(_ database: PixelEdgePostgres.PostgresDatabase) async throws -> [Int32] {
         // The new connection may not have sent LISTEN yet: the feed signals only once it has.
         try await database.rows("SELECT pid FROM pg_stat_activity WHERE query ILIKE 'LISTEN%' ORDER BY pid").map { try $0["pid"].decode(Int32.self) }
+    }
+
+    /// Nodes that start together migrate one at a time, each migration once.
+    @Test func nodesStartingTogetherApplyEachMigrationOnce() async throws {
+        try await PostgresServer.with { server in
+            let databases = try (0..<4).map { _ in try PixelEdgePostgres.PostgresDatabase(url: server.url, logger: TestEnvironment.logger) }
+            try await withThrowingTaskGroup(of: Void.self) { pools in
+                for database in databases { pools.addTask { await database.run() } }
+                defer { pools.cancelAll() }
+                try await withThrowingTaskGroup(of: Void.self) { starts in
+                    for database in databases { starts.addTask { try await database.migrate() } }
+                    try await starts.waitForAll()
+                }
+                let applied = try await databases[0].rows("SELECT name, count(*) AS n FROM schema_migration GROUP BY name")
+                #expect(applied.count == PixelEdgePostgres.PostgresDatabase.migrations.count)
+                #expect(try applied.allSatisfy { try $0["n"].decode(Int.self) == 1 })
+                // And the schema works: a pixel saved through one is read through another.
+                _ = try await PostgresPixelStore(database: databases[1]).save(PixelEdit(pixelCode: .set(Self.code)), for: try PixelID(validating: "shop"))
+                #expect(try await PostgresPixelStore(database: databases[3]).pixel(try PixelID(validating: "shop")) != nil)
+            }
+        }
     }
 }
