@@ -39,6 +39,8 @@ let package = Package(
     targets: [
         // libbrotli from the system (Debian: libbrotli-dev), for the bundles' br encoding.
         .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlienc", providers: [.apt(["libbrotli-dev"])]),
+        // glibc's mallinfo2, for what `pixel-edge bench` reports of memory.
+        .systemLibrary(name: "CMallocInfo"),
         // Model types, validation, the parsers of everything a client sends and the storage protocols (pixel
         // store, outbox): no server, database or network code, so that the fuzz targets (Tests/fuzz) build it
         // alone with the sanitizers.
@@ -147,6 +149,7 @@ let package = Package(
                 .byName(name: "PixelEdgeBundles"),
                 .byName(name: "PixelEdgeSQLite"),
                 .byName(name: "PixelEdgeRelay"),
+                .byName(name: "CMallocInfo"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -1,45 +1,44 @@
+import Foundation
 import PixelEdgeCore
-import Synchronization
 
-/// The prepared bundles of every pixel, as one immutable snapshot replaced whole on each change.
+/// The prepared bundles of the pixels in demand, bounded in bytes: memory follows the traffic, not the
+/// number of pixels. What was least recently asked for goes first (`BoundedCache`); a pixel that is not
+/// cached is rendered again when asked (`BundleCacheUpdater.bundle(for:)`), with the same bytes and ETags.
 ///
-/// Requests read a snapshot; the updater builds the next one beside it and swaps it in. Readers that
-/// keep a snapshot (the fast path keeps one per connection) check `generation`, a plain atomic load, and take the
-/// lock only when it moved, so the steady state reads without locking.
+/// A lookup takes its shard's lock (an uncontended lock costs far less than answering the request); a
+/// change to one pixel touches only its entry.
 public final class BundleCache: Sendable {
-    public struct Snapshot: Sendable {
-        public let generation: Int
-        public let bundles: [PixelID: PreparedBundle]
+    private let bundles: BoundedCache<PixelID, PreparedBundle>
 
-        public subscript(id: PixelID) -> PreparedBundle? { self.bundles[id] }
+    public init(limit: Int = BundleCache.defaultLimit) {
+        self.bundles = BoundedCache(limit: limit)
     }
 
-    private let current: Mutex<Snapshot>
-    private let generationCounter = Atomic<Int>(0)
-
-    public init() {
-        self.current = Mutex(Snapshot(generation: 0, bundles: [:]))
+    /// An eighth of the machine's memory, at most 1 GiB: about 150,000 bundles of the default size.
+    public static var defaultLimit: Int {
+        Int(min(ProcessInfo.processInfo.physicalMemory / 8, 1 << 30))
     }
 
-    public var generation: Int { self.generationCounter.load(ordering: .acquiring) }
+    public subscript(id: PixelID) -> PreparedBundle? { self.bundles[id] }
 
-    public var snapshot: Snapshot { self.current.withLock { $0 } }
+    /// Whether `id` has a bundle, without counting as a use.
+    public func contains(_ id: PixelID) -> Bool { self.bundles.peek(id) != nil }
+    /// The bundle of `id`, without counting as a use (the updater looking for what is served).
+    public func peek(_ id: PixelID) -> PreparedBundle? { self.bundles.peek(id) }
 
-    /// Returns the current snapshot if it is newer than `known`, nil otherwise.
-    public func snapshot(ifNewerThan known: Int) -> Snapshot? {
-        guard self.generation != known else { return nil }
-        return self.snapshot
+    public func store(_ bundle: PreparedBundle) {
+        self.bundles.set(bundle, cost: bundle.memoryCost, for: bundle.pixel)
     }
 
-    /// Applies a batch of changes as one new snapshot. The dictionary is copied, so a change costs in
-    /// proportion to the number of pixels: changes are batched (a warm-up chunk, one refresh) for that reason.
-    func update(upserting bundles: [PreparedBundle], removing removed: [PixelID]) {
-        self.current.withLock { snapshot in
-            var next = snapshot.bundles
-            for id in removed { next[id] = nil }
-            for bundle in bundles { next[bundle.pixel] = bundle }
-            snapshot = Snapshot(generation: snapshot.generation + 1, bundles: next)
-            self.generationCounter.store(snapshot.generation, ordering: .releasing)
-        }
+    public func remove(_ id: PixelID) {
+        self.bundles.remove(id)
     }
+
+    public var count: Int { self.bundles.count }
+    /// Bytes held by the cached bundles.
+    public var cost: Int { self.bundles.cost }
+    public var limit: Int { self.bundles.limit }
+    public var evictionCount: Int { self.bundles.evictionCount }
+    /// The pixels cached (tests, diagnostics).
+    public var pixels: [PixelID] { self.bundles.keys }
 }

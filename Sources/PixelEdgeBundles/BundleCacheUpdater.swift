@@ -3,21 +3,24 @@ import Logging
 import NIOCore
 import PixelEdgeCore
 import ServiceLifecycle
+import Synchronization
 
-/// Keeps `BundleCache` in step with the store: renders each new pixel version once, off the request path,
-/// and swaps it in. It polls the store's revision, so a change made by any process (the CLI, another
-/// node's admin API) is served within one poll interval; the admin API also calls `refresh()` directly.
+/// Keeps the pixel directory and `BundleCache` in step with the store, and renders bundles as they are asked
+/// for. It polls the store's revision, so a change made by any process (the CLI, another node's admin API)
+/// is served within one poll interval; a change feed (PostgreSQL's NOTIFY) makes it sooner; the admin API
+/// also calls `refresh()` directly.
 ///
-/// A store with many new pixels at once (every pixel, at start) is not rendered before serving: those
-/// pixels wait in `unrendered`, rendered in the background a chunk at a time, or at their first request
-/// (`bundle(for:)`), whichever comes first. A pixel whose bundle is already served is always rendered at
-/// once, so that a change reaches pages within the poll interval.
+/// Nothing is rendered up front: a pixel's bundle is rendered at its first request (`bundle(for:)`, once
+/// however many requests wait for it) and kept while it is asked for. A pixel whose bundle is cached is
+/// rendered again as soon as it changes, so that its pages get the change within the poll interval; any
+/// other change only updates the directory.
 public actor BundleCacheUpdater: Service {
     let store: any PixelStore
     private(set) var renderer: BundleRenderer
     /// pb-extras.js, prepared with the first refresh (it needs the templates' recorded time).
     public private(set) var extras: PreparedBundle?
-    let cache: BundleCache
+    public nonisolated let cache: BundleCache
+    public nonisolated let directory: PixelDirectory
     let pollInterval: Duration
     /// A store that can tell when it changed (PostgreSQL's NOTIFY): each signal is a refresh now, and the
     /// poll only catches up with what a lost signal missed.
@@ -25,23 +28,28 @@ public actor BundleCacheUpdater: Service {
     let purger: (any BundlePurger)?
     let logger: Logger
     private var revision = StoreRevision.zero
-    private var unrendered: [PixelID: PixelConfig] = [:]
-    /// More new pixels than this in one refresh are left to the background warm-up.
-    static let renderAtOnceLimit = 64
-    static let warmUpChunk = 256
+    /// Renders under way, so that requests for a pixel that is not cached render it once.
+    private var rendering: [PixelID: Task<PreparedBundle?, Never>] = [:]
+    private let renders = Atomic<Int>(0)
 
     public init(
-        store: any PixelStore, renderer: BundleRenderer, cache: BundleCache, pollInterval: Duration = .milliseconds(250),
-        changeFeed: (any PixelChangeFeed)? = nil, purger: (any BundlePurger)? = nil, logger: Logger
+        store: any PixelStore, renderer: BundleRenderer, cache: BundleCache, directory: PixelDirectory = PixelDirectory(),
+        pollInterval: Duration = .milliseconds(250), changeFeed: (any PixelChangeFeed)? = nil, purger: (any BundlePurger)? = nil,
+        logger: Logger
     ) {
         self.changeFeed = changeFeed
         self.store = store
         self.renderer = renderer
         self.cache = cache
+        self.directory = directory
         self.pollInterval = pollInterval
         self.purger = purger
         self.logger = logger
     }
+
+    /// Bundles rendered since the start: a pixel's first request, a cached pixel's change, a bundle evicted
+    /// and asked for again.
+    public nonisolated var renderCount: Int { self.renders.load(ordering: .relaxed) }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -67,13 +75,9 @@ public actor BundleCacheUpdater: Service {
     private func poll() async {
         // Cancellation (graceful shutdown) ends the sleep and the loop: a normal end, not an error.
         while !Task.isCancelled {
-            // While bundles wait to be rendered, the loop renders a chunk per turn instead of sleeping.
-            if self.unrenderedCount == 0 {
-                guard (try? await Task.sleep(for: self.pollInterval)) != nil else { return }
-            }
+            guard (try? await Task.sleep(for: self.pollInterval)) != nil else { return }
             do {
                 try await self.refresh()
-                await self.warmUp()
             } catch is CancellationError {
                 return
             } catch {
@@ -91,90 +95,74 @@ public actor BundleCacheUpdater: Service {
         }
         let changes = try await self.store.changes(after: self.revision)
         guard changes.revision != self.revision else { return }
-        let known = self.cache.snapshot
-        let changed = changes.updated.filter { known[$0.id]?.pixelVersion != $0.version }
-        let served = changed.filter { known[$0.id] != nil }
-        var new = changed.filter { known[$0.id] == nil }
-        for id in changes.removed { self.unrendered[id] = nil }
-        if new.count > Self.renderAtOnceLimit {
-            for pixel in new { self.unrendered[pixel.id] = pixel }
-            new = []
-        }
-        let stale = served + new
-        for pixel in stale { self.unrendered[pixel.id] = nil }
-        let started = ContinuousClock.now
-        let (prepared, failures) = await Self.prepare(stale, with: self.renderer)
+        let isFirstLoad = self.revision == .zero
+        self.directory.apply(changes)
+        self.revision = changes.revision
         for (id, error) in changes.rejected {
             self.logger.error("pixel configuration in the store is invalid; not serving it", metadata: ["pixel": "\(id)", "error": "\(error)"])
         }
+        for id in changes.removed + changes.rejected.compactMap({ PixelID($0.id) }) { self.cache.remove(id) }
+        let served = changes.updated.filter { pixel in self.cache.peek(pixel.id).map { $0.pixelVersion != pixel.version } ?? false }
+        let started = ContinuousClock.now
+        let (prepared, failures) = await Self.prepare(served, with: self.renderer)
+        self.renders.add(prepared.count, ordering: .relaxed)
         for (id, error) in failures {
+            self.cache.remove(id)
             self.logger.error("cannot render bundle", metadata: ["pixel": "\(id)", "error": "\(error)"])
         }
-        let unservable = changes.rejected.compactMap { PixelID($0.id) } + failures.map(\.0)
-        self.cache.update(upserting: prepared, removing: changes.removed + unservable)
-        let isFirstLoad = self.revision == .zero
-        self.revision = changes.revision
+        for bundle in prepared where self.directory[bundle.pixel]?.version == bundle.pixelVersion {
+            self.cache.store(bundle)
+        }
         // Only once the new bundles are served, so that a CDN refetching at once gets them. New pixels too:
         // the CDN may hold the 404 a tag got before the pixel existed.
         if let purger = self.purger, !isFirstLoad {
-            let purged = changed.map(\.id) + changes.removed
+            let purged = changes.updated.map(\.id) + changes.removed
             if !purged.isEmpty { await purger.purge(purged) }
         }
-        if !prepared.isEmpty || !changes.removed.isEmpty || !self.unrendered.isEmpty {
+        if isFirstLoad {
+            self.logger.info("pixels loaded", metadata: ["pixels": "\(self.directory.count)", "revision": "\(changes.revision)"])
+        } else if !changes.isEmpty {
             self.logger.info(
-                "bundles updated",
+                "pixels changed",
                 metadata: [
-                    "rendered": "\(prepared.count)", "removed": "\(changes.removed.count)", "waiting": "\(self.unrendered.count)",
+                    "updated": "\(changes.updated.count)", "removed": "\(changes.removed.count)", "rendered": "\(prepared.count)",
                     "revision": "\(changes.revision)", "duration": "\(ContinuousClock.now - started)",
                 ]
             )
-            for bundle in prepared.prefix(20) {
-                self.logger.debug(
-                    "bundle rendered",
-                    metadata: [
-                        "pixel": "\(bundle.pixel)", "version": "\(bundle.pixelVersion)",
-                        "bytes": "\(bundle.identity.body.readableBytes)", "gzipBytes": "\(bundle.gzip.body.readableBytes)",
-                    ]
-                )
+        }
+    }
+
+    /// The bundle of `id`: the cached one, or rendered now (once, however many requests ask meanwhile);
+    /// nil for a pixel the directory does not have. Hummingbird's path asks on every cache miss.
+    public func bundle(for id: PixelID) async -> PreparedBundle? {
+        if let bundle = self.cache[id] { return bundle }
+        guard let pixel = self.directory[id] else { return nil }
+        if let rendering = self.rendering[id] { return await rendering.value }
+        let (renderer, logger) = (self.renderer, self.logger)
+        // Off the actor: renders of different pixels run in parallel, and the actor goes on answering.
+        let task = Task.detached { () -> PreparedBundle? in
+            do {
+                return try PreparedBundle(pixel: pixel, renderer: renderer)
+            } catch {
+                logger.error("cannot render bundle", metadata: ["pixel": "\(pixel.id)", "error": "\(error)"])
+                return nil
             }
         }
-    }
-
-    /// How many known pixels wait for their first bundle.
-    public var unrenderedCount: Int { self.unrendered.count }
-
-    /// The bundle of a pixel the cache has no bundle for: rendered now if the pixel waits in `unrendered`,
-    /// nil if the pixel is unknown. Hummingbird's path asks on every cache miss.
-    public func bundle(for id: PixelID) async -> PreparedBundle? {
-        if let bundle = self.cache.snapshot[id] { return bundle }
-        guard let pixel = self.unrendered[id] else { return nil }
-        do {
-            let bundle = try PreparedBundle(pixel: pixel, renderer: self.renderer)
-            self.unrendered[id] = nil
-            self.cache.update(upserting: [bundle], removing: [])
-            return bundle
-        } catch {
-            self.logger.error("cannot render bundle", metadata: ["pixel": "\(id)", "error": "\(error)"])
-            return nil
-        }
-    }
-
-    /// Renders one chunk of the pixels waiting for their first bundle.
-    func warmUp() async {
-        guard !self.unrendered.isEmpty else { return }
-        let chunk = Array(self.unrendered.values.prefix(Self.warmUpChunk))
-        let (prepared, failures) = await Self.prepare(chunk, with: self.renderer)
-        // Only what did not change meanwhile (a newer version waits in `unrendered` under the same id).
-        let current = prepared.filter { self.unrendered[$0.pixel]?.version == $0.pixelVersion && self.cache.snapshot[$0.pixel] == nil }
-        for bundle in current { self.unrendered[bundle.pixel] = nil }
-        for (id, error) in failures {
-            self.unrendered[id] = nil
-            self.logger.error("cannot render bundle", metadata: ["pixel": "\(id)", "error": "\(error)"])
-        }
-        self.cache.update(upserting: current, removing: [])
-        if self.unrendered.isEmpty {
-            self.logger.info("every bundle is rendered", metadata: ["bundles": "\(self.cache.snapshot.bundles.count)"])
-        }
+        self.rendering[id] = task
+        let bundle = await task.value
+        self.rendering[id] = nil
+        guard let bundle else { return nil }
+        self.renders.add(1, ordering: .relaxed)
+        self.logger.debug(
+            "bundle rendered",
+            metadata: [
+                "pixel": "\(bundle.pixel)", "version": "\(bundle.pixelVersion)", "gzipBytes": "\(bundle.gzip.body.readableBytes)",
+                "brotliBytes": "\(bundle.brotli.body.readableBytes)", "memory": "\(bundle.memoryCost)",
+            ]
+        )
+        // Unless the pixel changed meanwhile: this request gets what it asked for, the next one the new version.
+        if self.directory[id]?.version == bundle.pixelVersion { self.cache.store(bundle) }
+        return bundle
     }
 
     /// Renders in parallel across the cores: start-up with many pixels is bound by gzip level 9.

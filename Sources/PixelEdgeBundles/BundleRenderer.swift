@@ -9,11 +9,17 @@ public struct BundleRenderer: Sendable {
     /// When the store first saw these templates (`PixelStore.recordTemplates`): a bundle is as new as its
     /// pixel or its templates, and every node reads the same time.
     public var templatesRecordedAt: Date
+    /// Where the bundles it prepares keep their uncompressed bodies while they are asked for.
+    public let identityBodies: IdentityBodies
 
-    public init(templates: BundleTemplates, settings: BundleSettings, templatesRecordedAt: Date = Date(timeIntervalSince1970: 0)) {
+    public init(
+        templates: BundleTemplates, settings: BundleSettings, templatesRecordedAt: Date = Date(timeIntervalSince1970: 0),
+        identityBodies: IdentityBodies = IdentityBodies()
+    ) {
         self.templates = templates
         self.settings = settings
         self.templatesRecordedAt = templatesRecordedAt
+        self.identityBodies = identityBodies
     }
 
     /// What the bundle's JavaScript knows of its pixel. Everything here reaches the page, so nothing secret

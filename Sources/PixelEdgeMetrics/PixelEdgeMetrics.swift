@@ -17,6 +17,11 @@ public final class PixelEdgeMetrics: Sendable {
     private let bundleOtherResponses: CoreMetrics.Counter
     private let storeAvailable: CoreMetrics.Gauge
     private let openConnections: CoreMetrics.Gauge
+    private let pixelsKnown: CoreMetrics.Gauge
+    private let bundlesCached: CoreMetrics.Gauge
+    private let bundleCacheBytes: CoreMetrics.Gauge
+    private let bundlesEvicted: CoreMetrics.Gauge
+    private let bundlesRendered: CoreMetrics.Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -37,6 +42,21 @@ public final class PixelEdgeMetrics: Sendable {
         self.bundleOtherResponses = CoreMetrics.Counter(label: "pixeledge_bundle_responses_total", dimensions: [("status", "other")], factory: factory)
         self.storeAvailable = CoreMetrics.Gauge(label: "pixeledge_store_available", factory: factory)
         self.openConnections = CoreMetrics.Gauge(label: "pixeledge_connections_open", factory: factory)
+        self.pixelsKnown = CoreMetrics.Gauge(label: "pixeledge_pixels", factory: factory)
+        self.bundlesCached = CoreMetrics.Gauge(label: "pixeledge_bundle_cache_entries", factory: factory)
+        self.bundleCacheBytes = CoreMetrics.Gauge(label: "pixeledge_bundle_cache_bytes", factory: factory)
+        // Counts kept by the cache and the updater, read when /metrics is asked: gauges that only grow.
+        self.bundlesEvicted = CoreMetrics.Gauge(label: "pixeledge_bundle_cache_evictions_total", factory: factory)
+        self.bundlesRendered = CoreMetrics.Gauge(label: "pixeledge_bundle_renders_total", factory: factory)
+    }
+
+    /// The pixel directory and the bundle cache as they are now.
+    package func bundlesObserved(pixels: Int, cached: Int, bytes: Int, evictions: Int, renders: Int) {
+        self.pixelsKnown.record(pixels)
+        self.bundlesCached.record(cached)
+        self.bundleCacheBytes.record(bytes)
+        self.bundlesEvicted.record(evictions)
+        self.bundlesRendered.record(renders)
     }
 
     package func eventReceived() { self.eventsReceived.increment() }

@@ -19,19 +19,19 @@ public struct SQLitePixelStore: PixelStore {
 
     public func pixel(_ id: PixelID) async throws -> PixelConfig? {
         try await self.database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM pixel WHERE id = ?", arguments: [id.rawValue]).map(Self.pixel(from:))
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM pixel WHERE id = ?", arguments: [id.rawValue]).map(Self.pixel(from:))
         }
     }
 
     public func allPixels() async throws -> [PixelConfig] {
         try await self.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM pixel ORDER BY id").map(Self.pixel(from:))
+            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM pixel ORDER BY id").map(Self.pixel(from:))
         }
     }
 
     public func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel {
         try await self.database.write { db in
-            let row = try Row.fetchOne(db, sql: "SELECT * FROM pixel WHERE id = ?", arguments: [id.rawValue])
+            let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM pixel WHERE id = ?", arguments: [id.rawValue])
             let current = try row.map(Self.pixel(from:))
             let destination = try edit.applied(to: current?.tiktok)
             let settings = edit.applied(to: current?.settings ?? PixelSettings())
@@ -120,7 +120,7 @@ public struct SQLitePixelStore: PixelStore {
             guard current != revision else { return changes }
             // A store replaced by an older copy has a smaller revision: start again from nothing.
             let since = current < revision ? StoreRevision.zero : revision
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM pixel WHERE revision > ?", arguments: [since.value]) {
+            for row in try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM pixel WHERE revision > ?", arguments: [since.value]) {
                 do {
                     changes.updated.append(try Self.pixel(from: row))
                 } catch let error as ConfigurationError {
@@ -155,13 +155,19 @@ public struct SQLitePixelStore: PixelStore {
         return revision
     }
 
+    /// The columns `pixel(from:)` reads, by position: looking a column up by name costs more than the rest
+    /// of loading a pixel.
+    private static let columns = """
+        id, tiktok_pixel_code, tiktok_access_token, tiktok_test_event_code, tiktok_enabled, spa_page_views, consent,
+        default_phone_country, limited_data_use, version, updated_at_ms
+        """
+
     /// Stored values are validated again on load: the file may have been edited by other tools.
     private static func pixel(from row: Row) throws -> PixelConfig {
         try StoredPixel(
-            id: row["id"], tiktokPixelCode: row["tiktok_pixel_code"], tiktokAccessToken: row["tiktok_access_token"],
-            tiktokTestEventCode: row["tiktok_test_event_code"], tiktokEnabled: row["tiktok_enabled"], spaPageViews: row["spa_page_views"],
-            consent: row["consent"], defaultPhoneCountry: row["default_phone_country"], limitedDataUse: row["limited_data_use"],
-            version: row["version"], updatedAtMilliseconds: row["updated_at_ms"]
+            id: row[0], tiktokPixelCode: row[1], tiktokAccessToken: row[2], tiktokTestEventCode: row[3], tiktokEnabled: row[4],
+            spaPageViews: row[5], consent: row[6], defaultPhoneCountry: row[7], limitedDataUse: row[8], version: row[9],
+            updatedAtMilliseconds: row[10]
         ).validated()
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocInfo
 import Foundation
 import NIOCore
 import PixelEdge
@@ -33,6 +34,7 @@ struct RenderBench: AsyncParsableCommand {
         var kept: [PreparedBundle] = []
         kept.reserveCapacity(self.pixels)
         let rssBefore = Self.residentKiB()
+        let heapBefore = Self.heapInUse()
         for index in 0..<self.pixels {
             let code = "C4" + String(format: "%018d", index)
             let pixel = PixelConfig(
@@ -46,6 +48,8 @@ struct RenderBench: AsyncParsableCommand {
             samples.append(ContinuousClock.now - started)
         }
         let perBundle = Double(Self.residentKiB() - rssBefore) * 1024 / Double(max(kept.count, 1))
+        let heapPerBundle = Double(Self.heapInUse() - heapBefore) / Double(max(kept.count, 1))
+        let compressed = Double(kept.reduce(0) { $0 + $1.gzip.body.readableBytes + $1.brotli.body.readableBytes }) / Double(max(kept.count, 1))
         // The two halves of that time, measured apart on the last pixel's bundle.
         let source = try renderer.render(kept[kept.count - 1].pixelConfigForBench(index: self.pixels - 1))
         var renderOnly: [Duration] = []
@@ -72,11 +76,20 @@ struct RenderBench: AsyncParsableCommand {
         samples.sort()
         let median = samples[samples.count / 2]
         let microseconds = Double(median.components.attoseconds) / 1e12 + Double(median.components.seconds) * 1e6
-        print(String(format: "render and compression median over %d pixels: %.0f us; resident memory per prepared bundle: %.0f bytes", self.pixels, microseconds, perBundle))
+        print(String(format: "render and compression median over %d pixels: %.0f us", self.pixels, microseconds))
+        print(String(
+            format: "memory per prepared bundle: %.0f bytes of heap in use (%.2f times its %.0f compressed bytes, gzip and brotli; the cache counts %d), %.0f bytes resident",
+            heapPerBundle, heapPerBundle / compressed, compressed, kept.last?.memoryCost ?? 0, perBundle
+        ))
     }
 
     static func microseconds(_ duration: Duration) -> Double {
         Double(duration.components.attoseconds) / 1e12 + Double(duration.components.seconds) * 1e6
+    }
+
+    /// Bytes live objects hold (glibc's mallinfo2), without the freed memory resident size counts too.
+    static func heapInUse() -> Int {
+        Int(pixeledge_heap_in_use())
     }
 
     static func residentKiB() -> Int {

@@ -78,6 +78,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Add the demo pixel (id \(PixelEdgeServer.demoPixelID)) if it is missing.")
     var demo = false
 
+    @Option(
+        name: .customLong("bundle-cache-size"),
+        help: "Memory for prepared bundles, as 256M or 2G (default: an eighth of the machine's memory, at most 1G); the least recently asked for are rendered again when asked."
+    )
+    var bundleCacheSize = ByteSizeOption(bytes: BundleCache.defaultLimit)
+
     @Option(name: .customLong("max-age"), help: "Cache-Control max-age of bundles, in seconds.")
     var maxAge = 300
 
@@ -184,6 +190,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard !self.nodeName.isEmpty, self.nodeName.count <= 200, self.nodeName.unicodeScalars.allSatisfy({ (33...126).contains($0.value) }) else {
             throw ValidationError("--node-name must be 1 to 200 printable ASCII characters without spaces")
         }
+        guard self.bundleCacheSize.bytes >= 1 << 20 else {
+            throw ValidationError("--bundle-cache-size must be at least 1M (about 150 bundles), not \(self.bundleCacheSize.bytes) bytes")
+        }
         guard (1...3600).contains(self.claimLease.seconds) else {
             throw ValidationError("--claim-lease must be between 1s and 1h, not \(self.claimLease.seconds) seconds")
         }
@@ -230,6 +239,7 @@ struct ServeCommand: AsyncParsableCommand {
                     staleIfError: self.staleIfError
                 )
             ),
+            bundleCacheSize: self.bundleCacheSize.bytes,
             relay: RelaySettings(
                 tiktokAPIBase: self.tiktokAPIBase,
                 trustedProxies: try TrustedProxies(cidrs: self.trustedProxies),

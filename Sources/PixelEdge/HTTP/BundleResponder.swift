@@ -45,7 +45,7 @@ public struct BundleResponder: Sendable {
                 method: method
             )
         }
-        guard let bundle = self.cache.snapshot[id] else {
+        guard let bundle = self.cache[id] else {
             // Keyed like the bundle, so that the purge sent when the pixel is created drops a cached 404.
             var fields = Self.errorFields()
             fields[.surrogateKey] = PreparedBundle.surrogateKey(for: id)

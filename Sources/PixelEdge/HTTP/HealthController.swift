@@ -32,9 +32,7 @@ struct HealthController<Context: RequestContext> {
         } catch {
             return Self.text(.serviceUnavailable, "store unreadable: \(error)", for: request)
         }
-        let bundles = self.cache.snapshot.bundles.count
-        let waiting = await self.updater.unrenderedCount
-        var text = waiting == 0 ? "ok: \(bundles) bundles" : "ok: \(bundles) bundles, \(waiting) to render"
+        var text = "ok: \(self.updater.directory.count) pixels, \(self.cache.count) bundles cached"
         if let problem = self.health.currentProblem {
             text += "; events not accepted: \(problem.reason.rawValue) (see /readyz)"
         }

@@ -57,7 +57,7 @@ public struct PixelEdgeServer: Sendable {
             probeWrite = { try await database.probeWrite(now: $0) }
         }
         let templates = try BundleTemplates(directory: configuration.templatesDirectory)
-        self.cache = BundleCache()
+        self.cache = BundleCache(limit: configuration.bundleCacheSize)
         self.metrics = PixelEdgeMetrics()
         self.health = StoreHealth(metrics: self.metrics, logger: logger)
         self.depth = OutboxDepth(metrics: self.metrics)
@@ -121,6 +121,10 @@ public struct PixelEdgeServer: Sendable {
         )
         HealthController(store: self.store, health: self.health, cache: self.cache, updater: self.updater).addRoutes(to: router)
         let metrics: @Sendable (Request, PixelEdgeRequestContext) async throws -> Response = { request, _ in
+            self.metrics.bundlesObserved(
+                pixels: self.updater.directory.count, cached: self.cache.count, bytes: self.cache.cost, evictions: self.cache.evictionCount,
+                renders: self.updater.renderCount
+            )
             let text = ByteBuffer(string: self.metrics.exposition())
             return Response(
                 status: .ok,
@@ -132,7 +136,7 @@ public struct PixelEdgeServer: Sendable {
         router.head("metrics", use: metrics)
         CollectController(
             parser: CollectRequestParser(eventNames: self.configuration.relay.eventNames),
-            store: self.store,
+            directory: self.updater.directory,
             writer: self.writer,
             depth: self.depth,
             health: self.health,

@@ -11,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     public var templatesDirectory: String
     public var publicDirectory: String
     public var bundle: BundleSettings
+    /// Bytes of prepared bundles kept in memory; the least recently asked for are rendered again when asked.
+    public var bundleCacheSize: Int
     public var relay: RelaySettings
     /// Where to purge a CDN's copy when a pixel changes; nil purges nothing.
     public var purge: CDNPurger.Settings?
@@ -32,6 +34,7 @@ public struct ServerConfiguration: Sendable {
         templatesDirectory: String = "Templates",
         publicDirectory: String = "Public",
         bundle: BundleSettings = .init(),
+        bundleCacheSize: Int = BundleCache.defaultLimit,
         relay: RelaySettings = .init(),
         purge: CDNPurger.Settings? = nil,
         adminToken: AdminToken? = nil,
@@ -46,6 +49,7 @@ public struct ServerConfiguration: Sendable {
         self.templatesDirectory = templatesDirectory
         self.publicDirectory = publicDirectory
         self.bundle = bundle
+        self.bundleCacheSize = bundleCacheSize
         self.relay = relay
         self.purge = purge
         self.adminToken = adminToken

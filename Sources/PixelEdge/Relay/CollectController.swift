@@ -16,7 +16,8 @@ import PixelEdgeRelay
 /// 204 for an event that is not kept), 500, logged, for anything else.
 struct CollectController<Context: RemoteAddressRequestContext> {
     let parser: CollectRequestParser
-    let store: any PixelStore
+    /// The pixels, in memory: checking an event's pixel reads no store.
+    let directory: PixelDirectory
     let writer: OutboxWriter
     let depth: OutboxDepth
     let health: StoreHealth
@@ -71,7 +72,7 @@ struct CollectController<Context: RemoteAddressRequestContext> {
         let parsed = try self.parser.parse(body.readableBytesView)
         for field in parsed.redactedFields { self.metrics.personalDataRedacted(field: field) }
         var event = parsed.event
-        guard let pixel = try await self.store.pixel(event.pixel) else {
+        guard let pixel = self.directory[event.pixel] else {
             throw CollectError(.notFound, field: "pixel", "unknown pixel \(event.pixel)")
         }
         // The browser sends a copy only once consent is granted, and says so: anything else (an old cached

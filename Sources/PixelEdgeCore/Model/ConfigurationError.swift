@@ -59,11 +59,13 @@ extension String {
     /// Removes surrounding whitespace (including the non-breaking and zero-width kinds that come with copy and paste)
     /// and reports whether anything was removed.
     func trimmingPastedWhitespace() -> (trimmed: String, changed: Bool) {
-        let isPadding: (Character) -> Bool = { character in
-            character.unicodeScalars.allSatisfy {
-                $0.properties.isWhitespace || $0.value == 0xFEFF || $0.value == 0x200B
-            }
+        let isPaddingScalar: (Unicode.Scalar) -> Bool = { $0.properties.isWhitespace || $0.value == 0xFEFF || $0.value == 0x200B }
+        // Most values, every stored one, have nothing to trim: said by their first and last scalars, without
+        // building a copy (loading 100,000 pixels spent a third of its time here).
+        guard let first = self.unicodeScalars.first, let last = self.unicodeScalars.last, isPaddingScalar(first) || isPaddingScalar(last) else {
+            return (self, false)
         }
+        let isPadding: (Character) -> Bool = { $0.unicodeScalars.allSatisfy(isPaddingScalar) }
         let trimmed = String(self.drop(while: isPadding).reversed().drop(while: isPadding).reversed())
         return (trimmed, trimmed != self)
     }

@@ -29,6 +29,10 @@ public struct TikTokPixelCode: Hashable, Sendable, CustomStringConvertible {
         func fail(_ message: String) -> ConfigurationError {
             ConfigurationError(field: field, message: message)
         }
+        // A well-formed code, as every stored one is, is checked on its bytes; the rest is for the message.
+        if text.utf8.count == Self.length, text.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
+            return
+        }
         guard !text.isEmpty else {
             throw fail("TikTok Pixel Code is empty: copy it from TikTok Events Manager (20 characters, A-Z and 0-9)")
         }

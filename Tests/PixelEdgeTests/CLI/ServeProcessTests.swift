@@ -78,6 +78,8 @@ import Testing
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
         #expect(body.contains("****wxyz"))
+        let bundle = try await HTTPClient.shared.execute(HTTPClientRequest(url: server.baseURL + "/p/shop/pb.js"), timeout: .seconds(10))
+        #expect(bundle.status == .ok)
         #expect(try await server.stop() == 0)
         #expect(server.output.contains("bundle rendered"))
         #expect(!server.output.contains(TestEnvironment.accessToken.prefix(12)))

@@ -34,9 +34,6 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
     private let cache: BundleCache
     private let metrics: PixelEdgeMetrics
     private let state: HTTPConnectionState
-    /// This connection's copy of the cache's snapshot: refreshed when the cache's generation moves, which
-    /// costs one atomic load per request and no lock.
-    private var snapshot: BundleCache.Snapshot
     private var dateLine = DateLine()
     private var head = ByteBuffer()
     /// Dropping the body and end of a request already answered.
@@ -49,7 +46,6 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.cache = cache
         self.metrics = metrics
         self.state = state
-        self.snapshot = cache.snapshot
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -146,10 +142,7 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
         let path = uri[..<(queryStart ?? uri.endIndex)]
         let query = queryStart.map { uri[uri.index(after: $0)...] }
         guard case .pixel(let idText) = BundleRequestTarget(path: path, query: query), let id = PixelID(idText) else { return .passOn }
-        if let newer = self.cache.snapshot(ifNewerThan: self.snapshot.generation) {
-            self.snapshot = newer
-        }
-        guard let bundle = self.snapshot[id] else { return .passOn }
+        guard let bundle = self.cache[id] else { return .passOn }
 
         var request = BundleRequest(isHead: head.method == .HEAD)
         var framing = RequestHeadCheck.Framing()

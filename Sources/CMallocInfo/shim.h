@@ -1,0 +1,10 @@
+// glibc's heap statistics, for the benchmarks: Swift's Glibc module leaves malloc.h out.
+#include <malloc.h>
+#include <stddef.h>
+
+/// Bytes malloc has handed out and not had back: what live objects hold, without the freed memory that
+/// resident size still counts.
+static inline size_t pixeledge_heap_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+}
