@@ -39,7 +39,8 @@ let package = Package(
     targets: [
         // libbrotli from the system (Debian: libbrotli-dev), for the bundles' br encoding.
         .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlienc", providers: [.apt(["libbrotli-dev"])]),
-        // glibc's mallinfo2, for what `pixel-edge bench` reports of memory.
+        // glibc's mallinfo2 and malloc_trim: what `pixel-edge bench` reports of memory, and giving back the
+        // temporaries of loading the pixels.
         .systemLibrary(name: "CMallocInfo"),
         // Model types, validation, the parsers of everything a client sends and the storage protocols (pixel
         // store, outbox): no server, database or network code, so that the fuzz targets (Tests/fuzz) build it
@@ -71,6 +72,7 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -120,6 +122,7 @@ let package = Package(
         .target(
             name: "PixelEdge",
             dependencies: [
+                .byName(name: "CMallocInfo"),
                 .byName(name: "PixelEdgeCore"),
                 .byName(name: "PixelEdgeMetrics"),
                 .byName(name: "PixelEdgeBundles"),

@@ -1,4 +1,4 @@
-// glibc's heap statistics, for the benchmarks: Swift's Glibc module leaves malloc.h out.
+// glibc's heap statistics and trimming: Swift's Glibc module leaves malloc.h out.
 #include <malloc.h>
 #include <stddef.h>
 
@@ -7,4 +7,10 @@
 static inline size_t pixeledge_heap_in_use(void) {
     struct mallinfo2 info = mallinfo2();
     return info.uordblks + info.hblkhd;
+}
+
+/// Gives the free pages of the heap back to the system (after loading every pixel, say, whose temporaries
+/// would otherwise stay resident).
+static inline void pixeledge_release_free_memory(void) {
+    malloc_trim(0);
 }

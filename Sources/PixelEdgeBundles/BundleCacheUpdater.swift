@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import PixelEdgeCore
 import ServiceLifecycle
 import Synchronization
@@ -119,9 +120,7 @@ public actor BundleCacheUpdater: Service {
             let purged = changes.updated.map(\.id) + changes.removed
             if !purged.isEmpty { await purger.purge(purged) }
         }
-        if isFirstLoad {
-            self.logger.info("pixels loaded", metadata: ["pixels": "\(self.directory.count)", "revision": "\(changes.revision)"])
-        } else if !changes.isEmpty {
+        if !isFirstLoad, !changes.isEmpty {
             self.logger.info(
                 "pixels changed",
                 metadata: [
@@ -139,10 +138,9 @@ public actor BundleCacheUpdater: Service {
         guard let pixel = self.directory[id] else { return nil }
         if let rendering = self.rendering[id] { return await rendering.value }
         let (renderer, logger) = (self.renderer, self.logger)
-        // Off the actor: renders of different pixels run in parallel, and the actor goes on answering.
-        let task = Task.detached { () -> PreparedBundle? in
+        let task = Task { () -> PreparedBundle? in
             do {
-                return try PreparedBundle(pixel: pixel, renderer: renderer)
+                return try await Self.render(pixel, with: renderer)
             } catch {
                 logger.error("cannot render bundle", metadata: ["pixel": "\(pixel.id)", "error": "\(error)"])
                 return nil
@@ -165,40 +163,35 @@ public actor BundleCacheUpdater: Service {
         return bundle
     }
 
-    /// Renders in parallel across the cores: start-up with many pixels is bound by gzip level 9.
+    /// Renders on NIO's thread pool, not Swift's cooperative pool: a cold burst of a thousand renders (3 ms
+    /// each, most of it brotli) queued there would hold every other task (the poll, `/collect`'s handlers)
+    /// for seconds; on threads of their own, the system shares the CPUs between them and the rest.
+    static func render(_ pixel: PixelConfig, with renderer: BundleRenderer) async throws -> PreparedBundle {
+        try await NIOThreadPool.singleton.runIfActive { try PreparedBundle(pixel: pixel, renderer: renderer) }
+    }
+
+    /// Renders each of `pixels`, in parallel on the thread pool.
     static func prepare(_ pixels: [PixelConfig], with renderer: BundleRenderer) async -> ([PreparedBundle], [(PixelID, any Error)]) {
-        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        guard pixels.count > 16, workers > 1 else {
-            return prepareSerially(pixels, with: renderer)
-        }
-        let chunkSize = (pixels.count + workers - 1) / workers
-        return await withTaskGroup(of: ([PreparedBundle], [(PixelID, any Error)]).self) { group in
-            for start in stride(from: 0, to: pixels.count, by: chunkSize) {
-                let chunk = Array(pixels[start..<min(start + chunkSize, pixels.count)])
-                group.addTask { prepareSerially(chunk, with: renderer) }
+        await withTaskGroup(of: (PixelID, Result<PreparedBundle, any Error>).self) { group in
+            for pixel in pixels {
+                group.addTask {
+                    do {
+                        return (pixel.id, .success(try await Self.render(pixel, with: renderer)))
+                    } catch {
+                        return (pixel.id, .failure(error))
+                    }
+                }
             }
             var prepared: [PreparedBundle] = []
             var failures: [(PixelID, any Error)] = []
-            prepared.reserveCapacity(pixels.count)
-            for await (chunkPrepared, chunkFailures) in group {
-                prepared += chunkPrepared
-                failures += chunkFailures
+            for await (id, result) in group {
+                switch result {
+                case .success(let bundle): prepared.append(bundle)
+                case .failure(let error): failures.append((id, error))
+                }
             }
             return (prepared, failures)
         }
-    }
-
-    private static func prepareSerially(_ pixels: [PixelConfig], with renderer: BundleRenderer) -> ([PreparedBundle], [(PixelID, any Error)]) {
-        var prepared: [PreparedBundle] = []
-        var failures: [(PixelID, any Error)] = []
-        for pixel in pixels {
-            do {
-                prepared.append(try PreparedBundle(pixel: pixel, renderer: renderer))
-            } catch {
-                failures.append((pixel.id, error))
-            }
-        }
-        return (prepared, failures)
     }
 }
 

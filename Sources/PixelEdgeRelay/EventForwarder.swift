@@ -3,6 +3,7 @@ import Logging
 import PixelEdgeCore
 import PixelEdgeMetrics
 import ServiceLifecycle
+import Synchronization
 
 /// Sends the outbox to TikTok's Events API, per pixel, in batches, until TikTok has accepted every event.
 ///
@@ -59,6 +60,8 @@ public struct EventForwarder: Service {
     let depth: OutboxDepth
     let metrics: PixelEdgeMetrics
     let logger: Logger
+    /// The pixels of the current pass whose sends failed for a transient reason.
+    private let unavailable = UnavailableTally()
 
     public init(
         outbox: any EventOutbox, store: any PixelStore, client: EventsAPIClient, settings: Settings = .init(), depth: OutboxDepth,
@@ -105,7 +108,13 @@ public struct EventForwarder: Service {
                     metadata: ["pixel": "\(pixel)", "count": "\(count)", "maximumAge": "\(Int(self.settings.maximumAge))s"]
                 )
             }
+            self.unavailable.reset()
             try await self.forwardEach(try await self.outbox.duePixels(now: now), now: now)
+            if let (pixels, example) = self.unavailable.summary {
+                self.logger.warning(
+                    "Events API unavailable; the events will be retried", metadata: ["pixels": "\(pixels)", "error": "\(example)"]
+                )
+            }
             let expired = try await self.outbox.pruneUndeliverable(
                 receivedBefore: now.addingTimeInterval(-self.settings.failedRetention), keepingAtMost: self.settings.maximumFailedEvents
             )
@@ -135,7 +144,10 @@ public struct EventForwarder: Service {
                 guard let pixel = next.next() else { break }
                 group.addTask { await forward(pixel) }
             }
+            // On shutdown the sends in flight finish; no new one starts (a pass over many pixels with an
+            // Events API that times out would otherwise hold the process for minutes).
             while await group.next() != nil {
+                guard !Task.isShuttingDownGracefully else { continue }
                 if let pixel = next.next() { group.addTask { await forward(pixel) } }
             }
         }
@@ -252,7 +264,9 @@ public struct EventForwarder: Service {
             let failure = DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: pass.now)
             try await self.outbox.retry(events, after: delay, state: state, failure: failure)
             pass.isStopped = true
-            self.logger.warning(
+            // Summed up once per pass (`unavailable`): an outage would otherwise log a line per pixel.
+            self.unavailable.record(message)
+            self.logger.debug(
                 "Events API unavailable; will retry",
                 metadata: ["pixel": "\(pixel)", "count": "\(events.count)", "code": "\(code.map(String.init) ?? "-")", "retryIn": "\(delay)", "error": "\(message)"]
             )
@@ -286,5 +300,25 @@ public struct EventForwarder: Service {
     func backoff(afterAttempts attempts: Int) -> Duration {
         let step = min(self.settings.backoffCap.seconds, self.settings.backoffBase.seconds * pow(2, Double(min(attempts, 30))))
         return .milliseconds(Int64(step * Double.random(in: 0.5...1.0) * 1000))
+    }
+}
+
+/// How many pixels of a pass could not reach the Events API, and what one of them got.
+final class UnavailableTally: Sendable {
+    private let state = Mutex<(count: Int, example: String?)>((0, nil))
+
+    func reset() {
+        self.state.withLock { $0 = (0, nil) }
+    }
+
+    func record(_ message: String) {
+        self.state.withLock { state in
+            state.count += 1
+            if state.example == nil { state.example = message }
+        }
+    }
+
+    var summary: (pixels: Int, example: String)? {
+        self.state.withLock { state in state.example.map { (state.count, $0) } }
     }
 }

@@ -104,3 +104,53 @@ def test_a_request_that_never_finishes_does_not_hold_the_exit():
         sock.close()
     finally:
         server.close()
+
+
+class SilentEventsAPI:
+    """An Events API that accepts connections and never answers: every send waits for its timeout."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=256)
+        self.base = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = []
+        self.condition = threading.Condition()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.condition:
+                self.connections.append(connection)
+                self.condition.notify_all()
+
+    def wait_for_connections(self, count, timeout=30):
+        with self.condition:
+            assert self.condition.wait_for(lambda: len(self.connections) >= count, timeout), "the forwarder did not send"
+
+    def close(self):
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+def test_a_pass_over_many_pixels_with_a_silent_events_api_does_not_hold_the_exit():
+    """200 pixels with events, 16 sends at once, each waiting 10 s for an answer that never comes: the pass
+    would take two minutes. On SIGTERM the sends in flight finish (time out), no new one starts."""
+    api = SilentEventsAPI()
+    server = PixelEdge("--drain-timeout", "1", "--tiktok-api-base", api.base)
+    try:
+        server.cli("bench", "seed", "--pixels", "200", "--events-per-pixel", "2", "--tiktok-access-token", "T" * 64)
+        api.wait_for_connections(16)
+        terminated = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=60) == 0
+        # The drain, plus the Events API timeout of the sends in flight.
+        assert time.monotonic() - terminated < 1 + 10 + 3
+        with sqlite3.connect(server.database) as database:
+            assert database.execute("SELECT count(*) FROM outbox_event").fetchone()[0] == 400, "nothing lost"
+    finally:
+        server.close()
+        api.close()

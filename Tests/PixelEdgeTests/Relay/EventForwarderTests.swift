@@ -364,6 +364,26 @@ import Testing
         #expect(try await self.outbox.pendingCount() == 0)
     }
 
+    /// An Events API that refuses connections costs a pass moments, not a request timeout per pixel (the
+    /// HTTP client's own retries held each request for its 10 seconds), and the log says it once per pass.
+    @Test func refusedConnectionsFailAtOnceAndAreLoggedOncePerPass() async throws {
+        _ = try await self.pixelsWithOneEventEach(32)
+        let connections = EventsAPIConnections(connectionsPerHost: 16)
+        let log = LogRecorder()
+        let forwarder = EventForwarder(
+            outbox: self.outbox, store: self.store, client: EventsAPIClient(base: TestEnvironment.closedEventsAPIBase, connections: connections),
+            depth: self.depth, metrics: self.metrics, logger: log.logger
+        )
+        // Two rounds of 16 requests: 20 seconds when each waited for its timeout.
+        try await withDeadline(.seconds(5), "a pass over 32 pixels whose Events API refuses connections") {
+            await forwarder.forwardDue(now: self.t0)
+        }
+        try await connections.shutdown()
+        #expect(try await self.outbox.pendingCount() == 32, "kept for later")
+        let warnings = log.logged.filter { $0.level == .warning }
+        #expect(warnings.map(\.message) == ["Events API unavailable; the events will be retried"])
+    }
+
     /// Two forwarders on one store: what one has claimed the other does not send while the claim holds; if
     /// the first dies holding it, the second sends its events, same event_ids, once the lease has run out.
     @Test func aDeadForwardersClaimIsTakenOverAfterItsLease() async throws {

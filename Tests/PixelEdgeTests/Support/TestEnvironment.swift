@@ -33,8 +33,10 @@ enum TestEnvironment {
     }
 
     /// Tests never reach the real TikTok: unless a test starts a fake, the Events API is a closed port.
+    static let closedEventsAPIBase = "http://127.0.0.1:9"
+
     static var unreachableRelay: RelaySettings {
-        RelaySettings(tiktokAPIBase: "http://127.0.0.1:9")
+        RelaySettings(tiktokAPIBase: Self.closedEventsAPIBase)
     }
 
     static var logger: Logger {
