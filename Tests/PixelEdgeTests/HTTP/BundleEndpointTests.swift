@@ -30,6 +30,25 @@ import Testing
         _ = directory
     }
 
+    /// A flood of ids nobody configured, well formed or not, through both paths: answered 404 or 400, and
+    /// no cache or directory entry for any of them.
+    @Test(arguments: [false, true]) func aFloodOfUnknownAndMalformedIdsAllocatesNothing(live: Bool) async throws {
+        let directory = try TemporaryDirectory()
+        let server = try TestEnvironment.server(in: directory)
+        try await server.makeApplication().test(live ? .live : .router) { client in
+            for index in 0..<500 {
+                let unknown = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+                try await client.execute(uri: "/p/\(unknown)/pb.js", method: .get) { #expect($0.status == .notFound) }
+                let malformed = index.isMultiple(of: 2) ? "UPPER\(index)" : String(repeating: "x", count: 65 + index % 10)
+                try await client.execute(uri: "/p/\(malformed)/pb.js", method: .get) { #expect($0.status == .badRequest) }
+            }
+            #expect(server.cache.count == 0 && server.cache.cost == 0)
+            #expect(server.updater.directory.count == 1, "the demo pixel only")
+            #expect(server.updater.renderCount == 0)
+        }
+        _ = directory
+    }
+
     @Test(arguments: [false, true]) func identityResponseHeaders(live: Bool) async throws {
         try await self.withServer(live: live) { client in
             try await client.execute(uri: "/p/demo/pb.js", method: .get) { response in
