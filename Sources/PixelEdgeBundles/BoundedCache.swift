@@ -26,9 +26,10 @@ public final class BoundedCache<Key: Hashable & Sendable, Value: Sendable>: Send
         }
 
         mutating func value(for key: Key) -> Value? {
-            guard let index = self.indices[key] else { return nil }
-            self.slots[index]?.referenced = true
-            return self.slots[index]?.value
+            guard let index = self.indices[key], let slot = self.slots[index] else { return nil }
+            // Written only when it changes: a hot entry's hits only read.
+            if !slot.referenced { self.slots[index]?.referenced = true }
+            return slot.value
         }
 
         /// Stores `value`, then evicts until the shard is within `limit` (never the entry just stored).
