@@ -133,7 +133,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: self.directory.path("typo.sqlite")))
     }
 
-    @Test func serveRejectsBadOptionsBeforeStarting() throws {
+    @Test func serveRejectsBadOptionsBeforeStarting() async throws {
         let cases: [([String], String)] = [
             (["--port", "70000"], "--port must be between 0 and 65535, not 70000"),
             (["--events-js-url", "ftp://x/events.js"], "--events-js-url must be an http(s) URL, not ftp://x/events.js"),
@@ -163,11 +163,11 @@ import Testing
         #expect(badTemplates.status == 1)
         #expect(badTemplates.standardError.contains("error: cannot read the templates directory"))
         // A PostgreSQL URL PixelEdge cannot honour is refused before anything starts, its password never shown.
-        let badURL = try CommandRunner.run(["serve", "--database", "postgres://edge:s3cret@127.0.0.1:1/p?sslmode=verify-ca"])
+        let badURL = try await CommandRunner.runDetached(["serve", "--database", "postgres://edge:s3cret@127.0.0.1:1/p?sslmode=verify-ca"])
         #expect(badURL.status == 1)
         #expect(badURL.standardError.contains("sslmode=verify-ca is not one PixelEdge knows"), "\(badURL.standardError)")
         #expect(!badURL.standardError.contains("s3cret") && !badURL.standardOutput.contains("s3cret"))
-        let unreachable = try CommandRunner.run(["pixels", "list", "--database", "postgres://edge:s3cret@127.0.0.1:1/p"])
+        let unreachable = try await CommandRunner.runDetached(["pixels", "list", "--database", "postgres://edge:s3cret@127.0.0.1:1/p"])
         #expect(unreachable.status == 1)
         #expect(unreachable.standardError.contains("postgres://edge:****@127.0.0.1:1/p"), "\(unreachable.standardError)")
         #expect(!unreachable.standardError.contains("s3cret"))

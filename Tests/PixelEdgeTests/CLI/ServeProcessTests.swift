@@ -26,7 +26,7 @@ import Testing
         try await server.makeApplication().test(.router) { client in
             let before = try await client.execute(uri: "/p/demo/pb.js", method: .get) { $0 }
             let beforeTag = try #require(before.headers[.eTag])
-            let set = try CommandRunner.run([
+            let set = try await CommandRunner.runDetached([
                 "pixels", "set", "demo", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--database", configuration.database.description,
             ])
             #expect(set.status == 0)
@@ -38,7 +38,7 @@ import Testing
             #expect(after.headers[.eTag] != beforeTag, "still the old bundle one second after the CLI changed it")
             #expect(String(buffer: after.body).contains(TestEnvironment.pixelCode))
 
-            let removed = try CommandRunner.run(["pixels", "remove", "demo", "--database", configuration.database.description])
+            let removed = try await CommandRunner.runDetached(["pixels", "remove", "demo", "--database", configuration.database.description])
             #expect(removed.status == 0)
             let removedAt = ContinuousClock.now
             var status = HTTPResponse.Status.ok

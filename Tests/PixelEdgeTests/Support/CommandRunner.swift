@@ -16,6 +16,16 @@ enum CommandRunner {
         ])
     }
 
+    /// `run` on a thread of its own. An async test that waits for a command must not hold one of the few
+    /// threads of Swift's concurrency pool: the server under test, in this process, may need it to answer
+    /// the command (two tests blocking both threads held a `pixels test` against the fake Events API until
+    /// its 10-second timeout).
+    static func runDetached(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) async throws -> CommandResult {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try Self.run(arguments, environment: environment, input: input) }) }.start()
+        }
+    }
+
     static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> CommandResult {
         let process = Process()
         process.executableURL = try TestEnvironment.executable()
