@@ -31,6 +31,7 @@ public actor BundleCacheUpdater: Service {
     private var revision = StoreRevision.zero
     /// Renders under way, so that requests for a pixel that is not cached render it once.
     private var rendering: [PixelID: Task<PreparedBundle?, Never>] = [:]
+    private var refreshing: Task<Void, any Error>?
     private let renders = Atomic<Int>(0)
 
     public init(
@@ -88,8 +89,24 @@ public actor BundleCacheUpdater: Service {
         }
     }
 
-    /// Catches up with every change in the store since the last refresh.
+    /// Catches up with every change in the store since the last refresh. Refreshes run one at a time: one
+    /// asked for while another renders (the admin API's during the poll's) waits for it, so that it returns
+    /// only once what it covers is served.
     public func refresh() async throws {
+        while let running = self.refreshing {
+            _ = try? await running.value
+            // Finished: whichever of its waiters runs first clears it (its owner may not have resumed yet).
+            if self.refreshing == running { self.refreshing = nil }
+        }
+        let refresh = Task { try await self.catchUp() }
+        self.refreshing = refresh
+        defer {
+            if self.refreshing == refresh { self.refreshing = nil }
+        }
+        try await refresh.value
+    }
+
+    private func catchUp() async throws {
         if self.extras == nil {
             self.renderer.templatesRecordedAt = try await self.store.recordTemplates(version: self.renderer.templates.version, now: Date())
             self.extras = try PreparedBundle.extras(renderer: self.renderer)

@@ -117,6 +117,22 @@ import Testing
         #expect(changed.pixelVersion == 2 && changed.gzip.entityTag != before[self.id(42)]?.gzip.entityTag)
     }
 
+    /// The admin API refreshes after a save while the poll may be refreshing: whichever returns last, the
+    /// change is served when the admin API's returns.
+    @Test func aRefreshReturnsOnlyOnceTheChangeIsServedEvenDuringAnother() async throws {
+        try await self.seed(1)
+        let updater = self.updater()
+        try await updater.refresh()
+        _ = await updater.bundle(for: self.id(0))
+        for round in 1...20 {
+            _ = try await self.store.save(PixelEdit(spaPageViews: round.isMultiple(of: 2)), for: self.id(0))
+            async let other: Void = updater.refresh()
+            try await updater.refresh()
+            #expect(updater.cache.peek(self.id(0))?.pixelVersion == round + 1, "round \(round)")
+            try await other
+        }
+    }
+
     @Test func aRemovedPixelIsForgotten() async throws {
         try await self.seed(10)
         let updater = self.updater()
