@@ -137,7 +137,4 @@ public final class BoundedCache<Key: Hashable & Sendable, Value: Sendable>: Send
     public var cost: Int { self.shards.reduce(0) { total, shard in total + shard.withLock { $0.cost } } }
     /// Entries evicted since the start.
     public var evictionCount: Int { self.evictions.load(ordering: .relaxed) }
-
-    /// The keys present (diagnostics and tests).
-    public var keys: [Key] { self.shards.flatMap { shard in shard.withLock { Array($0.indices.keys) } } }
 }

@@ -39,6 +39,4 @@ public final class BundleCache: Sendable {
     public var cost: Int { self.bundles.cost }
     public var limit: Int { self.bundles.limit }
     public var evictionCount: Int { self.bundles.evictionCount }
-    /// The pixels cached (tests, diagnostics).
-    public var pixels: [PixelID] { self.bundles.keys }
 }

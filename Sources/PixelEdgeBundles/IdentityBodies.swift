@@ -35,7 +35,4 @@ public final class IdentityBodies: Sendable {
         self.kept.set(representation, cost: body.capacity + 2048, for: tag)
         return representation
     }
-
-    public var count: Int { self.kept.count }
-    public var cost: Int { self.kept.cost }
 }

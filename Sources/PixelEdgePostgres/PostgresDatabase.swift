@@ -42,24 +42,10 @@ public final class PostgresDatabase: Service, Sendable {
         }
     }
 
-    /// Throws at once, naming the server, when it does not answer within `limit`: the pool would otherwise
-    /// keep trying for a minute before it gives up.
+    /// Throws, naming the server, when it does not answer within `limit`: what a node or a command waits for
+    /// its database at start, longer than one operation may take later.
     public func waitUntilReachable(within limit: Duration = .seconds(10)) async throws {
-        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                _ = try await self.rows("SELECT 1")
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return false
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? false
-        }
-        guard answered else {
-            throw StoreError(.io, "PostgreSQL at \(self.description) did not answer within \(limit): is it running, and the URL right?")
-        }
+        _ = try await self.rows("SELECT 1", timeout: limit, hint: ": is it running, and the URL right?")
     }
 
     /// Creates or brings up to date the schema; idempotent, and safe with several nodes starting at once.
@@ -176,9 +162,9 @@ public final class PostgresDatabase: Service, Sendable {
     }
 
     /// One query outside a transaction, its rows collected.
-    func rows(_ query: PostgresQuery, timeout: Duration = operationTimeout) async throws -> [PostgresRandomAccessRow] {
+    func rows(_ query: PostgresQuery, timeout: Duration = operationTimeout, hint: String = "") async throws -> [PostgresRandomAccessRow] {
         do {
-            return try await self.within(timeout) {
+            return try await self.within(timeout, hint: hint) {
                 var rows: [PostgresRandomAccessRow] = []
                 for try await row in try await self.client.query(query, logger: self.logger) {
                     rows.append(row.makeRandomAccess())
@@ -191,8 +177,8 @@ public final class PostgresDatabase: Service, Sendable {
     }
 
     /// `operation`'s result, or a `StoreError` once `limit` has passed (the operation is cancelled: a wait
-    /// for a connection ends at once).
-    private func within<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// for a connection ends at once); `hint` ends its message.
+    private func within<T: Sendable>(_ limit: Duration, hint: String = "", _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await operation() }
             group.addTask {
@@ -201,7 +187,7 @@ public final class PostgresDatabase: Service, Sendable {
             }
             defer { group.cancelAll() }
             guard let result = try await group.next() ?? nil else {
-                throw StoreError(.io, "PostgreSQL at \(self.description) did not answer within \(limit)")
+                throw StoreError(.io, "PostgreSQL at \(self.description) did not answer within \(limit)\(hint)")
             }
             return result
         }

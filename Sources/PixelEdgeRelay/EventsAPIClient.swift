@@ -28,15 +28,17 @@ public struct EventsAPIClient: Sendable {
     public static let tiktokBase = "https://business-api.tiktok.com"
 
     public init(base: String = Self.tiktokBase, httpClient: HTTPClient = .shared, timeout: TimeAmount = .seconds(10)) {
-        self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
-        self.httpClient = { httpClient }
-        self.timeout = timeout
+        self.init(base: base, timeout: timeout) { httpClient }
     }
 
     /// A client on the relay's own connections (a server's).
     public init(base: String = Self.tiktokBase, connections: EventsAPIConnections, timeout: TimeAmount = .seconds(10)) {
+        self.init(base: base, timeout: timeout) { connections.httpClient }
+    }
+
+    private init(base: String, timeout: TimeAmount, httpClient: @escaping @Sendable () -> HTTPClient) {
         self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
-        self.httpClient = { connections.httpClient }
+        self.httpClient = httpClient
         self.timeout = timeout
     }
 
