@@ -2,6 +2,7 @@
 and while they wait, everyone else is answered (issue 13, point 3)."""
 import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -73,6 +74,14 @@ def test_a_slow_head_or_body_gets_408_whatever_it_keeps_sending(edge, head, body
         assert response.header("connection") == "close"
         assert time.monotonic() - started <= 1 + MARGIN
         assert reader.close_kind()[0] == "eof"
+
+
+def test_the_listen_backlog_holds_a_burst_of_connections(edge):
+    """With Hummingbird's 256, a burst of a few hundred connections overflowed the accept queue under load:
+    Linux dropped the SYN and the client's retry came a second later (CI saw the next test take 1.02 s)."""
+    port = edge.base.rsplit(":", 1)[1]
+    listening = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], check=True, capture_output=True, text=True).stdout.split()
+    assert listening[0] == "LISTEN" and int(listening[2]) == 4096, listening
 
 
 def test_many_slowloris_connections_do_not_keep_others_waiting(edge):

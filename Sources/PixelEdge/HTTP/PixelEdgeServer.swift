@@ -159,8 +159,8 @@ public struct PixelEdgeServer: Sendable {
     }
 
     /// The application, ready to run: the store is read before the server accepts connections, so a known
-    /// pixel never gets a 404 while the server starts (a large store's bundles are rendered as they are
-    /// asked for, and in the background). On SIGTERM the server stops first and
+    /// pixel never gets a 404 while the server starts (bundles are rendered as they are first asked for).
+    /// On SIGTERM the server stops first and
     /// drains its requests; the outbox writer then stores what they accepted.
     public func makeApplication(eventLoopGroup: (any EventLoopGroup)? = nil) -> some ApplicationProtocol {
         let connections = ConnectionRegistry(limit: self.configuration.connections.maximumConnections, metrics: self.metrics)
@@ -170,6 +170,7 @@ public struct PixelEdgeServer: Sendable {
             configuration: .init(
                 address: .hostname(self.configuration.host, port: self.configuration.port),
                 serverName: "PixelEdge",
+                backlog: self.configuration.connections.listenBacklog,
                 availableConnectionsDelegate: connections.delegate
             ),
             // The pool first: services stop in reverse order, so it stops last; the Events API's connections

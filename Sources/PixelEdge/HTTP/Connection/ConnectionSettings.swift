@@ -19,6 +19,10 @@ public struct ConnectionSettings: Sendable, Equatable {
     /// After PixelEdge ends its side of a connection, what the client still sends is read and dropped
     /// for this long, so that the client sees an orderly close rather than a reset.
     public var lingerTimeout: Duration
+    /// Connections the kernel completes before PixelEdge accepts them. Hummingbird's 256 is too few for a
+    /// burst: past it Linux drops the SYN and the client retries a second later, so a few hundred slow
+    /// clients connecting at once delayed everyone else by that second. Linux caps it at `somaxconn`.
+    public var listenBacklog: Int
 
     public init(
         idleTimeout: Duration = .seconds(75),
@@ -27,7 +31,8 @@ public struct ConnectionSettings: Sendable, Equatable {
         sendTimeout: Duration = .seconds(30),
         maximumConnections: Int = ConnectionSettings.defaultMaximumConnections,
         drainTimeout: Duration = .seconds(10),
-        lingerTimeout: Duration = .seconds(2)
+        lingerTimeout: Duration = .seconds(2),
+        listenBacklog: Int = 4096
     ) {
         self.idleTimeout = idleTimeout
         self.headTimeout = headTimeout
@@ -36,6 +41,7 @@ public struct ConnectionSettings: Sendable, Equatable {
         self.maximumConnections = maximumConnections
         self.drainTimeout = drainTimeout
         self.lingerTimeout = lingerTimeout
+        self.listenBacklog = listenBacklog
     }
 
     /// 16,384, or fewer when the process may open fewer files: the database, outbound connections and the
