@@ -141,6 +141,46 @@ public final class PostgresDatabase: Service, Sendable {
                 "CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms BIGINT NOT NULL)",
             ]
         ),
+        (
+            // What the console lists and counts (see the SQLite store's migration of the same name).
+            "event-history-v1",
+            [
+                "ALTER TABLE outbox_event ADD COLUMN match_keys INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE outbox_event ADD COLUMN last_error_code INTEGER",
+                "CREATE INDEX outbox_event_by_pixel ON outbox_event (pixel_id, id)",
+                """
+                CREATE TABLE sent_event (
+                    id BIGINT PRIMARY KEY,
+                    pixel_id TEXT NOT NULL,
+                    event_id TEXT NOT NULL,
+                    event_name TEXT NOT NULL,
+                    received_at_ms BIGINT NOT NULL,
+                    match_keys INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    request_id TEXT,
+                    sent_at_ms BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX sent_event_by_pixel ON sent_event (pixel_id, id)",
+                "CREATE INDEX sent_event_by_time ON sent_event (sent_at_ms)",
+                """
+                CREATE TABLE match_key_hour (
+                    pixel_id TEXT NOT NULL,
+                    hour BIGINT NOT NULL,
+                    events BIGINT NOT NULL,
+                    email BIGINT NOT NULL,
+                    phone BIGINT NOT NULL,
+                    external_id BIGINT NOT NULL,
+                    ttclid BIGINT NOT NULL,
+                    ttp BIGINT NOT NULL,
+                    ip BIGINT NOT NULL,
+                    user_agent BIGINT NOT NULL,
+                    PRIMARY KEY (pixel_id, hour)
+                )
+                """,
+                "CREATE INDEX match_key_hour_by_hour ON match_key_hour (hour)",
+            ]
+        ),
     ]
 
     /// How long one operation may take, waiting for a connection included. The pool waits for a connection

@@ -19,15 +19,25 @@ public struct PostgresOutbox: EventOutbox {
         guard !events.isEmpty else { return }
         let data = try events.map { try $0.eventsAPIDataJSON() }
         let (pixels, eventIDs, names, times) = (events.map(\.pixel.rawValue), events.map(\.eventID), events.map(\.event), events.map { $0.eventTime * 1000 })
+        let keys = events.map { MatchKeys(carriedBy: $0).rawValue }
         let received = now.postgresMilliseconds
-        // One statement for the whole group, rather than a round trip per event; in the order they came.
+        let hour = MatchKeyCoverage.hour(of: now)
+        // One statement for the whole group, rather than a round trip per event: the events in the order they
+        // came, and the hour's match-key counts (pixels in order, so that two nodes' groups never deadlock).
         _ = try await self.database.rows(
             """
-            INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms)
-            SELECT pixel_id, event_id, event_name, data, \(received), event_time_ms, \(received)
-            FROM unnest(\(pixels)::text[], \(eventIDs)::text[], \(names)::text[], \(data)::text[], \(times)::bigint[])
-                WITH ORDINALITY AS event (pixel_id, event_id, event_name, data, event_time_ms, position)
-            ORDER BY position
+            WITH inserted AS (
+                INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms, match_keys)
+                SELECT pixel_id, event_id, event_name, data, \(received), event_time_ms, \(received), match_keys
+                FROM unnest(\(pixels)::text[], \(eventIDs)::text[], \(names)::text[], \(data)::text[], \(times)::bigint[], \(keys)::integer[])
+                    WITH ORDINALITY AS event (pixel_id, event_id, event_name, data, event_time_ms, match_keys, position)
+                ORDER BY position
+                RETURNING pixel_id, match_keys)
+            INSERT INTO match_key_hour (pixel_id, hour, events, \(unescaped: Self.matchKeyColumns.joined(separator: ", ")))
+            SELECT pixel_id, \(hour), count(*), \(unescaped: Self.matchKeyCounts)
+            FROM inserted GROUP BY pixel_id ORDER BY pixel_id
+            ON CONFLICT (pixel_id, hour) DO UPDATE SET events = match_key_hour.events + excluded.events,
+                \(unescaped: Self.matchKeyColumns.map { "\($0) = match_key_hour.\($0) + excluded.\($0)" }.joined(separator: ", "))
             """
         )
     }
@@ -72,8 +82,25 @@ public struct PostgresOutbox: EventOutbox {
 
     public func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws {
         let logger = self.logger
+        let ids = events.map(\.id)
         try await self.database.transaction { connection in
-            try await connection.query("DELETE FROM outbox_event WHERE id = ANY(\(events.map(\.id)))", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO sent_event (id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts, request_id, sent_at_ms)
+                SELECT id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts + 1, \(requestID), \(now.postgresMilliseconds)
+                FROM outbox_event WHERE id = ANY(\(ids))
+                ON CONFLICT (id) DO NOTHING
+                """,
+                logger: logger
+            )
+            try await connection.query("DELETE FROM outbox_event WHERE id = ANY(\(ids))", logger: logger)
+            try await connection.query(
+                """
+                DELETE FROM sent_event WHERE pixel_id = \(pixel.rawValue) AND id < coalesce(
+                    (SELECT id FROM sent_event WHERE pixel_id = \(pixel.rawValue) ORDER BY id DESC LIMIT 1 OFFSET \(RecentEvent.keptPerPixel - 1)), -1)
+                """,
+                logger: logger
+            )
             try await connection.query(
                 """
                 INSERT INTO delivery_status (pixel_id, status, status_at_ms, last_request_id, sent_count)
@@ -93,7 +120,8 @@ public struct PostgresOutbox: EventOutbox {
         try await self.database.transaction { connection in
             try await connection.query(
                 """
-                UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = \(next), last_error = \(failure.message), claimed_until_ms = 0
+                UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = \(next), last_error = \(failure.message),
+                    last_error_code = \(failure.code), claimed_until_ms = 0
                 WHERE id = ANY(\(events.map(\.id)))
                 """,
                 logger: logger
@@ -113,7 +141,10 @@ public struct PostgresOutbox: EventOutbox {
         let logger = self.logger
         try await self.database.transaction { connection in
             try await connection.query(
-                "UPDATE outbox_event SET state = 'failed', attempts = attempts + 1, last_error = \(failure.message) WHERE id = ANY(\(events.map(\.id)))",
+                """
+                UPDATE outbox_event SET state = 'failed', attempts = attempts + 1, last_error = \(failure.message), last_error_code = \(failure.code)
+                WHERE id = ANY(\(events.map(\.id)))
+                """,
                 logger: logger
             )
             try await Self.record(nil, failure: failure, pixel: events[0].pixel, failed: events.count, pausedAtVersion: nil, connection, logger: logger)
@@ -164,8 +195,87 @@ public struct PostgresOutbox: EventOutbox {
         ).count
     }
 
+    public func recordVerification(
+        of pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?
+    ) async throws {
+        let logger = self.logger
+        if let failure {
+            try await self.database.transaction { connection in
+                try await Self.record(state, failure: failure, pixel: pixel, failed: 0, pausedAtVersion: nil, connection, logger: logger)
+            }
+            return
+        }
+        _ = try await self.database.rows(
+            """
+            INSERT INTO delivery_status (pixel_id, status, status_at_ms, last_request_id)
+            VALUES (\(pixel.rawValue), \(state.rawValue), \(Date().postgresMilliseconds), \(requestID))
+            ON CONFLICT (pixel_id) DO UPDATE SET
+                status = excluded.status, status_at_ms = excluded.status_at_ms,
+                last_request_id = coalesce(excluded.last_request_id, delivery_status.last_request_id),
+                paused_at_version = CASE WHEN delivery_status.paused_at_version <= \(version) THEN NULL ELSE delivery_status.paused_at_version END
+            """
+        )
+    }
+
     public func status(of pixel: PixelID) async throws -> DeliveryStatus? {
-        guard let row = try await self.database.rows("SELECT * FROM delivery_status WHERE pixel_id = \(pixel.rawValue)").first else { return nil }
+        try await self.database.rows("SELECT * FROM delivery_status WHERE pixel_id = \(pixel.rawValue)").first.map(Self.status(from:))
+    }
+
+    public func statuses() async throws -> [PixelID: DeliveryStatus] {
+        var statuses: [PixelID: DeliveryStatus] = [:]
+        for row in try await self.database.rows("SELECT * FROM delivery_status") {
+            if let pixel = PixelID(try row["pixel_id"].decode(String.self)) { statuses[pixel] = try Self.status(from: row) }
+        }
+        return statuses
+    }
+
+    public func recentEvents(of pixel: PixelID, limit: Int) async throws -> [RecentEvent] {
+        try await self.database.rows(
+            """
+            (SELECT id, event_id, event_name, received_at_ms, match_keys, state, attempts, NULL::text AS request_id, last_error_code, last_error
+                FROM outbox_event WHERE pixel_id = \(pixel.rawValue) ORDER BY id DESC LIMIT \(limit))
+            UNION ALL
+            (SELECT id, event_id, event_name, received_at_ms, match_keys, 'sent', attempts, request_id, NULL, NULL
+                FROM sent_event WHERE pixel_id = \(pixel.rawValue) ORDER BY id DESC LIMIT \(limit))
+            ORDER BY id DESC LIMIT \(limit)
+            """
+        ).map { row in
+            RecentEvent(
+                id: try row["id"].decode(Int64.self), eventID: try row["event_id"].decode(String.self), eventName: try row["event_name"].decode(String.self),
+                receivedAt: Date(postgresMilliseconds: try row["received_at_ms"].decode(Int64.self)),
+                matchKeys: MatchKeys(rawValue: try row["match_keys"].decode(Int.self)),
+                state: RecentEvent.State(outboxState: try row["state"].decode(String.self)), attempts: try row["attempts"].decode(Int.self),
+                requestID: try row["request_id"].decode(String?.self), errorCode: try row["last_error_code"].decode(Int?.self),
+                errorMessage: try row["last_error"].decode(String?.self)
+            )
+        }
+    }
+
+    public func matchKeyCoverage(of pixel: PixelID, since date: Date) async throws -> MatchKeyCoverage {
+        let sums = (["events"] + Self.matchKeyColumns).map { "coalesce(sum(\($0)), 0)::bigint AS \($0)" }.joined(separator: ", ")
+        guard
+            let row = try await self.database.rows(
+                "SELECT \(unescaped: sums) FROM match_key_hour WHERE pixel_id = \(pixel.rawValue) AND hour >= \(MatchKeyCoverage.hour(of: date))"
+            ).first
+        else { return .empty }
+        return MatchKeyCoverage(
+            events: try row["events"].decode(Int.self),
+            carrying: Dictionary(uniqueKeysWithValues: try Self.matchKeyColumns.map { ($0, try row[$0].decode(Int.self)) })
+        )
+    }
+
+    public func pruneHistory(before date: Date) async throws -> Int {
+        let sent = try await self.database.rows("DELETE FROM sent_event WHERE sent_at_ms < \(date.postgresMilliseconds) RETURNING id").count
+        let hours = try await self.database.rows("DELETE FROM match_key_hour WHERE hour < \(MatchKeyCoverage.hour(of: date)) RETURNING hour").count
+        return sent + hours
+    }
+
+    /// The columns of `match_key_hour`, named as the Events API names the keys.
+    static let matchKeyColumns = MatchKeys.named.map(\.name)
+    /// Per column, the count of inserted events carrying its key.
+    static let matchKeyCounts = MatchKeys.named.map { "count(*) FILTER (WHERE match_keys & \($0.key.rawValue) <> 0)" }.joined(separator: ", ")
+
+    private static func status(from row: PostgresRandomAccessRow) throws -> DeliveryStatus {
         let lastError = try row["last_error_message"].decode(String?.self).map { message in
             DeliveryStatus.Failure(
                 code: try row["last_error_code"].decode(Int?.self), message: message, requestID: try row["last_error_request_id"].decode(String?.self),

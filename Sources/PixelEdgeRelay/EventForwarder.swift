@@ -122,6 +122,7 @@ public struct EventForwarder: Service {
                 self.metrics.failedEventsExpired(expired)
                 self.logger.info("failed events expired", metadata: ["count": "\(expired)"])
             }
+            _ = try await self.outbox.pruneHistory(before: now.addingTimeInterval(-RecentEvent.keptFor.seconds))
             self.depth.counted(try await self.outbox.pendingCount())
         } catch {
             self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])

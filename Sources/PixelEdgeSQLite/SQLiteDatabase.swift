@@ -196,6 +196,44 @@ public struct SQLiteDatabase: Sendable {
             try db.execute(sql: "ALTER TABLE outbox_event ADD COLUMN claimed_until_ms INTEGER NOT NULL DEFAULT 0")
             try db.execute(sql: "ALTER TABLE outbox_event ADD COLUMN claimed_by TEXT")
         }
+        migrator.registerMigration("event-history-v1") { db in
+            // What the console lists and counts: each event's match keys and last error code, the latest
+            // sent events (they leave the outbox), and per-hour match-key counts.
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox_event ADD COLUMN match_keys INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE outbox_event ADD COLUMN last_error_code INTEGER;
+                    CREATE INDEX outbox_event_by_pixel ON outbox_event (pixel_id, id);
+                    CREATE TABLE sent_event (
+                        id INTEGER PRIMARY KEY,
+                        pixel_id TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        event_name TEXT NOT NULL,
+                        received_at_ms INTEGER NOT NULL,
+                        match_keys INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        request_id TEXT,
+                        sent_at_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX sent_event_by_pixel ON sent_event (pixel_id, id);
+                    CREATE INDEX sent_event_by_time ON sent_event (sent_at_ms);
+                    CREATE TABLE match_key_hour (
+                        pixel_id TEXT NOT NULL,
+                        hour INTEGER NOT NULL,
+                        events INTEGER NOT NULL,
+                        email INTEGER NOT NULL,
+                        phone INTEGER NOT NULL,
+                        external_id INTEGER NOT NULL,
+                        ttclid INTEGER NOT NULL,
+                        ttp INTEGER NOT NULL,
+                        ip INTEGER NOT NULL,
+                        user_agent INTEGER NOT NULL,
+                        PRIMARY KEY (pixel_id, hour)
+                    );
+                    CREATE INDEX match_key_hour_by_hour ON match_key_hour (hour);
+                    """
+            )
+        }
         return migrator
     }
 

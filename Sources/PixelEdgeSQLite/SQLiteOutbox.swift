@@ -16,17 +16,32 @@ public struct SQLiteOutbox: EventOutbox {
 
     /// Stores events in one transaction (one fsync for a whole group of requests).
     public func append(_ events: [CollectedEvent], now: Date = Date()) async throws {
-        let rows = try events.map { event in (event, try event.eventsAPIDataJSON()) }
+        let rows = try events.map { event in (event, try event.eventsAPIDataJSON(), MatchKeys(carriedBy: event).rawValue) }
+        let coverage = MatchKeyCoverage.counting(events)
+        let hour = MatchKeyCoverage.hour(of: now)
         try await self.database.write { db in
-            for (event, data) in rows {
+            for (event, data, keys) in rows {
                 try db.execute(
                     sql: """
-                        INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms, match_keys)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         event.pixel.rawValue, event.eventID, event.event, data, now.unixMilliseconds, event.eventTime * 1000, now.unixMilliseconds,
+                        keys,
                     ]
+                )
+            }
+            for (pixel, counts) in coverage {
+                try db.execute(
+                    sql: """
+                        INSERT INTO match_key_hour (pixel_id, hour, events, \(Self.matchKeyColumns.joined(separator: ", ")))
+                        VALUES (?, ?, ?, \(Self.matchKeyColumns.map { _ in "?" }.joined(separator: ", ")))
+                        ON CONFLICT (pixel_id, hour) DO UPDATE SET events = events + excluded.events,
+                            \(Self.matchKeyColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+                        """,
+                    arguments: StatementArguments([pixel.rawValue, hour, counts.events] as [any DatabaseValueConvertible])
+                        + StatementArguments(Self.matchKeyColumns.map { counts.carrying[$0] ?? 0 })
                 )
             }
         }
@@ -88,8 +103,22 @@ public struct SQLiteOutbox: EventOutbox {
     public func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws {
         try await self.database.write(checkingFile: false) { db in
             for event in events {
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO sent_event (id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts, request_id, sent_at_ms)
+                        SELECT id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts + 1, ?, ? FROM outbox_event WHERE id = ?
+                        """,
+                    arguments: [requestID, now.unixMilliseconds, event.id]
+                )
                 try db.execute(sql: "DELETE FROM outbox_event WHERE id = ?", arguments: [event.id])
             }
+            try db.execute(
+                sql: """
+                    DELETE FROM sent_event WHERE pixel_id = ? AND id < coalesce(
+                        (SELECT id FROM sent_event WHERE pixel_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?), -1)
+                    """,
+                arguments: [pixel.rawValue, pixel.rawValue, RecentEvent.keptPerPixel - 1]
+            )
             try db.execute(
                 sql: """
                     INSERT INTO delivery_status (pixel_id, status, status_at_ms, last_request_id, sent_count) VALUES (?, 'ok', ?, ?, ?)
@@ -107,8 +136,11 @@ public struct SQLiteOutbox: EventOutbox {
         try await self.database.write(checkingFile: false) { db in
             for event in events {
                 try db.execute(
-                    sql: "UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = ?, last_error = ?, claimed_until_ms = 0 WHERE id = ?",
-                    arguments: [next.unixMilliseconds, failure.message, event.id]
+                    sql: """
+                        UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = ?, last_error = ?, last_error_code = ?, claimed_until_ms = 0
+                        WHERE id = ?
+                        """,
+                    arguments: [next.unixMilliseconds, failure.message, failure.code, event.id]
                 )
             }
             try Self.record(state, failure: failure, pixel: events[0].pixel, failed: 0, pausedAtVersion: nil, db)
@@ -125,8 +157,8 @@ public struct SQLiteOutbox: EventOutbox {
         try await self.database.write(checkingFile: false) { db in
             for event in events {
                 try db.execute(
-                    sql: "UPDATE outbox_event SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
-                    arguments: [failure.message, event.id]
+                    sql: "UPDATE outbox_event SET state = 'failed', attempts = attempts + 1, last_error = ?, last_error_code = ? WHERE id = ?",
+                    arguments: [failure.message, failure.code, event.id]
                 )
             }
             // The pixel itself is fine: its status stays what it was (ok when other events go through).
@@ -187,24 +219,107 @@ public struct SQLiteOutbox: EventOutbox {
         }
     }
 
-    public func status(of pixel: PixelID) async throws -> DeliveryStatus? {
-        try await self.database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM delivery_status WHERE pixel_id = ?", arguments: [pixel.rawValue]) else {
-                return nil
+    public func recordVerification(
+        of pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?
+    ) async throws {
+        try await self.database.write(checkingFile: false) { db in
+            if let failure {
+                try Self.record(state, failure: failure, pixel: pixel, failed: 0, pausedAtVersion: nil, db)
+                return
             }
-            let lastError = (row["last_error_message"] as String?).map { message in
-                DeliveryStatus.Failure(
-                    code: row["last_error_code"], message: message, requestID: row["last_error_request_id"],
-                    at: Date(unixMilliseconds: row["last_error_at_ms"] ?? 0)
-                )
-            }
-            return DeliveryStatus(
-                state: DeliveryStatus.State(rawValue: row["status"]) ?? .unreachable,
-                at: Date(unixMilliseconds: row["status_at_ms"]), lastRequestID: row["last_request_id"], lastError: lastError,
-                sent: row["sent_count"], failed: row["failed_count"], expired: row["expired_count"], pausedAtVersion: row["paused_at_version"]
+            try db.execute(
+                sql: """
+                    INSERT INTO delivery_status (pixel_id, status, status_at_ms, last_request_id) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (pixel_id) DO UPDATE SET
+                        status = excluded.status, status_at_ms = excluded.status_at_ms,
+                        last_request_id = coalesce(excluded.last_request_id, last_request_id),
+                        paused_at_version = CASE WHEN paused_at_version <= ? THEN NULL ELSE paused_at_version END
+                    """,
+                arguments: [pixel.rawValue, state.rawValue, Date().unixMilliseconds, requestID, version]
             )
         }
     }
+
+    public func status(of pixel: PixelID) async throws -> DeliveryStatus? {
+        try await self.database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM delivery_status WHERE pixel_id = ?", arguments: [pixel.rawValue]).map(Self.status(from:))
+        }
+    }
+
+    public func statuses() async throws -> [PixelID: DeliveryStatus] {
+        try await self.database.read { db in
+            var statuses: [PixelID: DeliveryStatus] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM delivery_status") {
+                if let pixel = PixelID(row["pixel_id"] as String) { statuses[pixel] = Self.status(from: row) }
+            }
+            return statuses
+        }
+    }
+
+    private static func status(from row: Row) -> DeliveryStatus {
+        let lastError = (row["last_error_message"] as String?).map { message in
+            DeliveryStatus.Failure(
+                code: row["last_error_code"], message: message, requestID: row["last_error_request_id"],
+                at: Date(unixMilliseconds: row["last_error_at_ms"] ?? 0)
+            )
+        }
+        return DeliveryStatus(
+            state: DeliveryStatus.State(rawValue: row["status"]) ?? .unreachable,
+            at: Date(unixMilliseconds: row["status_at_ms"]), lastRequestID: row["last_request_id"], lastError: lastError,
+            sent: row["sent_count"], failed: row["failed_count"], expired: row["expired_count"], pausedAtVersion: row["paused_at_version"]
+        )
+    }
+
+    public func recentEvents(of pixel: PixelID, limit: Int) async throws -> [RecentEvent] {
+        try await self.database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM (
+                        SELECT id, event_id, event_name, received_at_ms, match_keys, state, attempts, NULL AS request_id, last_error_code,
+                            last_error FROM outbox_event WHERE pixel_id = ? ORDER BY id DESC LIMIT ?)
+                    UNION ALL
+                    SELECT * FROM (
+                        SELECT id, event_id, event_name, received_at_ms, match_keys, 'sent', attempts, request_id, NULL, NULL
+                        FROM sent_event WHERE pixel_id = ? ORDER BY id DESC LIMIT ?)
+                    ORDER BY id DESC LIMIT ?
+                    """,
+                arguments: [pixel.rawValue, limit, pixel.rawValue, limit, limit]
+            ).map { row in
+                RecentEvent(
+                    id: row[0], eventID: row[1], eventName: row[2], receivedAt: Date(unixMilliseconds: row[3]), matchKeys: MatchKeys(rawValue: row[4]),
+                    state: RecentEvent.State(outboxState: row[5]), attempts: row[6], requestID: row[7], errorCode: row[8], errorMessage: row[9]
+                )
+            }
+        }
+    }
+
+    public func matchKeyCoverage(of pixel: PixelID, since date: Date) async throws -> MatchKeyCoverage {
+        try await self.database.read { db in
+            let sums = (["events"] + Self.matchKeyColumns).map { "coalesce(sum(\($0)), 0)" }.joined(separator: ", ")
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT \(sums) FROM match_key_hour WHERE pixel_id = ? AND hour >= ?",
+                    arguments: [pixel.rawValue, MatchKeyCoverage.hour(of: date)]
+                )
+            else { return .empty }
+            return MatchKeyCoverage(
+                events: row[0], carrying: Dictionary(uniqueKeysWithValues: Self.matchKeyColumns.enumerated().map { ($1, row[$0 + 1] as Int) })
+            )
+        }
+    }
+
+    public func pruneHistory(before date: Date) async throws -> Int {
+        try await self.database.write(checkingFile: false) { db in
+            try db.execute(sql: "DELETE FROM sent_event WHERE sent_at_ms < ?", arguments: [date.unixMilliseconds])
+            let sent = db.changesCount
+            try db.execute(sql: "DELETE FROM match_key_hour WHERE hour < ?", arguments: [MatchKeyCoverage.hour(of: date)])
+            return sent + db.changesCount
+        }
+    }
+
+    /// The columns of `match_key_hour`, named as the Events API names the keys.
+    static let matchKeyColumns = MatchKeys.named.map(\.name)
 
     /// Records a failure; `state` nil keeps the pixel's current state.
     private static func record(

@@ -108,7 +108,19 @@ public protocol EventOutbox: Sendable {
     func expirePending(eventTimeBefore date: Date) async throws -> [PixelID: Int]
     /// Deletes failed and expired events received before `date`, and the oldest beyond `limit`; returns how many.
     func pruneUndeliverable(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int
+    /// Records what a connection test of the pixel's configuration at `version` found: `failure` nil when
+    /// TikTok accepted the Pixel Code and token (which also lifts a pause at that version or before).
+    func recordVerification(of pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?) async throws
     func status(of pixel: PixelID) async throws -> DeliveryStatus?
+    /// Every pixel's delivery status that TikTok has answered once or more.
+    func statuses() async throws -> [PixelID: DeliveryStatus]
+    /// The pixel's latest events, newest first: queued, failed and expired ones from the outbox, sent ones
+    /// from the last `RecentEvent.keptPerPixel` kept when they left it.
+    func recentEvents(of pixel: PixelID, limit: Int) async throws -> [RecentEvent]
+    /// The match keys of the pixel's events received since `date` (to the hour).
+    func matchKeyCoverage(of pixel: PixelID, since date: Date) async throws -> MatchKeyCoverage
+    /// Forgets the sent events and match-key counts older than `date`; returns how many rows went.
+    func pruneHistory(before date: Date) async throws -> Int
     func counts(of pixel: PixelID) async throws -> (queued: Int, failed: Int)
     /// The pixel's pending events in the order they came, claimed or not (diagnostics).
     func pendingEvents(of pixel: PixelID) async throws -> [OutboxEvent]

@@ -147,4 +147,92 @@ import Testing
             #expect(try await outbox.expirePending(eventTimeBefore: self.t0.addingTimeInterval(-60)).isEmpty)
         }
     }
+
+    @Test(arguments: StoreKind.allCases) func recentEventsSayWhatBecameOfEachEventAndWhichKeysItCarried(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
+            var events = self.events(["a", "b", "c", "d"])
+            events[0].emailHash = String(repeating: "a", count: 64)
+            events[0].ttclid = "click"
+            events[1].phoneHash = String(repeating: "b", count: 64)
+            events[1].ip = "203.0.113.9"
+            events[1].userAgent = "Chromium"
+            try await outbox.append(events, now: self.t0)
+            let claimed = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: false, lease: .seconds(60))
+            try await outbox.delivered([claimed[0]], pixel: self.shop, requestID: "req-sent", now: self.t0)
+            try await outbox.fail([claimed[1]], failure: .init(code: 40002, message: "Invalid value for event_id", requestID: "req-bad", at: self.t0))
+            try await outbox.retry([claimed[2]], after: .seconds(30), state: .unreachable, failure: .init(code: nil, message: "timeout", requestID: nil, at: self.t0))
+            try await outbox.release([claimed[3]])
+
+            // Another node reads the same list: it comes from the store.
+            let recent = try await nodes.last!.outbox.recentEvents(of: self.shop, limit: 100)
+            #expect(recent.map(\.eventID) == ["d", "c", "b", "a"], "\(name): newest first")
+            #expect(recent.map(\.state) == [.queued, .queued, .failed, .sent], "\(name)")
+            #expect(recent[3].requestID == "req-sent" && recent[3].matchKeys == [.email, .ttclid] && recent[3].attempts == 1, "\(name)")
+            #expect(recent[2].errorCode == 40002 && recent[2].matchKeys == [.phone, .ip, .userAgent], "\(name)")
+            #expect(recent[1].errorCode == nil && recent[1].errorMessage == "timeout" && recent[1].attempts == 1, "\(name)")
+            #expect(try await outbox.recentEvents(of: self.shop, limit: 2).map(\.eventID) == ["d", "c"], "\(name)")
+            #expect(try await outbox.pendingCount() == 2, "\(name): a sent event kept for the console is not pending")
+            #expect(try await outbox.eventIDs(of: self.shop) == ["b", "c", "d"], "\(name): nor in the outbox")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func onlyTheLatestSentEventsAreKeptAndOnlyForTheirTime(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
+            let count = RecentEvent.keptPerPixel + 20
+            try await outbox.append(self.events((0..<count).map { "e\($0)" }), now: self.t0)
+            let claimed = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 1000, suspect: false, lease: .seconds(60))
+            try await outbox.delivered(Array(claimed.prefix(60)), pixel: self.shop, requestID: "r1", now: self.t0)
+            try await outbox.delivered(Array(claimed.dropFirst(60)), pixel: self.shop, requestID: "r2", now: self.t0.addingTimeInterval(3600))
+            let recent = try await outbox.recentEvents(of: self.shop, limit: 1000)
+            #expect(recent.count == RecentEvent.keptPerPixel, "\(name)")
+            #expect(recent.first?.eventID == "e\(count - 1)" && recent.last?.eventID == "e20", "\(name): the oldest went first")
+            // Past their time, the ones sent first go; the hour's match-key counts with them.
+            let pruned = try await outbox.pruneHistory(before: self.t0.addingTimeInterval(3600))
+            #expect(pruned == 40 + 1, "\(name): 40 sent events and one hour of counts")
+            #expect(try await outbox.recentEvents(of: self.shop, limit: 1000).count == 60, "\(name)")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func matchKeyCoverageCountsEveryEventOfThePeriod(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let name = kind.rawValue
+            var events = self.events((0..<10).map { "e\($0)" })
+            for index in 0..<10 {
+                events[index].ip = "203.0.113.9"
+                events[index].userAgent = "Chromium"
+                if index < 3 { events[index].emailHash = String(repeating: "a", count: 64) }
+                if index == 0 { events[index].ttp = "ttp" }
+            }
+            let other = CollectedEvent(pixel: try PixelID(validating: "other"), event: "Lead", eventID: "o", eventTime: 1, ttclid: "click")
+            try await nodes[0].outbox.append(Array(events.prefix(4)) + [other], now: self.t0)
+            try await nodes.last!.outbox.append(Array(events.dropFirst(4)), now: self.t0.addingTimeInterval(7200))
+            let coverage = try await nodes[0].outbox.matchKeyCoverage(of: self.shop, since: self.t0.addingTimeInterval(-60))
+            #expect(coverage.events == 10, "\(name)")
+            #expect(coverage.carrying == ["email": 3, "phone": 0, "external_id": 0, "ttclid": 0, "ttp": 1, "ip": 10, "user_agent": 10], "\(name)")
+            let lastHour = try await nodes[0].outbox.matchKeyCoverage(of: self.shop, since: self.t0.addingTimeInterval(7000))
+            #expect(lastHour.events == 6 && lastHour.carrying["email"] == 0, "\(name): only the hours asked for")
+            #expect(try await nodes[0].outbox.matchKeyCoverage(of: try PixelID(validating: "none"), since: self.t0) == .empty, "\(name)")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func aVerificationSetsTheStatusAndASuccessLiftsThePause(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
+            let refused = DeliveryStatus.Failure(code: 40105, message: "Access token is incorrect or has been revoked.", requestID: "req-1", at: self.t0)
+            try await outbox.pause(self.shop, atVersion: 2, state: .invalidAccessToken, failure: refused)
+            try await outbox.recordVerification(of: self.shop, atVersion: 3, state: .invalidAccessToken, requestID: "req-2", failure: refused)
+            #expect(try await outbox.status(of: self.shop)?.state == .invalidAccessToken, "\(name)")
+            #expect(try await outbox.status(of: self.shop)?.pausedAtVersion == 2, "\(name): a failed test pauses nothing more")
+            try await outbox.recordVerification(of: self.shop, atVersion: 3, state: .ok, requestID: "req-3", failure: nil)
+            let status = try #require(try await nodes.last!.outbox.status(of: self.shop))
+            #expect(status.state == .ok && status.lastRequestID == "req-3" && status.pausedAtVersion == nil, "\(name)")
+            #expect(status.lastError?.code == 40105, "\(name): the last error stays on record")
+            #expect(try await outbox.statuses().mapValues(\.state) == [self.shop: .ok], "\(name)")
+        }
+    }
 }

@@ -1,0 +1,96 @@
+import Foundation
+
+/// One of a pixel's latest server-side events as the console lists it: what it was, which match keys it
+/// carried, and what became of it.
+public struct RecentEvent: Sendable, Equatable {
+    public enum State: String, Sendable, Equatable {
+        /// Stored, not yet accepted by TikTok (maybe being retried).
+        case queued
+        case sent
+        /// TikTok refused it for good.
+        case failed
+        /// Not delivered within the maximum event age.
+        case expired
+    }
+
+    /// How many of a pixel's sent events are kept for the console, and for how long: failed and expired
+    /// ones stay in the outbox under its own retention, queued ones until they leave it.
+    public static let keptPerPixel = 100
+    public static let keptFor: Duration = .seconds(48 * 3600)
+
+    public var id: Int64
+    public var eventID: String
+    public var eventName: String
+    public var receivedAt: Date
+    public var matchKeys: MatchKeys
+    public var state: State
+    public var attempts: Int
+    /// TikTok's `request_id` for the batch that delivered it (sent), or that refused it last.
+    public var requestID: String?
+    /// TikTok's `code` for the last failure, nil when it could not be reached.
+    public var errorCode: Int?
+    public var errorMessage: String?
+
+    public init(
+        id: Int64, eventID: String, eventName: String, receivedAt: Date, matchKeys: MatchKeys, state: State, attempts: Int,
+        requestID: String? = nil, errorCode: Int? = nil, errorMessage: String? = nil
+    ) {
+        self.id = id
+        self.eventID = eventID
+        self.eventName = eventName
+        self.receivedAt = receivedAt
+        self.matchKeys = matchKeys
+        self.state = state
+        self.attempts = attempts
+        self.requestID = requestID
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+    }
+}
+
+/// How many of a pixel's events over a period carried each match key (counted when `/collect` stored
+/// them, per hour, so the count covers every event, not only the ones still listed).
+public struct MatchKeyCoverage: Sendable, Equatable {
+    public var events: Int
+    /// Events carrying each key, by the key's Events API name.
+    public var carrying: [String: Int]
+
+    public init(events: Int, carrying: [String: Int]) {
+        self.events = events
+        self.carrying = carrying
+    }
+
+    public static let empty = MatchKeyCoverage(events: 0, carrying: Dictionary(uniqueKeysWithValues: MatchKeys.named.map { ($0.name, 0) }))
+
+    /// The counts of a batch of events, per pixel: what the store adds to the hour's row.
+    public static func counting(_ events: [CollectedEvent]) -> [PixelID: MatchKeyCoverage] {
+        var coverage: [PixelID: MatchKeyCoverage] = [:]
+        for event in events {
+            let keys = MatchKeys(carriedBy: event)
+            var counts = coverage[event.pixel] ?? .empty
+            counts.events += 1
+            for (key, name) in MatchKeys.named where keys.contains(key) {
+                counts.carrying[name, default: 0] += 1
+            }
+            coverage[event.pixel] = counts
+        }
+        return coverage
+    }
+
+    /// The hour a time falls in, as the stores key their counts: hours since 1970.
+    public static func hour(of date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 / 3600).rounded(.down))
+    }
+}
+
+extension RecentEvent.State {
+    /// The state of an event still in the outbox, from its `state` column.
+    public init(outboxState: String) {
+        switch outboxState {
+        case "failed": self = .failed
+        case "expired": self = .expired
+        case "sent": self = .sent
+        default: self = .queued
+        }
+    }
+}
