@@ -37,8 +37,9 @@ class PixelEdge:
         # An SQLite file of its own, unless given (a postgres:// URL that several servers share).
         self.database = database or f"{self.directory}/pixels.sqlite"
         self.environment = {**os.environ, **(environment or {})}
+        # Set up as fixtures are: no verification against TikTok (the tests of it say where to).
         for pixel_id, options in (pixels or {}).items():
-            self.cli("pixels", "set", pixel_id, *options)
+            self.cli("pixels", "set", pixel_id, *options, "--no-verify")
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.arguments = list(arguments)

@@ -2,8 +2,11 @@ import Foundation
 import PixelEdgeCore
 import PixelEdgeMetrics
 
-/// Sends one test event with the pixel's Test Event Code and says, in plain words, what TikTok answered and
-/// what to do about it. Used by `pixel-edge pixels test` and `POST /admin/pixels/{id}/test`.
+/// Asks TikTok whether it accepts a pixel's Pixel Code and access token, and says, in plain words, what it
+/// answered and what to do about it. With a Test Event Code the question is one test event (it shows in
+/// Events Manager > Test Events); without one, a batch with no event in it, so that nothing is recorded as
+/// real traffic: TikTok checks the token and the pixel before it looks at the events. Used by
+/// `pixel-edge pixels test` and `set`, and the admin API's `PUT` and `POST …/test`.
 public struct ConnectionTest: Sendable {
     let client: EventsAPIClient
 
@@ -18,6 +21,8 @@ public struct ConnectionTest: Sendable {
         public let message: String
         public let requestId: String?
         public let explanation: String
+        /// Whether a test event was sent (with the Test Event Code), or only the credentials were checked.
+        public let testEvent: Bool
     }
 
     public func run(for pixel: PixelConfig, now: Date = Date()) async throws(ConfigurationError) -> Result {
@@ -27,57 +32,89 @@ public struct ConnectionTest: Sendable {
         guard let token = tiktok.accessToken else {
             throw ConfigurationError(field: "tiktok.accessToken", message: "pixel \(pixel.id) has no access token: the Events API needs one")
         }
-        guard let testEventCode = tiktok.testEventCode else {
-            throw ConfigurationError(
-                field: "tiktok.testEventCode",
-                message: "pixel \(pixel.id) has no Test Event Code: copy one from Events Manager > Test Events, so the test event does not count as real traffic"
+        var data: [String] = []
+        if tiktok.testEventCode != nil {
+            let event = CollectedEvent(
+                pixel: pixel.id, event: "ViewContent", eventID: "pixeledge-test-\(UUID().uuidString.lowercased())",
+                eventTime: Int64(now.timeIntervalSince1970), url: "https://pixeledge.invalid/connection-test", userAgent: "PixelEdge connection test"
             )
+            data = [(try? event.eventsAPIDataJSON()) ?? "{}"]
         }
-        let event = CollectedEvent(
-            pixel: pixel.id, event: "ViewContent", eventID: "pixeledge-test-\(UUID().uuidString.lowercased())", eventTime: Int64(now.timeIntervalSince1970),
-            properties: nil, ttclid: nil, ttp: nil, emailHash: nil, phoneHash: nil, url: "https://pixeledge.invalid/connection-test", referrer: nil,
-            ip: nil, userAgent: "PixelEdge connection test"
-        )
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(event.eventsAPIData)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        let outcome = await self.client.send(pixelCode: tiktok.pixelCode, accessToken: token, testEventCode: testEventCode, data: [data])
+        let outcome = await self.client.send(pixelCode: tiktok.pixelCode, accessToken: token, testEventCode: tiktok.testEventCode, data: data)
         return Self.explain(outcome, pixel: pixel, endpoint: self.client.endpoint)
     }
 
     static func explain(_ outcome: EventsAPIOutcome, pixel: PixelConfig, endpoint: String) -> Result {
         let code = pixel.tiktok?.pixelCode.rawValue ?? "?"
+        let testEvent = pixel.tiktok?.testEventCode != nil
         switch outcome {
         case .accepted(let requestID):
+            let answer = requestID.map { " (request_id \($0))" } ?? ""
             return Result(
                 ok: true, status: .ok, code: 0, message: "OK", requestId: requestID,
-                explanation: "TikTok accepted the test event\(requestID.map { " (request_id \($0))" } ?? ""). It appears in Events Manager > pixel \(code) > Test Events."
+                explanation: testEvent
+                    ? "TikTok accepted the test event\(answer). It appears in Events Manager > pixel \(code) > Test Events."
+                    : "TikTok accepted the Pixel Code \(code) and the access token\(answer). No event was sent: set a Test Event Code to see a test event in Events Manager > Test Events.",
+                testEvent: testEvent
             )
         case .pixelRejected(.invalidPixelCode, let tiktokCode, let message, let requestID):
             return Result(
                 ok: false, status: .invalidPixelCode, code: tiktokCode, message: message, requestId: requestID,
-                explanation: "TikTok rejected the Pixel Code \(code) (\(tiktokCode): \(message)). Check in Events Manager that the pixel is Active and that the code matches exactly, including its uppercase letters."
+                explanation: "TikTok rejected the Pixel Code \(code) (\(tiktokCode): \(message)). Check in Events Manager that the pixel is Active and that the code matches exactly, including its uppercase letters.",
+                testEvent: testEvent
             )
         case .pixelRejected(let state, let tiktokCode, let message, let requestID):
             return Result(
                 ok: false, status: state, code: tiktokCode, message: message, requestId: requestID,
-                explanation: "TikTok rejected the access token (\(tiktokCode): \(message)). Generate a new one in Events Manager > pixel \(code) > Settings and set it with `pixel-edge pixels set \(pixel.id) --tiktok-access-token TOKEN`."
+                explanation: "TikTok rejected the access token (\(tiktokCode): \(message)). Generate a new one in Events Manager > pixel \(code) > Settings and save it here (or `pixel-edge pixels set \(pixel.id) --tiktok-access-token TOKEN`).",
+                testEvent: testEvent
             )
         case .transient(.rateLimited, let tiktokCode, let message, let requestID, _):
             return Result(
                 ok: false, status: .rateLimited, code: tiktokCode, message: message, requestId: requestID,
-                explanation: "TikTok is rate-limiting this access token (\(tiktokCode.map(String.init) ?? "HTTP 429"): \(message)). Try again in a minute."
+                explanation: "TikTok is rate-limiting this access token (\(tiktokCode.map(String.init) ?? "HTTP 429"): \(message)). Try again in a minute.",
+                testEvent: testEvent
             )
         case .transient(let state, let tiktokCode, let message, let requestID, _):
             return Result(
                 ok: false, status: state, code: tiktokCode, message: message, requestId: requestID,
-                explanation: "TikTok's Events API could not be used at \(endpoint): \(message). Check the network and --tiktok-api-base, then try again."
+                explanation: "TikTok's Events API could not be used at \(endpoint): \(message). Check the network and --tiktok-api-base, then try again.",
+                testEvent: testEvent
             )
         case .eventsRejected(let tiktokCode, let message, let requestID):
             return Result(
-                ok: false, status: .ok, code: tiktokCode, message: message, requestId: requestID,
-                explanation: "TikTok refused the test event itself (\(tiktokCode): \(message)); the Pixel Code and token were not questioned."
+                ok: true, status: .ok, code: tiktokCode, message: message, requestId: requestID,
+                explanation: testEvent
+                    ? "TikTok refused the test event itself (\(tiktokCode): \(message)); the Pixel Code and token were not questioned."
+                    : "TikTok accepted the Pixel Code \(code) and the access token; it refused only the empty batch of the check (\(tiktokCode): \(message)).",
+                testEvent: testEvent
             )
         }
+    }
+}
+
+/// Runs the connection test and records TikTok's answer as the pixel's delivery status, so that the admin
+/// API, the console and `pixels show` say at once whether TikTok accepts the pixel.
+public struct PixelVerification: Sendable {
+    let test: ConnectionTest
+    let outbox: any EventOutbox
+
+    public init(test: ConnectionTest, outbox: any EventOutbox) {
+        self.test = test
+        self.outbox = outbox
+    }
+
+    /// Whether saving this pixel calls for a verification: TikTok, enabled or not, with a token.
+    public static func applies(to pixel: PixelConfig) -> Bool {
+        pixel.tiktok?.accessToken != nil
+    }
+
+    public func verify(_ pixel: PixelConfig, now: Date = Date()) async throws -> ConnectionTest.Result {
+        let result = try await self.test.run(for: pixel, now: now)
+        let failure = result.ok ? nil : DeliveryStatus.Failure(code: result.code, message: result.message, requestID: result.requestId, at: now)
+        try await self.outbox.recordVerification(
+            of: pixel.id, atVersion: pixel.version, state: result.status, requestID: result.requestId, failure: failure
+        )
+        return result
     }
 }

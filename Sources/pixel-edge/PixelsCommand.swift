@@ -81,6 +81,12 @@ struct SetPixel: AsyncParsableCommand {
     @Flag(name: .customLong("limited-data-use"), inversion: .prefixedNo, help: "Send TikTok's limited_data_use with every event (US state privacy laws).")
     var limitedDataUse: Bool?
 
+    @Flag(name: .customLong("verify"), inversion: .prefixedNo, help: "After saving a pixel with an access token, ask TikTok whether it accepts the Pixel Code and token, and record the answer as its status.")
+    var verify = true
+
+    @Option(name: .customLong("tiktok-api-base"), help: "Base URL of TikTok's Events API (for the verification).")
+    var tiktokAPIBase = EventsAPIClient.tiktokBase
+
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
@@ -110,9 +116,15 @@ struct SetPixel: AsyncParsableCommand {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }
-        let saved: SavedPixel
+        let (verify, base) = (self.verify, self.tiktokAPIBase)
+        let (saved, verification): (SavedPixel, ConnectionTest.Result?)
         do {
-            saved = try await self.database.withStore(creatingIfMissing: true) { store, _ in try await store.save(edit, for: id) }
+            (saved, verification) = try await self.database.withStore(creatingIfMissing: true) { store, outbox in
+                let saved = try await store.save(edit, for: id)
+                guard verify, PixelVerification.applies(to: saved.pixel) else { return (saved, nil) }
+                let verification = PixelVerification(test: ConnectionTest(client: EventsAPIClient(base: base)), outbox: outbox)
+                return (saved, try await verification.verify(saved.pixel))
+            }
         } catch let error as ConfigurationError {
             printError("error: \(error.message)")
             throw ExitCode.failure
@@ -121,6 +133,14 @@ struct SetPixel: AsyncParsableCommand {
         print(PixelText.describe(saved.pixel, outcome: outcome))
         for warning in saved.warnings {
             printError("warning: \(warning.message)")
+        }
+        // Saved either way: TikTok's answer is worth hearing, not a reason to fail the command.
+        if let verification {
+            if verification.ok {
+                print("verified: \(verification.explanation)")
+            } else {
+                printError("warning: not verified: \(verification.explanation)")
+            }
         }
     }
 
@@ -241,8 +261,8 @@ struct RemovePixel: AsyncParsableCommand {
 struct TestPixel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
-        abstract: "Send one test event to TikTok with the pixel's Test Event Code and explain the answer.",
-        discussion: "Exits 0 when TikTok accepted the event, 1 otherwise."
+        abstract: "Ask TikTok whether it accepts the pixel's Pixel Code and access token, record the answer as its status, and explain it.",
+        discussion: "With a Test Event Code, one test event is sent (it shows in Events Manager > Test Events); without, a batch with no event, which records nothing. Exits 0 when TikTok accepted the Pixel Code and token, 1 otherwise."
     )
 
     @Argument(help: "Pixel id.")
@@ -262,10 +282,13 @@ struct TestPixel: AsyncParsableCommand {
             printError("error: no pixel \(id)")
             throw ExitCode.failure
         }
+        let base = self.tiktokAPIBase
         let result: ConnectionTest.Result
         do {
-            result = try await ConnectionTest(client: EventsAPIClient(base: self.tiktokAPIBase)).run(for: pixel)
-        } catch {
+            result = try await self.database.withStore(creatingIfMissing: false) { _, outbox in
+                try await PixelVerification(test: ConnectionTest(client: EventsAPIClient(base: base)), outbox: outbox).verify(pixel)
+            }
+        } catch let error as ConfigurationError {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import PixelEdgeBundles
 import PixelEdgeCore
@@ -12,7 +13,8 @@ struct AdminController<Context: RequestContext> {
     let store: any PixelStore
     let outbox: any EventOutbox
     let updater: BundleCacheUpdater
-    let connectionTest: ConnectionTest
+    let verification: PixelVerification
+    let logger: Logger
     static var maximumBodySize: Int { 64 * 1024 }
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -21,39 +23,56 @@ struct AdminController<Context: RequestContext> {
         group.put("pixels/:id", use: self.put)
         group.delete("pixels/:id", use: self.delete)
         group.post("pixels/:id/test", use: self.test)
+        group.post("pixels/:id/validate", use: self.validate)
+        group.get("pixels/:id/events", use: self.events)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         let pixels = try await self.store.allPixels()
-        return try Self.json(.ok, ["pixels": pixels.map { PixelDocument($0) }])
+        let statuses = try await self.outbox.statuses()
+        return try Self.json(.ok, ["pixels": pixels.map { PixelDocument($0, delivery: .init(status: statuses[$0.id])) }])
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
-        let id = try Self.pixelID(context)
-        guard let pixel = try await self.store.pixel(id) else {
-            throw APIError(.notFound, field: "id", "no pixel \(id)")
-        }
-        let counts = try await self.outbox.counts(of: id)
-        let delivery = PixelDocument.Delivery(status: try await self.outbox.status(of: id), queued: counts.queued, failed: counts.failed)
-        return try Self.json(.ok, PixelDocument(pixel, delivery: delivery))
+        let pixel = try await self.pixel(context)
+        return try Self.json(.ok, PixelDocument(pixel, delivery: try await self.delivery(of: pixel.id)))
     }
 
-    /// Sends one test event to TikTok with the pixel's Test Event Code; 200 with TikTok's answer explained,
-    /// whatever it was (the request itself worked), 400 when the pixel cannot be tested.
+    /// Asks TikTok whether it accepts the pixel's Pixel Code and token (a test event with its Test Event
+    /// Code, or a check that records nothing) and stores the answer as its status; 200 with the answer
+    /// explained, whatever it was (the request itself worked), 400 when the pixel cannot be tested.
     @Sendable func test(_ request: Request, context: Context) async throws -> Response {
-        let id = try Self.pixelID(context)
-        guard let pixel = try await self.store.pixel(id) else {
-            throw APIError(.notFound, field: "id", "no pixel \(id)")
-        }
+        let pixel = try await self.pixel(context)
         do {
-            return try Self.json(.ok, try await self.connectionTest.run(for: pixel))
+            return try Self.json(.ok, try await self.verification.verify(pixel))
         } catch let error as ConfigurationError {
             throw APIError(error)
         }
     }
 
+    /// What a `PUT` of this body would be told, every field's message, with nothing stored: 200 whether the
+    /// body is valid or not (the check itself worked).
+    @Sendable func validate(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.collectBody(upTo: Self.maximumBodySize, contentTypes: ["application/json"], describing: "the body")
+        return try Self.json(.ok, PixelCheck.checking(id: context.parameters.get("id") ?? "", body: body.readableBytesView))
+    }
+
+    /// The pixel's latest events (`?limit=`, at most and by default 100) and its match-key coverage over
+    /// the last 24 hours.
+    @Sendable func events(_ request: Request, context: Context) async throws -> Response {
+        let pixel = try await self.pixel(context)
+        let limit = try Self.limit(request)
+        let since = Date().addingTimeInterval(-PixelEventsDocument.coveragePeriod)
+        let events = try await self.outbox.recentEvents(of: pixel.id, limit: limit)
+        let coverage = try await self.outbox.matchKeyCoverage(of: pixel.id, since: since)
+        return try Self.json(.ok, PixelEventsDocument(pixel: pixel, events: events, coverage: coverage, since: since))
+    }
+
+    /// Stores the pixel, then (unless `?verify=false`) asks TikTok whether it accepts the Pixel Code and
+    /// token: the answer is in `verification` and in the status. TikTok unreachable never fails the save.
     @Sendable func put(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.pixelID(context)
+        let verify = try Self.verifyParameter(request)
         let body = try await request.collectBody(upTo: Self.maximumBodySize, contentTypes: ["application/json"], describing: "the body")
         let saved: SavedPixel
         do {
@@ -64,7 +83,19 @@ struct AdminController<Context: RequestContext> {
         }
         // Serve the new bundle from this node now rather than at the next poll.
         try await self.updater.refresh()
-        return try Self.json(saved.created ? .created : .ok, PixelDocument(saved.pixel, warnings: saved.warnings))
+        var verification: ConnectionTest.Result?
+        if verify, PixelVerification.applies(to: saved.pixel) {
+            do {
+                verification = try await self.verification.verify(saved.pixel)
+            } catch {
+                // The pixel is saved: a status that cannot be recorded is not worth failing the request for.
+                self.logger.error("cannot record the verification", metadata: ["pixel": "\(id)", "error": "\(error)"])
+            }
+        }
+        return try Self.json(
+            saved.created ? .created : .ok,
+            PixelDocument(saved.pixel, warnings: saved.warnings, delivery: try await self.delivery(of: id), verification: verification)
+        )
     }
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
@@ -74,6 +105,35 @@ struct AdminController<Context: RequestContext> {
         }
         try await self.updater.refresh()
         return Response(status: .noContent, headers: [.cacheControl: "no-store"])
+    }
+
+    private func pixel(_ context: Context) async throws -> PixelConfig {
+        let id = try Self.pixelID(context)
+        guard let pixel = try await self.store.pixel(id) else {
+            throw APIError(.notFound, field: "id", "no pixel \(id)")
+        }
+        return pixel
+    }
+
+    private func delivery(of id: PixelID) async throws -> PixelDocument.Delivery {
+        let counts = try await self.outbox.counts(of: id)
+        return PixelDocument.Delivery(status: try await self.outbox.status(of: id), queued: counts.queued, failed: counts.failed)
+    }
+
+    private static func verifyParameter(_ request: Request) throws -> Bool {
+        switch request.uri.queryParameters["verify"] {
+        case nil, "true"?: return true
+        case "false"?: return false
+        case let other?: throw APIError(.badRequest, field: "verify", "verify must be true or false, found \"\(other.prefix(32))\"")
+        }
+    }
+
+    private static func limit(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters["limit"] else { return RecentEvent.keptPerPixel }
+        guard let limit = Int(text), (1...RecentEvent.keptPerPixel).contains(limit) else {
+            throw APIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(RecentEvent.keptPerPixel), found \"\(text.prefix(32))\"")
+        }
+        return limit
     }
 
     private static func pixelID(_ context: Context) throws -> PixelID {

@@ -1,5 +1,6 @@
 import Foundation
 import PixelEdgeCore
+import PixelEdgeRelay
 
 /// A pixel as the admin API and `pixels show --json` present it: the access token masked, warnings included.
 public struct PixelDocument: Encodable, Sendable {
@@ -21,7 +22,7 @@ public struct PixelDocument: Encodable, Sendable {
             if let delivery {
                 try container.encode(delivery.status, forKey: .status)
                 try container.encode(delivery.lastError, forKey: .lastError)
-                try container.encode(delivery.events, forKey: .events)
+                try container.encodeIfPresent(delivery.events, forKey: .events)
             }
         }
 
@@ -58,14 +59,20 @@ public struct PixelDocument: Encodable, Sendable {
         /// Nil until TikTok has answered once.
         var status: DeliveryStatus.State?
         var lastError: LastError?
-        var events: Events
+        /// Only on a single pixel's document (the list would count every pixel's events).
+        var events: Events?
 
         public init(status: DeliveryStatus?, queued: Int, failed: Int) {
+            self.init(status: status)
+            self.events = Events(queued: queued, sent: status?.sent ?? 0, failed: failed, expired: status?.expired ?? 0)
+        }
+
+        /// The status alone, as the list shows it.
+        public init(status: DeliveryStatus?) {
             self.status = status?.state
             self.lastError = status?.lastError.map {
                 LastError(code: $0.code, message: $0.message, at: $0.at.formatted(.iso8601), requestId: $0.requestID)
             }
-            self.events = Events(queued: queued, sent: status?.sent ?? 0, failed: failed, expired: status?.expired ?? 0)
         }
     }
 
@@ -78,8 +85,12 @@ public struct PixelDocument: Encodable, Sendable {
     public var defaultPhoneCountry: String?
     public var limitedDataUse: Bool
     public var warnings: [ConfigurationWarning]
+    /// Only in the answer to a save: TikTok's answer to the connection test run right after it.
+    public var verification: ConnectionTest.Result?
 
-    public init(_ pixel: PixelConfig, warnings: [ConfigurationWarning]? = nil, delivery: Delivery? = nil) {
+    public init(
+        _ pixel: PixelConfig, warnings: [ConfigurationWarning]? = nil, delivery: Delivery? = nil, verification: ConnectionTest.Result? = nil
+    ) {
         self.id = pixel.id.rawValue
         self.version = pixel.version
         self.updatedAt = pixel.updatedAt.formatted(.iso8601)
@@ -94,6 +105,7 @@ public struct PixelDocument: Encodable, Sendable {
         self.defaultPhoneCountry = pixel.settings.defaultPhoneCountry?.rawValue
         self.limitedDataUse = pixel.settings.limitedDataUse
         self.warnings = warnings ?? pixel.warnings
+        self.verification = verification
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -107,10 +119,11 @@ public struct PixelDocument: Encodable, Sendable {
         try container.encode(self.defaultPhoneCountry, forKey: .defaultPhoneCountry)
         try container.encode(self.limitedDataUse, forKey: .limitedDataUse)
         try container.encode(self.warnings, forKey: .warnings)
+        try container.encodeIfPresent(self.verification, forKey: .verification)
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, version, updatedAt, tiktok, spaPageViews, consent, defaultPhoneCountry, limitedDataUse, warnings
+        case id, version, updatedAt, tiktok, spaPageViews, consent, defaultPhoneCountry, limitedDataUse, warnings, verification
     }
 
     /// JSON as scripts read it: stable key order, human-readable.

@@ -152,7 +152,11 @@ public struct PixelEdgeServer: Sendable {
                 store: self.store,
                 outbox: self.outbox,
                 updater: self.updater,
-                connectionTest: ConnectionTest(client: EventsAPIClient(base: self.configuration.relay.tiktokAPIBase, connections: self.apiConnections))
+                verification: PixelVerification(
+                    test: ConnectionTest(client: EventsAPIClient(base: self.configuration.relay.tiktokAPIBase, connections: self.apiConnections)),
+                    outbox: self.outbox
+                ),
+                logger: self.logger
             ).addRoutes(to: admin)
         }
         return router

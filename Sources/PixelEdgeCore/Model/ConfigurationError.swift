@@ -2,7 +2,7 @@
 ///
 /// The message is written for the person who pasted the value: it names the field, the rule that
 /// failed and what to do about it, and never contains a secret.
-public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct ConfigurationError: Error, Equatable, Sendable, Encodable, CustomStringConvertible {
     /// The field the value was meant for, in the admin API's spelling (`tiktok.pixelCode`).
     public let field: String
     public let message: String

@@ -1,0 +1,84 @@
+import Foundation
+import PixelEdgeCore
+
+/// `GET /admin/pixels/{id}/events`: the pixel's latest server-side events and its match-key coverage over
+/// the last 24 hours, with what to check when a key is low.
+struct PixelEventsDocument: Encodable, Sendable {
+    struct Event: Encodable, Sendable {
+        var id: Int64
+        var receivedAt: String
+        var event: String
+        var eventId: String
+        var matchKeys: [String]
+        var state: String
+        var attempts: Int
+        var requestId: String?
+        var errorCode: Int?
+        var errorMessage: String?
+
+        init(_ event: RecentEvent) {
+            self.id = event.id
+            self.receivedAt = event.receivedAt.formatted(.iso8601)
+            self.event = event.eventName
+            self.eventId = event.eventID
+            self.matchKeys = event.matchKeys.names
+            self.state = event.state.rawValue
+            self.attempts = event.attempts
+            self.requestId = event.requestID
+            self.errorCode = event.errorCode
+            self.errorMessage = event.errorMessage
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.id, forKey: .id)
+            try container.encode(self.receivedAt, forKey: .receivedAt)
+            try container.encode(self.event, forKey: .event)
+            try container.encode(self.eventId, forKey: .eventId)
+            try container.encode(self.matchKeys, forKey: .matchKeys)
+            try container.encode(self.state, forKey: .state)
+            try container.encode(self.attempts, forKey: .attempts)
+            // Absent values are spelled `null`, as everywhere in the admin API.
+            try container.encode(self.requestId, forKey: .requestId)
+            try container.encode(self.errorCode, forKey: .errorCode)
+            try container.encode(self.errorMessage, forKey: .errorMessage)
+        }
+
+        enum CodingKeys: String, CodingKey { case id, receivedAt, event, eventId, matchKeys, state, attempts, requestId, errorCode, errorMessage }
+    }
+
+    struct Coverage: Encodable, Sendable {
+        struct Key: Encodable, Sendable {
+            var key: String
+            var events: Int
+            /// Of the period's events, 0 to 1; 0 when there were none.
+            var share: Double
+        }
+
+        var since: String
+        var events: Int
+        var keys: [Key]
+        var hints: [MatchQualityHint]
+    }
+
+    var pixel: String
+    var events: [Event]
+    var coverage: Coverage
+
+    /// The period the coverage covers.
+    static let coveragePeriod: TimeInterval = 24 * 3600
+
+    init(pixel: PixelConfig, events: [RecentEvent], coverage: MatchKeyCoverage, since: Date) {
+        self.pixel = pixel.id.rawValue
+        self.events = events.map(Event.init)
+        self.coverage = Coverage(
+            since: since.formatted(.iso8601),
+            events: coverage.events,
+            keys: MatchKeys.named.map { _, name in
+                let count = coverage.carrying[name] ?? 0
+                return Coverage.Key(key: name, events: count, share: coverage.events == 0 ? 0 : Double(count) / Double(coverage.events))
+            },
+            hints: MatchQualityHint.hints(for: coverage, consentRequired: pixel.settings.consent == .required)
+        )
+    }
+}

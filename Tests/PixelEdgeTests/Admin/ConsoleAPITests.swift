@@ -1,0 +1,225 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import PixelEdge
+@testable import PixelEdgeBundles
+@testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
+
+/// What the operator console asks of the admin API: a save verified against TikTok at once, field-by-field
+/// checks that store nothing, the latest events and their match-key coverage.
+@Suite struct ConsoleAPITests {
+    static let admin: HTTPFields = [.authorization: "Bearer \(TestEnvironment.adminToken)", .contentType: "application/json"]
+    static let revoked = FakeEventsAPI.Answer.code(40105, "Access token is incorrect or has been revoked.")
+    let fake = FakeEventsAPI()
+
+    func withServer(apiBase: String, _ test: @escaping @Sendable (any TestClientProtocol, PixelEdgeServer) async throws -> Void) async throws {
+        let directory = try TemporaryDirectory()
+        let server = try TestEnvironment.server(in: directory, relay: RelaySettings(tiktokAPIBase: apiBase))
+        try await server.makeApplication().test(.router) { client in try await test(client, server) }
+        _ = directory
+    }
+
+    func json(_ buffer: ByteBuffer) throws -> JSONValue {
+        try JSONValue.parsing(Data(buffer.readableBytesView))
+    }
+
+    static func body(token: String = TestEnvironment.accessToken, testEventCode: String? = nil) -> ByteBuffer {
+        let test = testEventCode.map { #","testEventCode":"\#($0)""# } ?? ""
+        return ByteBuffer(string: #"{"tiktok":{"pixelCode":"\#(TestEnvironment.pixelCode)","accessToken":"\#(token)"\#(test)}}"#)
+    }
+
+    @Test func aSaveIsVerifiedAtOnceAndTheStatusSaysWhatTikTokAnswered() async throws {
+        try await self.fake.run { base in
+            try await self.withServer(apiBase: base) { client, _ in
+                self.fake.answer { recorded in recorded.accessToken == TestEnvironment.accessToken ? Self.revoked : .ok }
+                try await client.execute(uri: "/admin/pixels/shop", method: .put, headers: Self.admin, body: Self.body()) { response in
+                    #expect(response.status == .created)
+                    let answer = try self.json(response.body)
+                    #expect(answer["verification"]?["ok"] == .bool(false))
+                    #expect(answer["verification"]?["status"] == .string("invalid_access_token"))
+                    #expect(answer["verification"]?["explanation"]?.string?.contains("Generate a new one in Events Manager") == true)
+                    #expect(answer["tiktok"]?["status"] == .string("invalid_access_token"))
+                    #expect(answer["tiktok"]?["lastError"]?["code"] == .number(40105))
+                }
+                // Without a Test Event Code, the check is a batch with no event in it: nothing is recorded.
+                let check = try #require(self.fake.requests.last)
+                #expect(check.data.isEmpty && check.body["test_event_code"] == nil)
+                #expect(check.body["event_source_id"] == .string(TestEnvironment.pixelCode))
+                try await client.execute(uri: "/admin/pixels", method: .get, headers: Self.admin) { response in
+                    let pixels = try #require(try self.json(response.body)["pixels"]?.array)
+                    let shop = try #require(pixels.first { $0["id"] == .string("shop") })
+                    #expect(shop["tiktok"]?["status"] == .string("invalid_access_token"))
+                    #expect(shop["tiktok"]?["events"] == nil, "the list counts no events")
+                }
+                let newToken = String(repeating: "n3wt0k3n", count: 8)
+                try await client.execute(uri: "/admin/pixels/shop", method: .put, headers: Self.admin, body: Self.body(token: newToken, testEventCode: "TEST_12345678")) {
+                    response in
+                    #expect(response.status == .ok)
+                    let answer = try self.json(response.body)
+                    #expect(answer["verification"]?["ok"] == .bool(true))
+                    #expect(answer["verification"]?["testEvent"] == .bool(true))
+                    #expect(answer["tiktok"]?["status"] == .string("ok"))
+                    #expect(answer["tiktok"]?["accessToken"] == .string("****0k3n"))
+                }
+                #expect(self.fake.requests.last?.body["test_event_code"] == .string("TEST_12345678"))
+                #expect(self.fake.requests.last?.accessToken == newToken)
+                try await client.execute(uri: "/admin/pixels/shop", method: .get, headers: Self.admin) { response in
+                    let answer = try self.json(response.body)
+                    #expect(answer["tiktok"]?["status"] == .string("ok"))
+                }
+            }
+        }
+    }
+
+    @Test func aSaveWithoutATokenOrWithVerifyFalseAsksTikTokNothing() async throws {
+        try await self.fake.run { base in
+            try await self.withServer(apiBase: base) { client, _ in
+                try await client.execute(uri: "/admin/pixels/shop?verify=false", method: .put, headers: Self.admin, body: Self.body()) { response in
+                    #expect(response.status == .created)
+                    let answer = try self.json(response.body)
+                    #expect(answer["verification"] == nil)
+                }
+                let bare = ByteBuffer(string: #"{"tiktok":{"pixelCode":"\#(TestEnvironment.pixelCode)","accessToken":null}}"#)
+                try await client.execute(uri: "/admin/pixels/bare", method: .put, headers: Self.admin, body: bare) { response in
+                    #expect(response.status == .created)
+                    let answer = try self.json(response.body)
+                    #expect(answer["tiktok"]?["status"] == .null)
+                }
+                try await client.execute(uri: "/admin/pixels/shop?verify=maybe", method: .put, headers: Self.admin, body: Self.body()) { response in
+                    #expect(response.status == .badRequest)
+                    let answer = try self.json(response.body)
+                    #expect(answer["error"]?["field"] == .string("verify"))
+                }
+                #expect(self.fake.requests.isEmpty)
+            }
+        }
+    }
+
+    @Test func anUnreachableTikTokNeverBlocksTheSave() async throws {
+        try await self.withServer(apiBase: TestEnvironment.closedEventsAPIBase) { client, server in
+            try await client.execute(uri: "/admin/pixels/shop", method: .put, headers: Self.admin, body: Self.body()) { response in
+                #expect(response.status == .created)
+                let answer = try self.json(response.body)
+                #expect(answer["verification"]?["status"] == .string("unreachable"))
+                #expect(answer["verification"]?["explanation"]?.string?.hasPrefix("TikTok's Events API could not be used at") == true)
+                #expect(answer["tiktok"]?["status"] == .string("unreachable"))
+            }
+            #expect(try await server.store.pixel(try PixelID(validating: "shop")) != nil)
+        }
+    }
+
+    @Test func validateSaysEveryFieldsMessageAndStoresNothing() async throws {
+        try await self.withServer(apiBase: TestEnvironment.closedEventsAPIBase) { client, server in
+            let body = ByteBuffer(string: #"{"tiktok":{"pixelCode":"c4abcdefghijklmnopqr","accessToken":"abc def","testEventCode":"TEST_1"}}"#)
+            try await client.execute(uri: "/admin/pixels/New%20Shop/validate", method: .post, headers: Self.admin, body: body) { response in
+                #expect(response.status == .ok)
+                let check = try self.json(response.body)
+                #expect(check["valid"] == .bool(false))
+                let errors = try #require(check["errors"]?.array)
+                #expect(errors.map { $0["field"]?.string } == ["id", "tiktok.pixelCode", "tiktok.accessToken", "tiktok.testEventCode"])
+                #expect(
+                    errors[1]["message"] == .string(
+                        "TikTok Pixel Code \"c4abcdefghijklmnopqr\" contains lowercase letters: TikTok Pixel Codes are uppercase and case-sensitive, re-copy it from Events Manager"
+                    )
+                )
+            }
+            let warned = ByteBuffer(string: #"{"tiktok":{"pixelCode":" \#(TestEnvironment.pixelCode)","accessToken":"short-token"}}"#)
+            try await client.execute(uri: "/admin/pixels/shop/validate", method: .post, headers: Self.admin, body: warned) { response in
+                let check = try self.json(response.body)
+                #expect(check["valid"] == .bool(true))
+                #expect(check["errors"] == .array([]))
+                #expect(
+                    check["warnings"]?.array?.compactMap { $0["message"]?.string } == [
+                        "removed whitespace around the TikTok Pixel Code",
+                        "access token is only 11 characters long (TikTok's are usually 60 or more): it may be a partial copy",
+                    ]
+                )
+                #expect(response.body.getString(at: 0, length: response.body.readableBytes)?.contains("short-token") == false, "never the token")
+            }
+            let unknown = ByteBuffer(string: #"{"tiktok":{"pixelCode":"\#(TestEnvironment.pixelCode)"},"colour":"red"}"#)
+            try await client.execute(uri: "/admin/pixels/shop/validate", method: .post, headers: Self.admin, body: unknown) { response in
+                let answer = try self.json(response.body)
+                #expect(answer["errors"]?.array?.first?["field"] == .string("colour"))
+            }
+            #expect(try await server.store.pixel(try PixelID(validating: "shop")) == nil)
+            try await client.execute(uri: "/admin/pixels/shop/validate", method: .post, headers: [.contentType: "application/json"], body: unknown) { response in
+                #expect(response.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func recentEventsAndCoverageComeFromTheStore() async throws {
+        try await self.fake.run { base in
+            try await self.withServer(apiBase: base) { client, server in
+                try await client.execute(uri: "/admin/pixels/shop?verify=false", method: .put, headers: Self.admin, body: Self.body()) { _ in }
+                try await server.updater.refresh()
+                let hash = String(repeating: "ab", count: 32)
+                let beacon: HTTPFields = [.contentType: "text/plain;charset=UTF-8", .userAgent: "Chromium"]
+                for (id, extra) in [("e1", #","sha256_email":"\#(hash)","ttp":"ttp-cookie""#), ("e2", ""), ("e3", #","ttclid":"click""#)] {
+                    let body = ByteBuffer(string: #"{"pixel":"shop","event":"Lead","event_id":"\#(id)"\#(extra)}"#)
+                    try await client.execute(uri: "/collect", method: .post, headers: beacon, body: body) { response in
+                        #expect(response.status == .noContent)
+                    }
+                }
+                self.fake.answer { _ in .ok }
+                await server.forwarder.forwardDue()
+                try await client.execute(uri: "/admin/pixels/shop/events", method: .get, headers: Self.admin) { response in
+                    #expect(response.status == .ok)
+                    let answer = try self.json(response.body)
+                    let events = try #require(answer["events"]?.array)
+                    #expect(events.map { $0["eventId"]?.string } == ["e3", "e2", "e1"])
+                    #expect(events.allSatisfy { $0["state"] == .string("sent") && $0["requestId"] == .string("req-0") })
+                    #expect(events[2]["matchKeys"] == .array(["email", "ttp", "user_agent"].map(JSONValue.string)))
+                    #expect(events[0]["matchKeys"] == .array(["ttclid", "user_agent"].map(JSONValue.string)))
+                    let coverage = try #require(answer["coverage"])
+                    #expect(coverage["events"] == .number(3))
+                    let shares = Dictionary(uniqueKeysWithValues: (coverage["keys"]?.array ?? []).map { ($0["key"]?.string ?? "", $0["events"]?.number ?? -1) })
+                    #expect(shares == ["email": 1, "phone": 0, "external_id": 0, "ttclid": 1, "ttp": 1, "ip": 0, "user_agent": 3])
+                    let hints = (coverage["hints"]?.array ?? []).compactMap { $0["keys"]?.array?.first?.string }
+                    #expect(hints == ["ttp", "email", "ttclid", "ip"])
+                }
+                try await client.execute(uri: "/admin/pixels/shop/events?limit=1", method: .get, headers: Self.admin) { response in
+                    let answer = try self.json(response.body)
+                    #expect(answer["events"]?.array?.count == 1)
+                }
+                try await client.execute(uri: "/admin/pixels/shop/events?limit=500", method: .get, headers: Self.admin) { response in
+                    #expect(response.status == .badRequest)
+                    let answer = try self.json(response.body)
+                    #expect(answer["error"]?["field"] == .string("limit"))
+                }
+                try await client.execute(uri: "/admin/pixels/none/events", method: .get, headers: Self.admin) { response in
+                    #expect(response.status == .notFound)
+                }
+            }
+        }
+    }
+
+    @Test func theCLIVerifiesASaveUnlessToldNotTo() async throws {
+        try await self.fake.run { base in
+            let directory = try TemporaryDirectory()
+            let database = directory.path("cli.sqlite")
+            let set = ["pixels", "set", "shop", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--tiktok-access-token", TestEnvironment.accessToken]
+            self.fake.answer { _ in Self.revoked }
+            let refused = try await CommandRunner.runDetached(set + ["--tiktok-api-base", base, "--database", database])
+            #expect(refused.status == 0, "saved, whatever TikTok said")
+            #expect(refused.standardError.contains("warning: not verified: TikTok rejected the access token (40105: Access token is incorrect or has been revoked.)"))
+            let show = try await CommandRunner.runDetached(["pixels", "show", "shop", "--database", database])
+            #expect(show.standardOutput.contains("  events api:        invalid_access_token\n"))
+            self.fake.answer { _ in .ok }
+            let accepted = try await CommandRunner.runDetached(set + ["--tiktok-api-base", base, "--database", database])
+            #expect(accepted.standardOutput.contains("verified: TikTok accepted the Pixel Code \(TestEnvironment.pixelCode) and the access token (request_id req-0)."))
+            let count = self.fake.requests.count
+            let quiet = try await CommandRunner.runDetached(set + ["--no-verify", "--tiktok-api-base", base, "--database", database])
+            #expect(quiet.status == 0 && !quiet.standardOutput.contains("verified"))
+            #expect(self.fake.requests.count == count)
+            #expect(try await CommandRunner.runDetached(["pixels", "show", "shop", "--database", database]).standardOutput.contains("  events api:        ok\n"))
+        }
+    }
+}
