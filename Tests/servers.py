@@ -30,10 +30,15 @@ class FakeEventsAPI:
     """TikTok's Events API as section 3 of the reference describes it: POST /open_api/v1.3/event/track/ with an
     Access-Token, answered HTTP 200 {"code": 0, ...}; records each request's data."""
 
+    # TikTok's answer to a revoked token (section 3 of the reference: HTTP 200, a non-zero code).
+    REVOKED = {"code": 40105, "message": "Access token is incorrect or has been revoked."}
+
     def __init__(self, delay=0.0):
         self.requests = []
         self.in_flight = []
         self.condition = threading.Condition()
+        # Tokens answered as TikTok answers a revoked one.
+        self.revoked_tokens = set()
         api = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -51,7 +56,8 @@ class FakeEventsAPI:
                     request["ended"] = time.monotonic()
                     api.requests.append(request)
                     api.condition.notify_all()
-                answer = json.dumps({"code": 0, "message": "OK", "request_id": f"req-{len(api.requests)}", "data": {}}).encode()
+                refused = api.REVOKED if request["token"] in api.revoked_tokens else {"code": 0, "message": "OK"}
+                answer = json.dumps({**refused, "request_id": f"req-{len(api.requests)}", "data": {}}).encode()
                 try:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")

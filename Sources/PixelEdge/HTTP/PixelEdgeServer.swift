@@ -147,6 +147,9 @@ public struct PixelEdgeServer: Sendable {
             logger: self.logger
         ).addRoutes(to: router)
         if let token = self.configuration.adminToken {
+            ConsoleController(
+                directory: URL(fileURLWithPath: self.configuration.publicDirectory).appendingPathComponent("admin").path, logger: self.logger
+            ).addRoutes(to: router)
             let admin = router.group("admin").add(middleware: AdminAuthMiddleware(token: token))
             AdminController(
                 store: self.store,

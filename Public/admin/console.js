@@ -1,0 +1,413 @@
+// The operator console: one page over PixelEdge's admin API (README, "The operator console").
+// No framework and no build step. The DOM is built with textContent only, so nothing from a pixel's
+// configuration or an event is ever read as HTML; the page's Content-Security-Policy allows no inline code.
+"use strict";
+
+const TOKEN_KEY = "pixeledge.adminToken";
+const LIST_REFRESH_MS = 5000;
+const EVENTS_REFRESH_MS = 2000;
+const CHECK_DELAY_MS = 250;
+/// The share below which the meter shows a key as low (the server's hints use the same, MatchQualityHint).
+const LOW_SHARE = 0.5;
+
+const $ = (id) => document.getElementById(id);
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// ---- The admin API
+
+class Unauthorized extends Error {}
+
+class APIError extends Error {
+  constructor(message, field) {
+    super(message);
+    this.field = field;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ""}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(`/admin/${path}`, {
+      method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new Error(`Cannot reach PixelEdge: ${error.message}`);
+  }
+  if (response.status === 401) throw new Unauthorized("The admin token was refused.");
+  if (response.status === 204) return null;
+  const answer = await response.json().catch(() => null);
+  if (!response.ok) throw new APIError(answer?.error?.message ?? `HTTP ${response.status}`, answer?.error?.field);
+  return answer;
+}
+
+const pixelPath = (id, rest = "") => `pixels/${encodeURIComponent(id)}${rest}`;
+
+// ---- Views, the banner and polling
+
+const VIEWS = ["login", "pixels", "editor", "detail"];
+let stopPolling = () => {};
+
+function show(view) {
+  stopPolling();
+  for (const name of VIEWS) $(name).hidden = name !== view;
+  $("logout").hidden = view === "login";
+  window.scrollTo(0, 0);
+}
+
+function banner(message) {
+  $("banner").textContent = message ?? "";
+  $("banner").hidden = !message;
+}
+
+/// Runs `task` (now, unless `now` is false) and every `interval` while the tab is visible, one run at a
+/// time, until the view changes.
+function poll(interval, task, now = true) {
+  let timer;
+  let stopped = false;
+  const run = async () => {
+    if (!document.hidden) await task().catch(failed);
+    if (!stopped) timer = setTimeout(run, interval);
+  };
+  if (now) run();
+  else timer = setTimeout(run, interval);
+  stopPolling = () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+function failed(error) {
+  if (error instanceof Unauthorized) {
+    logOut("The admin token was refused: enter it again.");
+  } else {
+    banner(error.message);
+  }
+}
+
+// ---- Logging in
+
+function logOut(message = "") {
+  sessionStorage.removeItem(TOKEN_KEY);
+  show("login");
+  $("login-error").textContent = message;
+  $("login-token").value = "";
+  $("login-token").focus();
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $("login-token").value.trim());
+  try {
+    await openList();
+  } catch (error) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("login-error").textContent = error instanceof Unauthorized
+      ? "Wrong admin token: it is the server's PIXELEDGE_ADMIN_TOKEN."
+      : error.message;
+  }
+});
+
+$("logout").addEventListener("click", () => logOut());
+
+// ---- Pixels as cards
+
+/// A card's colour and what it says, from the pixel's configuration and TikTok's last answer.
+function cardState(pixel) {
+  const tiktok = pixel.tiktok;
+  if (!tiktok) return ["grey", "No TikTok destination: edit the pixel to add its Pixel Code and access token."];
+  if (!tiktok.accessToken) {
+    return ["grey", "No access token yet: TikTok gets browser events only. Add the Events API access token to send the server-side copies."];
+  }
+  const error = tiktok.lastError;
+  const answer = error ? ` (${error.code == null ? "" : `${error.code}: `}${error.message})` : "";
+  switch (tiktok.status) {
+    case "ok":
+      return ["green", tiktok.enabled
+        ? "TikTok accepted the last test or batch."
+        : "TikTok accepts the Pixel Code and token, but TikTok is disabled: the site loads no TikTok code."];
+    case "invalid_pixel_code":
+      return ["red", `TikTok rejected the Pixel Code${answer}. In Events Manager, check that the pixel is Active and that the code matches exactly, uppercase letters included.`];
+    case "invalid_access_token":
+      return ["red", `TikTok rejected the access token${answer}. Generate a new one in Events Manager > the pixel > Settings, then Edit and paste it here.`];
+    case "unreachable":
+      return ["red", `TikTok could not be reached${answer}. Check that this server can reach business-api.tiktok.com, then press Test.`];
+    case "rate_limited":
+      return ["orange", `TikTok is rate-limiting this token${answer}. Events are retried; press Test again in a minute.`];
+    default:
+      return ["grey", "Not verified yet: press Test to ask TikTok whether it accepts the Pixel Code and token."];
+  }
+}
+
+function renderCard(pixel) {
+  const card = $("card-template").content.firstElementChild.cloneNode(true);
+  const [colour, status] = cardState(pixel);
+  const tiktok = pixel.tiktok;
+  card.classList.add(colour);
+  card.dataset.pixel = pixel.id;
+  card.dataset.state = colour;
+  card.querySelector(".card-title").textContent = pixel.id;
+  card.querySelector(".test-mode").hidden = !tiktok?.testEventCode;
+  card.querySelector(".test-mode").title = tiktok?.testEventCode
+    ? `Server events carry the Test Event Code ${tiktok.testEventCode}: they show in Events Manager > Test Events only. Remove it to go live.`
+    : "";
+  card.querySelector(".card-destination").textContent = tiktok
+    ? `TikTok ${tiktok.pixelCode} · token ${tiktok.accessToken ?? "none"}${tiktok.enabled ? "" : " · disabled"}`
+    : "No TikTok destination";
+  card.querySelector(".card-status").textContent = status;
+  card.querySelector(".test").hidden = !tiktok?.accessToken;
+  card.querySelector(".open").addEventListener("click", () => openDetail(pixel.id));
+  card.querySelector(".edit").addEventListener("click", () => openEditor(pixel));
+  card.querySelector(".test").addEventListener("click", (event) => testPixel(pixel.id, event.currentTarget));
+  const confirm = card.querySelector(".confirm");
+  card.querySelector(".confirm-text").textContent = `Delete pixel ${pixel.id}? Sites with its tag get a 404 for pb.js from now on.`;
+  card.querySelector(".delete").addEventListener("click", () => { confirm.hidden = false; });
+  card.querySelector(".confirm-cancel").addEventListener("click", () => { confirm.hidden = true; });
+  card.querySelector(".confirm-delete").addEventListener("click", () => deletePixel(pixel.id));
+  return card;
+}
+
+async function loadPixels() {
+  const { pixels } = await api("GET", "pixels");
+  $("cards").replaceChildren(...pixels.map(renderCard));
+  $("no-pixels").hidden = pixels.length > 0;
+  banner("");
+}
+
+async function openList() {
+  await loadPixels();
+  show("pixels");
+  poll(LIST_REFRESH_MS, loadPixels, false);
+}
+
+async function testPixel(id, button) {
+  button.disabled = true;
+  button.textContent = "Asking TikTok…";
+  try {
+    await api("POST", pixelPath(id, "/test"));
+    await loadPixels();
+  } catch (error) {
+    failed(error);
+    button.disabled = false;
+    button.textContent = "Test";
+  }
+}
+
+async function deletePixel(id) {
+  try {
+    await api("DELETE", pixelPath(id));
+    await loadPixels();
+  } catch (error) {
+    failed(error);
+  }
+}
+
+$("new-pixel").addEventListener("click", () => openEditor(null));
+
+// ---- Creating and editing a pixel
+
+let editing = null;
+let checkTimer;
+let checkSequence = 0;
+const form = $("pixel-form");
+
+function openEditor(pixel) {
+  editing = pixel;
+  form.reset();
+  const tiktok = pixel?.tiktok;
+  $("editor-title").textContent = pixel ? `Edit ${pixel.id}` : "New pixel";
+  $("field-id").hidden = Boolean(pixel);
+  $("f-id").value = "";
+  $("f-pixel-code").value = tiktok?.pixelCode ?? "";
+  $("f-test-event-code").value = tiktok?.testEventCode ?? "";
+  $("f-enabled").checked = tiktok?.enabled ?? true;
+  $("f-spa").checked = pixel?.spaPageViews ?? true;
+  $("f-consent").value = pixel?.consent ?? "none";
+  $("f-phone-country").value = pixel?.defaultPhoneCountry ?? "";
+  $("f-ldu").checked = pixel?.limitedDataUse ?? false;
+  $("f-access-token").placeholder = tiktok?.accessToken ? `${tiktok.accessToken} (stored: leave empty to keep it)` : "";
+  $("remove-token-label").hidden = !tiktok?.accessToken;
+  showMessages({ errors: [], warnings: [] });
+  $("save").textContent = "Save";
+  show("editor");
+  (pixel ? $("f-pixel-code") : $("f-id")).focus();
+}
+
+/// The PUT body the form stands for. Values go as typed: the server trims them and says so.
+function formBody() {
+  const code = $("f-pixel-code").value;
+  const token = $("f-access-token").value;
+  const testEventCode = $("f-test-event-code").value;
+  const body = { spaPageViews: $("f-spa").checked, consent: $("f-consent").value, limitedDataUse: $("f-ldu").checked };
+  if ($("f-phone-country").value.trim()) body.defaultPhoneCountry = $("f-phone-country").value;
+  if (code.trim() || token || testEventCode.trim()) {
+    body.tiktok = { pixelCode: code, enabled: $("f-enabled").checked };
+    if (token) body.tiktok.accessToken = token;
+    else if ($("f-remove-token").checked) body.tiktok.accessToken = null;
+    if (testEventCode.trim()) body.tiktok.testEventCode = testEventCode;
+  } else {
+    body.tiktok = null;
+  }
+  return body;
+}
+
+const formID = () => (editing ? editing.id : $("f-id").value);
+
+/// Shows each message beside its field (one not tied to a field below the form); Save waits for no error.
+function showMessages({ errors, warnings }) {
+  for (const node of form.querySelectorAll(".message")) {
+    node.textContent = "";
+    node.className = "message";
+  }
+  for (const input of form.querySelectorAll("input")) input.removeAttribute("aria-invalid");
+  const place = (field) => form.querySelector(`.message[data-for="${CSS.escape(field)}"]`) ?? form.querySelector('.message[data-for="body"]');
+  for (const [items, kind] of [[errors, "error"], [warnings, "warning"]]) {
+    for (const { field, message } of items) {
+      const node = place(field);
+      if (node.classList.contains("error")) continue;
+      node.textContent = node.textContent ? `${node.textContent} ${message}` : message;
+      node.classList.add(kind);
+      if (kind === "error") node.closest(".field")?.querySelector("input")?.setAttribute("aria-invalid", "true");
+    }
+  }
+  $("save").disabled = errors.length > 0;
+}
+
+/// Asks the server what a save would say, a moment after the last keystroke; a late answer to an older
+/// question is dropped.
+function scheduleCheck() {
+  clearTimeout(checkTimer);
+  checkTimer = setTimeout(async () => {
+    const sequence = ++checkSequence;
+    if (!formID().trim()) {
+      showMessages({ errors: [{ field: "id", message: "A pixel id is needed: it names the tag's URL, /p/id/pb.js." }], warnings: [] });
+      return;
+    }
+    try {
+      const check = await api("POST", pixelPath(formID(), "/validate"), formBody());
+      if (sequence === checkSequence) showMessages(check);
+    } catch (error) {
+      failed(error);
+    }
+  }, CHECK_DELAY_MS);
+}
+
+form.addEventListener("input", scheduleCheck);
+form.addEventListener("change", scheduleCheck);
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearTimeout(checkTimer);
+  checkSequence++;
+  $("save").disabled = true;
+  $("save").textContent = "Saving, asking TikTok…";
+  try {
+    await api("PUT", pixelPath(formID()), formBody());
+    await openList();
+  } catch (error) {
+    $("save").textContent = "Save";
+    if (error instanceof APIError) {
+      showMessages({ errors: [{ field: error.field ?? "body", message: error.message }], warnings: [] });
+    } else {
+      $("save").disabled = false;
+      failed(error);
+    }
+  }
+});
+
+$("cancel").addEventListener("click", () => openList().catch(failed));
+
+// ---- A pixel's install snippet, match keys and recent events
+
+const KEY_NAMES = {
+  email: "email", phone: "phone", external_id: "external_id", ttclid: "ttclid", ttp: "ttp (_ttp cookie)", ip: "IP address", user_agent: "user agent",
+};
+
+function stateText(event) {
+  switch (event.state) {
+    case "sent": return `sent · request_id ${event.requestId ?? "none"}`;
+    case "failed": return `failed · ${event.errorCode == null ? "" : `${event.errorCode}: `}${event.errorMessage ?? ""}`;
+    case "expired": return "expired · not delivered within the maximum event age";
+    default: return event.errorMessage ? `queued · retrying after: ${event.errorMessage}` : "queued";
+  }
+}
+
+function renderEvents(answer) {
+  const { coverage, events } = answer;
+  $("coverage-summary").textContent = coverage.events
+    ? `${coverage.events} server-side event${coverage.events === 1 ? "" : "s"} since ${new Date(coverage.since).toLocaleString()}.`
+    : "No server-side event in the last 24 hours.";
+  // A key is flagged low when a hint is about it: external_id, say, is optional and flagged never.
+  const hinted = new Set(coverage.hints.flatMap((hint) => hint.keys));
+  $("coverage").querySelector("tbody").replaceChildren(...coverage.keys.map(({ key, events: count, share }) => {
+    const row = element("tr", hinted.has(key) ? "low" : "");
+    row.dataset.key = key;
+    const meter = element("meter");
+    meter.min = 0;
+    meter.max = 1;
+    meter.low = LOW_SHARE;
+    meter.optimum = 1;
+    meter.value = share;
+    const shareCell = element("td", "share");
+    shareCell.append(meter, element("span", "", `${Math.round(share * 100)}%`));
+    row.append(element("td", "", KEY_NAMES[key] ?? key), element("td", "", String(count)), shareCell);
+    return row;
+  }));
+  $("hints").replaceChildren(...coverage.hints.map((hint) => element("li", "", hint.message)));
+  $("events").querySelector("tbody").replaceChildren(...events.map((event) => {
+    const row = element("tr");
+    row.dataset.eventId = event.eventId;
+    const keys = element("td");
+    const chips = element("span", "keys");
+    chips.append(...event.matchKeys.map((key) => element("span", "key", key)));
+    keys.append(chips);
+    row.append(
+      element("td", "", new Date(event.receivedAt).toLocaleTimeString()),
+      element("td", "", event.event),
+      element("td", "", event.eventId),
+      keys,
+      element("td", `state-${event.state}`, stateText(event)),
+    );
+    return row;
+  }));
+  $("no-events").hidden = events.length > 0;
+  banner("");
+}
+
+function openDetail(id) {
+  $("detail-title").textContent = id;
+  $("snippet").textContent = `<script src="${location.origin}/p/${encodeURIComponent(id)}/pb.js"></script>`;
+  $("copy-status").textContent = "";
+  for (const table of ["coverage", "events"]) $(table).querySelector("tbody").replaceChildren();
+  $("hints").replaceChildren();
+  show("detail");
+  poll(EVENTS_REFRESH_MS, async () => renderEvents(await api("GET", pixelPath(id, "/events"))));
+}
+
+$("copy-snippet").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText($("snippet").textContent);
+    $("copy-status").textContent = "Copied: paste it at the top of the site's <head>.";
+  } catch {
+    // Without clipboard access (a page not served over HTTPS, say), select it for Ctrl+C.
+    getSelection().selectAllChildren($("snippet"));
+    $("copy-status").textContent = "Selected: press Ctrl+C (⌘C on a Mac) to copy it.";
+  }
+});
+
+$("detail-close").addEventListener("click", () => openList().catch(failed));
+
+// ---- Start
+
+if (sessionStorage.getItem(TOKEN_KEY)) {
+  openList().catch(failed);
+} else {
+  logOut();
+}
