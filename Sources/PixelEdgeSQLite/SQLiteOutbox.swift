@@ -310,7 +310,16 @@ public struct SQLiteOutbox: EventOutbox {
     }
 
     public func pruneHistory(before date: Date) async throws -> Int {
-        try await self.database.write(checkingFile: false) { db in
+        // Every forwarder pass asks; an indexed read, and a write (the file's lock) only when there is something.
+        let due = try await self.database.read { db in
+            try Bool.fetchOne(
+                db,
+                sql: "SELECT EXISTS (SELECT 1 FROM sent_event WHERE sent_at_ms < ?) OR EXISTS (SELECT 1 FROM match_key_hour WHERE hour < ?)",
+                arguments: [date.unixMilliseconds, MatchKeyCoverage.hour(of: date)]
+            ) ?? false
+        }
+        guard due else { return 0 }
+        return try await self.database.write(checkingFile: false) { db in
             try db.execute(sql: "DELETE FROM sent_event WHERE sent_at_ms < ?", arguments: [date.unixMilliseconds])
             let sent = db.changesCount
             try db.execute(sql: "DELETE FROM match_key_hour WHERE hour < ?", arguments: [MatchKeyCoverage.hour(of: date)])
