@@ -39,6 +39,9 @@ class FakeEventsAPI:
         self.condition = threading.Condition()
         # Tokens answered as TikTok answers a revoked one.
         self.revoked_tokens = set()
+        # Requests whose path starts with this wait, in flight, until `release()`.
+        self.held_prefix = None
+        self.released = threading.Event()
         api = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -48,6 +51,8 @@ class FakeEventsAPI:
                 with api.condition:
                     api.in_flight.append(request)
                     api.condition.notify_all()
+                if api.held_prefix and self.path.startswith(api.held_prefix):
+                    api.released.wait(60)
                 # A slow Events API: what is in flight meanwhile is what two nodes could send at once.
                 if delay:
                     time.sleep(delay)
@@ -78,6 +83,15 @@ class FakeEventsAPI:
     def events(self):
         with self.condition:
             return [event for request in self.requests for event in request["body"]["data"]]
+
+    def hold(self, prefix):
+        """From now on, requests to paths starting with `prefix` stay in flight until `release()`."""
+        self.released.clear()
+        self.held_prefix = prefix
+
+    def release(self):
+        self.held_prefix = None
+        self.released.set()
 
     def wait_until(self, predicate, timeout=30):
         """Waits until predicate(api) holds (requests answered, requests in flight)."""

@@ -15,10 +15,10 @@ CODE = "C4ABCDEFGHIJKLMNOPQR"
 TOKEN = "T" * 64
 
 
-def nodes(postgres, api, count=3, *extra):
+def nodes(postgres, api, count=3, lease="3s"):
     return [
         PixelEdge("--tiktok-api-base", f"{api.base}/node-{index}", "--node-name", f"node-{index}", "--forward-window-ms", "50",
-                  "--claim-lease", "3s", *extra,
+                  "--claim-lease", lease,
                   database=postgres.url, environment={"PIXELEDGE_ADMIN_TOKEN": ADMIN})
         for index in range(count)
     ]
@@ -60,7 +60,10 @@ def test_a_change_made_on_one_node_is_served_by_the_others_within_a_second(postg
 
 def test_events_accepted_by_any_node_arrive_once_per_claim_and_a_killed_nodes_batch_is_taken_over(postgres):
     api = FakeEventsAPI(delay=0.3)
-    servers = nodes(postgres, api)
+    # Node 2's first request stays in flight until the test kills it: however fast the others drain the
+    # outbox meanwhile, node 2 dies with a claimed batch. The lease outlasts sending the 3,000 events.
+    api.hold("/node-2/")
+    servers = nodes(postgres, api, lease="10s")
     try:
         servers[0].cli("pixels", "set", "shop", "--tiktok-pixel-code", CODE, "--tiktok-access-token", TOKEN, "--no-verify")
         eventually(lambda: all(validators(node, "shop")[0] == 200 for node in servers), timeout=5, message="every node knows the pixel")
@@ -83,6 +86,7 @@ def test_events_accepted_by_any_node_arrive_once_per_claim_and_a_killed_nodes_ba
         servers[2].process.send_signal(signal.SIGKILL)
         servers[2].process.wait()
         killed_at = time.monotonic()
+        api.release()
 
         eventually(lambda: postgres.query("SELECT count(*) FROM outbox_event") == "0", timeout=60, message="the outbox is empty")
         assert set(ids) <= {e["event_id"] for r in api.requests for e in r["body"]["data"]}, "every accepted event arrived"
