@@ -167,6 +167,7 @@ public final class PostgresDatabase: Service, Sendable {
                 CREATE TABLE match_key_hour (
                     pixel_id TEXT NOT NULL,
                     hour BIGINT NOT NULL,
+                    node TEXT NOT NULL,
                     events BIGINT NOT NULL,
                     email BIGINT NOT NULL,
                     phone BIGINT NOT NULL,
@@ -175,7 +176,7 @@ public final class PostgresDatabase: Service, Sendable {
                     ttp BIGINT NOT NULL,
                     ip BIGINT NOT NULL,
                     user_agent BIGINT NOT NULL,
-                    PRIMARY KEY (pixel_id, hour)
+                    PRIMARY KEY (pixel_id, hour, node)
                 )
                 """,
                 "CREATE INDEX match_key_hour_by_hour ON match_key_hour (hour)",

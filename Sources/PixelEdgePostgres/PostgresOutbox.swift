@@ -8,9 +8,14 @@ import PostgresNIO
 /// nor take the same events, and marks them with its lease: until it runs out, no other claim returns them.
 public struct PostgresOutbox: EventOutbox {
     let database: PostgresDatabase
+    /// Names this node's rows of match-key counts.
+    let node: String
 
-    public init(database: PostgresDatabase) {
+    /// `node` keys the match-key counts this outbox adds to: each node adds to rows of its own, so that
+    /// nodes storing events of the same pixel at once never wait for each other's row lock.
+    public init(database: PostgresDatabase, node: String) {
         self.database = database
+        self.node = node
     }
 
     private var logger: Logger { self.database.logger }
@@ -23,7 +28,7 @@ public struct PostgresOutbox: EventOutbox {
         let received = now.postgresMilliseconds
         let hour = MatchKeyCoverage.hour(of: now)
         // One statement for the whole group, rather than a round trip per event: the events in the order they
-        // came, and the hour's match-key counts (pixels in order, so that two nodes' groups never deadlock).
+        // came, and this node's match-key counts for the hour.
         _ = try await self.database.rows(
             """
             WITH inserted AS (
@@ -33,10 +38,10 @@ public struct PostgresOutbox: EventOutbox {
                     WITH ORDINALITY AS event (pixel_id, event_id, event_name, data, event_time_ms, match_keys, position)
                 ORDER BY position
                 RETURNING pixel_id, match_keys)
-            INSERT INTO match_key_hour (pixel_id, hour, events, \(unescaped: Self.matchKeyColumns.joined(separator: ", ")))
-            SELECT pixel_id, \(hour), count(*), \(unescaped: Self.matchKeyCounts)
+            INSERT INTO match_key_hour (pixel_id, hour, node, events, \(unescaped: Self.matchKeyColumns.joined(separator: ", ")))
+            SELECT pixel_id, \(hour), \(self.node), count(*), \(unescaped: Self.matchKeyCounts)
             FROM inserted GROUP BY pixel_id ORDER BY pixel_id
-            ON CONFLICT (pixel_id, hour) DO UPDATE SET events = match_key_hour.events + excluded.events,
+            ON CONFLICT (pixel_id, hour, node) DO UPDATE SET events = match_key_hour.events + excluded.events,
                 \(unescaped: Self.matchKeyColumns.map { "\($0) = match_key_hour.\($0) + excluded.\($0)" }.joined(separator: ", "))
             """
         )

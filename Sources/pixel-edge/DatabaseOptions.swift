@@ -31,7 +31,8 @@ struct DatabaseOptions: ParsableArguments {
                 var logger = Logger(label: "pixel-edge")
                 logger.logLevel = .critical
                 return try await PostgresDatabase.with(url: url, logger: logger) { database in
-                    try await body(PostgresPixelStore(database: database), PostgresOutbox(database: database))
+                    // What the CLI stores (`bench seed`'s events) counts under a name of its own.
+                    try await body(PostgresPixelStore(database: database), PostgresOutbox(database: database, node: "pixel-edge-cli"))
                 }
             } catch let error as StoreError {
                 printError("error: cannot use the database \(self.location): \(error)")

@@ -54,7 +54,7 @@ public struct PixelEdgeServer: Sendable {
             let database = try PostgresDatabase(url: url, logger: logger)
             (self.database, self.postgres, self.changeFeed) = (nil, database, PostgresChangeFeed(database: database))
             self.store = PostgresPixelStore(database: database)
-            self.outbox = PostgresOutbox(database: database)
+            self.outbox = PostgresOutbox(database: database, node: configuration.relay.forwarder.node)
             probeWrite = { try await database.probeWrite(now: $0) }
         }
         let templates = try BundleTemplates(directory: configuration.templatesDirectory)

@@ -39,7 +39,11 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
                     for database in databases { group.addTask { await database.run() } }
                     defer { group.cancelAll() }
                     for database in databases { try await database.migrate() }
-                    return try await body(databases.map { Node(pixels: PostgresPixelStore(database: $0), outbox: PostgresOutbox(database: $0)) })
+                    return try await body(
+                        databases.enumerated().map { index, database in
+                            Node(pixels: PostgresPixelStore(database: database), outbox: PostgresOutbox(database: database, node: "node-\(index)"))
+                        }
+                    )
                 }
             }
         }
