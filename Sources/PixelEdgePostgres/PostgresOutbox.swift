@@ -26,23 +26,14 @@ public struct PostgresOutbox: EventOutbox {
         let (pixels, eventIDs, names, times) = (events.map(\.pixel.rawValue), events.map(\.eventID), events.map(\.event), events.map { $0.eventTime * 1000 })
         let keys = events.map { MatchKeys(carriedBy: $0).rawValue }
         let received = now.postgresMilliseconds
-        let hour = MatchKeyCoverage.hour(of: now)
-        // One statement for the whole group, rather than a round trip per event: the events in the order they
-        // came, and this node's match-key counts for the hour.
+        // One statement for the whole group, rather than a round trip per event; in the order they came.
         _ = try await self.database.rows(
             """
-            WITH inserted AS (
-                INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms, match_keys)
-                SELECT pixel_id, event_id, event_name, data, \(received), event_time_ms, \(received), match_keys
-                FROM unnest(\(pixels)::text[], \(eventIDs)::text[], \(names)::text[], \(data)::text[], \(times)::bigint[], \(keys)::integer[])
-                    WITH ORDINALITY AS event (pixel_id, event_id, event_name, data, event_time_ms, match_keys, position)
-                ORDER BY position
-                RETURNING pixel_id, match_keys)
-            INSERT INTO match_key_hour (pixel_id, hour, node, events, \(unescaped: Self.matchKeyColumns.joined(separator: ", ")))
-            SELECT pixel_id, \(hour), \(self.node), count(*), \(unescaped: Self.matchKeyCounts)
-            FROM inserted GROUP BY pixel_id ORDER BY pixel_id
-            ON CONFLICT (pixel_id, hour, node) DO UPDATE SET events = match_key_hour.events + excluded.events,
-                \(unescaped: Self.matchKeyColumns.map { "\($0) = match_key_hour.\($0) + excluded.\($0)" }.joined(separator: ", "))
+            INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms, match_keys)
+            SELECT pixel_id, event_id, event_name, data, \(received), event_time_ms, \(received), match_keys
+            FROM unnest(\(pixels)::text[], \(eventIDs)::text[], \(names)::text[], \(data)::text[], \(times)::bigint[], \(keys)::integer[])
+                WITH ORDINALITY AS event (pixel_id, event_id, event_name, data, event_time_ms, match_keys, position)
+            ORDER BY position
             """
         )
     }
@@ -256,6 +247,27 @@ public struct PostgresOutbox: EventOutbox {
         }
     }
 
+    public func addMatchKeyCounts(_ counts: [PixelID: MatchKeyCoverage], hour: Int64) async throws {
+        guard !counts.isEmpty else { return }
+        let rows = counts.sorted { $0.key.rawValue < $1.key.rawValue }
+        let column = { (name: String) in rows.map { $0.value.carrying[name] ?? 0 } }
+        let (email, phone, externalID, ttclid, ttp, ip, userAgent) = (
+            column("email"), column("phone"), column("external_id"), column("ttclid"), column("ttp"), column("ip"), column("user_agent")
+        )
+        // One statement for every pixel, in the order of their ids.
+        _ = try await self.database.rows(
+            """
+            INSERT INTO match_key_hour (pixel_id, hour, node, events, email, phone, external_id, ttclid, ttp, ip, user_agent)
+            SELECT pixel_id, \(hour), \(self.node), events, email, phone, external_id, ttclid, ttp, ip, user_agent
+            FROM unnest(\(rows.map(\.key.rawValue))::text[], \(rows.map(\.value.events))::bigint[], \(email)::bigint[], \(phone)::bigint[],
+                \(externalID)::bigint[], \(ttclid)::bigint[], \(ttp)::bigint[], \(ip)::bigint[], \(userAgent)::bigint[])
+                AS counts (pixel_id, events, email, phone, external_id, ttclid, ttp, ip, user_agent)
+            ON CONFLICT (pixel_id, hour, node) DO UPDATE SET events = match_key_hour.events + excluded.events,
+                \(unescaped: Self.matchKeyColumns.map { "\($0) = match_key_hour.\($0) + excluded.\($0)" }.joined(separator: ", "))
+            """
+        )
+    }
+
     public func matchKeyCoverage(of pixel: PixelID, since date: Date) async throws -> MatchKeyCoverage {
         let sums = (["events"] + Self.matchKeyColumns).map { "coalesce(sum(\($0)), 0)::bigint AS \($0)" }.joined(separator: ", ")
         guard
@@ -277,8 +289,6 @@ public struct PostgresOutbox: EventOutbox {
 
     /// The columns of `match_key_hour`, named as the Events API names the keys.
     static let matchKeyColumns = MatchKeys.named.map(\.name)
-    /// Per column, the count of inserted events carrying its key.
-    static let matchKeyCounts = MatchKeys.named.map { "count(*) FILTER (WHERE match_keys & \($0.key.rawValue) <> 0)" }.joined(separator: ", ")
 
     private static func status(from row: PostgresRandomAccessRow) throws -> DeliveryStatus {
         let lastError = try row["last_error_message"].decode(String?.self).map { message in

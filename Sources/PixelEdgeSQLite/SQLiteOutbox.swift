@@ -17,32 +17,18 @@ public struct SQLiteOutbox: EventOutbox {
     /// Stores events in one transaction (one fsync for a whole group of requests).
     public func append(_ events: [CollectedEvent], now: Date = Date()) async throws {
         let rows = try events.map { event in (event, try event.eventsAPIDataJSON(), MatchKeys(carriedBy: event).rawValue) }
-        let coverage = MatchKeyCoverage.counting(events)
-        let hour = MatchKeyCoverage.hour(of: now)
         try await self.database.write { db in
+            // Compiled once per connection, not once per event.
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms, match_keys)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
             for (event, data, keys) in rows {
-                try db.execute(
-                    sql: """
-                        INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms, match_keys)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        event.pixel.rawValue, event.eventID, event.event, data, now.unixMilliseconds, event.eventTime * 1000, now.unixMilliseconds,
-                        keys,
-                    ]
-                )
-            }
-            for (pixel, counts) in coverage {
-                try db.execute(
-                    sql: """
-                        INSERT INTO match_key_hour (pixel_id, hour, events, \(Self.matchKeyColumns.joined(separator: ", ")))
-                        VALUES (?, ?, ?, \(Self.matchKeyColumns.map { _ in "?" }.joined(separator: ", ")))
-                        ON CONFLICT (pixel_id, hour) DO UPDATE SET events = events + excluded.events,
-                            \(Self.matchKeyColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
-                        """,
-                    arguments: StatementArguments([pixel.rawValue, hour, counts.events] as [any DatabaseValueConvertible])
-                        + StatementArguments(Self.matchKeyColumns.map { counts.carrying[$0] ?? 0 })
-                )
+                try insert.execute(arguments: [
+                    event.pixel.rawValue, event.eventID, event.event, data, now.unixMilliseconds, event.eventTime * 1000, now.unixMilliseconds, keys,
+                ])
             }
         }
     }
@@ -289,6 +275,26 @@ public struct SQLiteOutbox: EventOutbox {
                 RecentEvent(
                     id: row[0], eventID: row[1], eventName: row[2], receivedAt: Date(unixMilliseconds: row[3]), matchKeys: MatchKeys(rawValue: row[4]),
                     state: RecentEvent.State(outboxState: row[5]), attempts: row[6], requestID: row[7], errorCode: row[8], errorMessage: row[9]
+                )
+            }
+        }
+    }
+
+    public func addMatchKeyCounts(_ counts: [PixelID: MatchKeyCoverage], hour: Int64) async throws {
+        guard !counts.isEmpty else { return }
+        try await self.database.write(checkingFile: false) { db in
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO match_key_hour (pixel_id, hour, events, \(Self.matchKeyColumns.joined(separator: ", ")))
+                    VALUES (?, ?, ?, \(Self.matchKeyColumns.map { _ in "?" }.joined(separator: ", ")))
+                    ON CONFLICT (pixel_id, hour) DO UPDATE SET events = events + excluded.events,
+                        \(Self.matchKeyColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+                    """
+            )
+            for (pixel, coverage) in counts {
+                try upsert.execute(
+                    arguments: StatementArguments([pixel.rawValue, hour, coverage.events] as [any DatabaseValueConvertible])
+                        + StatementArguments(Self.matchKeyColumns.map { coverage.carrying[$0] ?? 0 })
                 )
             }
         }

@@ -62,17 +62,26 @@ public struct MatchKeyCoverage: Sendable, Equatable {
 
     public static let empty = MatchKeyCoverage(events: 0, carrying: Dictionary(uniqueKeysWithValues: MatchKeys.named.map { ($0.name, 0) }))
 
-    /// The counts of a batch of events, per pixel: what the store adds to the hour's row.
+    /// Counts one more event.
+    public mutating func count(_ event: CollectedEvent) {
+        self.events += 1
+        let keys = MatchKeys(carriedBy: event)
+        for (key, name) in MatchKeys.named where keys.contains(key) {
+            self.carrying[name, default: 0] += 1
+        }
+    }
+
+    /// Adds another period's counts to these.
+    public mutating func add(_ other: MatchKeyCoverage) {
+        self.events += other.events
+        self.carrying.merge(other.carrying, uniquingKeysWith: +)
+    }
+
+    /// The counts of a batch of events, per pixel.
     public static func counting(_ events: [CollectedEvent]) -> [PixelID: MatchKeyCoverage] {
         var coverage: [PixelID: MatchKeyCoverage] = [:]
         for event in events {
-            let keys = MatchKeys(carriedBy: event)
-            var counts = coverage[event.pixel] ?? .empty
-            counts.events += 1
-            for (key, name) in MatchKeys.named where keys.contains(key) {
-                counts.carrying[name, default: 0] += 1
-            }
-            coverage[event.pixel] = counts
+            coverage[event.pixel, default: .empty].count(event)
         }
         return coverage
     }

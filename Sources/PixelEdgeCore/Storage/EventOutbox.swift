@@ -117,6 +117,9 @@ public protocol EventOutbox: Sendable {
     /// The pixel's latest events, newest first: queued, failed and expired ones from the outbox, sent ones
     /// from the last `RecentEvent.keptPerPixel` kept when they left it.
     func recentEvents(of pixel: PixelID, limit: Int) async throws -> [RecentEvent]
+    /// Adds to the pixels' match-key counts for an hour (`MatchKeyCoverage.hour(of:)`). The writer counts
+    /// what it stores and adds the counts every second, off the path of `/collect`'s commits.
+    func addMatchKeyCounts(_ counts: [PixelID: MatchKeyCoverage], hour: Int64) async throws
     /// The match keys of the pixel's events received since `date` (to the hour).
     func matchKeyCoverage(of pixel: PixelID, since date: Date) async throws -> MatchKeyCoverage
     /// Forgets the sent events and match-key counts older than `date`; returns how many rows went.

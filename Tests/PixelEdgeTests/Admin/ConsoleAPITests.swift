@@ -170,6 +170,8 @@ import Testing
                 }
                 self.fake.answer { _ in .ok }
                 await server.forwarder.forwardDue()
+                // What the writer adds every second, added now.
+                await server.writer.addMatchKeyCounts()
                 try await client.execute(uri: "/admin/pixels/shop/events", method: .get, headers: Self.admin) { response in
                     #expect(response.status == .ok)
                     let answer = try self.json(response.body)

@@ -484,6 +484,8 @@ import Testing
         let reopened = try SQLiteDatabase(path: self.directory.path("relay.sqlite"))
         let outbox = SQLiteOutbox(database: reopened)
         #expect(try await outbox.pendingCount() == 20)
+        // The writer added its match-key counts as it stopped.
+        #expect(try await outbox.matchKeyCoverage(of: self.shop, since: Date().addingTimeInterval(-3600)).events == 20)
         try await self.fake.run { base in
             await EventForwarder(
                 outbox: outbox, store: SQLitePixelStore(database: reopened), client: EventsAPIClient(base: base), depth: self.depth,

@@ -183,7 +183,9 @@ import Testing
             let outbox = nodes[0].outbox
             let name = kind.rawValue
             let count = RecentEvent.keptPerPixel + 20
-            try await outbox.append(self.events((0..<count).map { "e\($0)" }), now: self.t0)
+            let events = self.events((0..<count).map { "e\($0)" })
+            try await outbox.append(events, now: self.t0)
+            try await outbox.addMatchKeyCounts(MatchKeyCoverage.counting(events), hour: MatchKeyCoverage.hour(of: self.t0))
             let claimed = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 1000, suspect: false, lease: .seconds(60))
             try await outbox.delivered(Array(claimed.prefix(60)), pixel: self.shop, requestID: "r1", now: self.t0)
             try await outbox.delivered(Array(claimed.dropFirst(60)), pixel: self.shop, requestID: "r2", now: self.t0.addingTimeInterval(3600))
@@ -208,8 +210,12 @@ import Testing
                 if index == 0 { events[index].ttp = "ttp" }
             }
             let other = CollectedEvent(pixel: try PixelID(validating: "other"), event: "Lead", eventID: "o", eventTime: 1, ttclid: "click")
-            try await nodes[0].outbox.append(Array(events.prefix(4)) + [other], now: self.t0)
-            try await nodes.last!.outbox.append(Array(events.dropFirst(4)), now: self.t0.addingTimeInterval(7200))
+            let first = MatchKeyCoverage.counting(Array(events.prefix(4)) + [other])
+            try await nodes[0].outbox.addMatchKeyCounts(first, hour: MatchKeyCoverage.hour(of: self.t0))
+            // Two hours later, counts added in two parts, by two nodes: they add up.
+            let hour = MatchKeyCoverage.hour(of: self.t0.addingTimeInterval(7200))
+            try await nodes.last!.outbox.addMatchKeyCounts(MatchKeyCoverage.counting(Array(events[4..<6])), hour: hour)
+            try await nodes[0].outbox.addMatchKeyCounts(MatchKeyCoverage.counting(Array(events[6...])), hour: hour)
             let coverage = try await nodes[0].outbox.matchKeyCoverage(of: self.shop, since: self.t0.addingTimeInterval(-60))
             #expect(coverage.events == 10, "\(name)")
             #expect(coverage.carrying == ["email": 3, "phone": 0, "external_id": 0, "ttclid": 0, "ttp": 1, "ip": 10, "user_agent": 10], "\(name)")
