@@ -126,24 +126,13 @@ function cardState(pixel) {
   if (!tiktok.accessToken) {
     return ["grey", "No access token yet: TikTok gets browser events only. Add the Events API access token to send the server-side copies."];
   }
-  const error = tiktok.lastError;
-  const answer = error ? ` (${error.code == null ? "" : `${error.code}: `}${error.message})` : "";
-  switch (tiktok.status) {
-    case "ok":
-      return ["green", tiktok.enabled
-        ? "TikTok accepted the last test or batch."
-        : "TikTok accepts the Pixel Code and token, but TikTok is disabled: the site loads no TikTok code."];
-    case "invalid_pixel_code":
-      return ["red", `TikTok rejected the Pixel Code${answer}. In Events Manager, check that the pixel is Active and that the code matches exactly, uppercase letters included.`];
-    case "invalid_access_token":
-      return ["red", `TikTok rejected the access token${answer}. Generate a new one in Events Manager > the pixel > Settings, then Edit and paste it here.`];
-    case "unreachable":
-      return ["red", `TikTok could not be reached${answer}. Check that this server can reach business-api.tiktok.com, then press Test.`];
-    case "rate_limited":
-      return ["orange", `TikTok is rate-limiting this token${answer}. Events are retried; press Test again in a minute.`];
-    default:
-      return ["grey", "Not verified yet: press Test to ask TikTok whether it accepts the Pixel Code and token."];
+  // A status TikTok gave comes with the server's own words for it (the same as `pixels show`).
+  const colours = { ok: "green", invalid_pixel_code: "red", invalid_access_token: "red", unreachable: "red", rate_limited: "orange" };
+  if (tiktok.status && tiktok.explanation) {
+    const disabled = tiktok.enabled ? "" : " TikTok is disabled, though: the site loads no TikTok code.";
+    return [colours[tiktok.status] ?? "grey", tiktok.explanation + disabled];
   }
+  return ["grey", "Not verified yet: press Test to ask TikTok whether it accepts the Pixel Code and token."];
 }
 
 function renderCard(pixel) {

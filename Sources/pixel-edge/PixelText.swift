@@ -24,8 +24,11 @@ enum PixelText {
     }
 
     /// The Events API side of `pixels show`.
-    static func describe(_ status: DeliveryStatus?, queued: Int, failed: Int) -> String {
+    static func describe(_ status: DeliveryStatus?, pixelCode: String, queued: Int, failed: Int) -> String {
         var lines = ["  events api:        \(status?.state.rawValue ?? "not used yet")"]
+        if let status {
+            lines.append("  what it means:     \(status.explanation(pixelCode: pixelCode))")
+        }
         if let error = status?.lastError {
             let code = error.code.map { "\($0): " } ?? ""
             let request = error.requestID.map { ", request_id \($0)" } ?? ""

@@ -226,11 +226,11 @@ struct ShowPixel: AsyncParsableCommand {
             printError("error: no pixel \(id)")
             throw ExitCode.failure
         }
-        let delivery = PixelDocument.Delivery(status: status, queued: counts.queued, failed: counts.failed)
+        let delivery = PixelDocument.Delivery(status: status, pixelCode: pixel.tiktok?.pixelCode.rawValue ?? "", queued: counts.queued, failed: counts.failed)
         print(
             self.json
                 ? try PixelDocument.json(PixelDocument(pixel, delivery: delivery))
-                : PixelText.describe(pixel, outcome: nil) + "\n" + PixelText.describe(status, queued: counts.queued, failed: counts.failed)
+                : PixelText.describe(pixel, outcome: nil) + "\n" + PixelText.describe(status, pixelCode: pixel.tiktok?.pixelCode.rawValue ?? "", queued: counts.queued, failed: counts.failed)
         )
         if !self.json {
             for warning in pixel.warnings {

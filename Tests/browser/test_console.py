@@ -122,7 +122,7 @@ def test_a_refused_token_turns_the_card_red_with_the_fix_and_a_new_one_green(pag
     expect(shop).to_have_class(re.compile(r"\bred\b"))
     expect(shop.locator(".card-status")).to_have_text(
         "TikTok rejected the access token (40105: Access token is incorrect or has been revoked.). "
-        "Generate a new one in Events Manager > the pixel > Settings, then Edit and paste it here.")
+        f"Generate a new one in Events Manager > pixel {CODE} > Settings and save it with the pixel.")
     assert REVOKED_TOKEN not in page.content(), "the token never comes back to the page"
     checks = [r for r in api.requests if r["token"] == REVOKED_TOKEN]
     assert checks and checks[-1]["body"]["data"] == [] and "test_event_code" not in checks[-1]["body"], \

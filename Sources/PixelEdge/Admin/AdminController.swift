@@ -30,12 +30,12 @@ struct AdminController<Context: RequestContext> {
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         let pixels = try await self.store.allPixels()
         let statuses = try await self.outbox.statuses()
-        return try Self.json(.ok, ["pixels": pixels.map { PixelDocument($0, delivery: .init(status: statuses[$0.id])) }])
+        return try Self.json(.ok, ["pixels": pixels.map { PixelDocument($0, delivery: .init(status: statuses[$0.id], pixelCode: $0.tiktok?.pixelCode.rawValue ?? "")) }])
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let pixel = try await self.pixel(context)
-        return try Self.json(.ok, PixelDocument(pixel, delivery: try await self.delivery(of: pixel.id)))
+        return try Self.json(.ok, PixelDocument(pixel, delivery: try await self.delivery(of: pixel)))
     }
 
     /// Asks TikTok whether it accepts the pixel's Pixel Code and token (a test event with its Test Event
@@ -94,7 +94,7 @@ struct AdminController<Context: RequestContext> {
         }
         return try Self.json(
             saved.created ? .created : .ok,
-            PixelDocument(saved.pixel, warnings: saved.warnings, delivery: try await self.delivery(of: id), verification: verification)
+            PixelDocument(saved.pixel, warnings: saved.warnings, delivery: try await self.delivery(of: saved.pixel), verification: verification)
         )
     }
 
@@ -115,9 +115,12 @@ struct AdminController<Context: RequestContext> {
         return pixel
     }
 
-    private func delivery(of id: PixelID) async throws -> PixelDocument.Delivery {
-        let counts = try await self.outbox.counts(of: id)
-        return PixelDocument.Delivery(status: try await self.outbox.status(of: id), queued: counts.queued, failed: counts.failed)
+    private func delivery(of pixel: PixelConfig) async throws -> PixelDocument.Delivery {
+        let counts = try await self.outbox.counts(of: pixel.id)
+        return PixelDocument.Delivery(
+            status: try await self.outbox.status(of: pixel.id), pixelCode: pixel.tiktok?.pixelCode.rawValue ?? "", queued: counts.queued,
+            failed: counts.failed
+        )
     }
 
     private static func verifyParameter(_ request: Request) throws -> Bool {

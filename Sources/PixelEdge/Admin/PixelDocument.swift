@@ -21,13 +21,14 @@ public struct PixelDocument: Encodable, Sendable {
             try container.encode(self.enabled, forKey: .enabled)
             if let delivery {
                 try container.encode(delivery.status, forKey: .status)
+                try container.encode(delivery.explanation, forKey: .explanation)
                 try container.encode(delivery.lastError, forKey: .lastError)
                 try container.encodeIfPresent(delivery.events, forKey: .events)
             }
         }
 
         enum CodingKeys: String, CodingKey {
-            case pixelCode, accessToken, testEventCode, enabled, status, lastError, events
+            case pixelCode, accessToken, testEventCode, enabled, status, explanation, lastError, events
         }
     }
 
@@ -58,18 +59,21 @@ public struct PixelDocument: Encodable, Sendable {
 
         /// Nil until TikTok has answered once.
         var status: DeliveryStatus.State?
+        /// What the status means and what to do about it.
+        var explanation: String?
         var lastError: LastError?
         /// Only on a single pixel's document (the list would count every pixel's events).
         var events: Events?
 
-        public init(status: DeliveryStatus?, queued: Int, failed: Int) {
-            self.init(status: status)
+        public init(status: DeliveryStatus?, pixelCode: String, queued: Int, failed: Int) {
+            self.init(status: status, pixelCode: pixelCode)
             self.events = Events(queued: queued, sent: status?.sent ?? 0, failed: failed, expired: status?.expired ?? 0)
         }
 
         /// The status alone, as the list shows it.
-        public init(status: DeliveryStatus?) {
+        public init(status: DeliveryStatus?, pixelCode: String) {
             self.status = status?.state
+            self.explanation = status?.explanation(pixelCode: pixelCode)
             self.lastError = status?.lastError.map {
                 LastError(code: $0.code, message: $0.message, at: $0.at.formatted(.iso8601), requestId: $0.requestID)
             }

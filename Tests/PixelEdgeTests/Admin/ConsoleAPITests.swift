@@ -56,6 +56,11 @@ import Testing
                     let pixels = try #require(try self.json(response.body)["pixels"]?.array)
                     let shop = try #require(pixels.first { $0["id"] == .string("shop") })
                     #expect(shop["tiktok"]?["status"] == .string("invalid_access_token"))
+                    #expect(
+                        shop["tiktok"]?["explanation"] == .string(
+                            "TikTok rejected the access token (40105: Access token is incorrect or has been revoked.). Generate a new one in Events Manager > pixel \(TestEnvironment.pixelCode) > Settings and save it with the pixel."
+                        )
+                    )
                     #expect(shop["tiktok"]?["events"] == nil, "the list counts no events")
                 }
                 let newToken = String(repeating: "n3wt0k3n", count: 8)
@@ -214,6 +219,7 @@ import Testing
             #expect(refused.standardError.contains("warning: not verified: TikTok rejected the access token (40105: Access token is incorrect or has been revoked.)"))
             let show = try await CommandRunner.runDetached(["pixels", "show", "shop", "--database", database])
             #expect(show.standardOutput.contains("  events api:        invalid_access_token\n"))
+            #expect(show.standardOutput.contains("  what it means:     TikTok rejected the access token (40105: Access token is incorrect or has been revoked.). Generate a new one"))
             self.fake.answer { _ in .ok }
             let accepted = try await CommandRunner.runDetached(set + ["--tiktok-api-base", base, "--database", database])
             #expect(accepted.standardOutput.contains("verified: TikTok accepted the Pixel Code \(TestEnvironment.pixelCode) and the access token (request_id req-0)."))
