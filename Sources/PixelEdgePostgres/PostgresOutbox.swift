@@ -79,12 +79,14 @@ public struct PostgresOutbox: EventOutbox {
     public func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws {
         let logger = self.logger
         let ids = events.map(\.id)
+        // Only the newest of a batch can stay among the pixel's last sent events: the rest are not copied.
+        let kept = Array(ids.sorted().suffix(RecentEvent.keptPerPixel))
         try await self.database.transaction { connection in
             try await connection.query(
                 """
                 INSERT INTO sent_event (id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts, request_id, sent_at_ms)
                 SELECT id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts + 1, \(requestID), \(now.postgresMilliseconds)
-                FROM outbox_event WHERE id = ANY(\(ids))
+                FROM outbox_event WHERE id = ANY(\(kept))
                 ON CONFLICT (id) DO NOTHING
                 """,
                 logger: logger
@@ -288,7 +290,7 @@ public struct PostgresOutbox: EventOutbox {
     }
 
     /// The columns of `match_key_hour`, named as the Events API names the keys.
-    static let matchKeyColumns = MatchKeys.named.map(\.name)
+    static let matchKeyColumns = MatchKeys.allNames
 
     private static func status(from row: PostgresRandomAccessRow) throws -> DeliveryStatus {
         let lastError = try row["last_error_message"].decode(String?.self).map { message in

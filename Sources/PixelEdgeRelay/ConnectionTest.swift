@@ -57,22 +57,16 @@ public struct ConnectionTest: Sendable {
                     : "TikTok accepted the Pixel Code \(code) and the access token\(answer). No event was sent: set a Test Event Code to see a test event in Events Manager > Test Events.",
                 testEvent: testEvent
             )
-        case .pixelRejected(.invalidPixelCode, let tiktokCode, let message, let requestID):
-            return Result(
-                ok: false, status: .invalidPixelCode, code: tiktokCode, message: message, requestId: requestID,
-                explanation: "TikTok rejected the Pixel Code \(code) (\(tiktokCode): \(message)). Check in Events Manager that the pixel is Active and that the code matches exactly, including its uppercase letters.",
-                testEvent: testEvent
-            )
         case .pixelRejected(let state, let tiktokCode, let message, let requestID):
             return Result(
                 ok: false, status: state, code: tiktokCode, message: message, requestId: requestID,
-                explanation: "TikTok rejected the access token (\(tiktokCode): \(message)). Generate a new one in Events Manager > pixel \(code) > Settings and save it here (or `pixel-edge pixels set \(pixel.id) --tiktok-access-token TOKEN`).",
+                explanation: DeliveryStatus.explanation(of: state, code: tiktokCode, message: message, pixelCode: code),
                 testEvent: testEvent
             )
         case .transient(.rateLimited, let tiktokCode, let message, let requestID, _):
             return Result(
                 ok: false, status: .rateLimited, code: tiktokCode, message: message, requestId: requestID,
-                explanation: "TikTok is rate-limiting this access token (\(tiktokCode.map(String.init) ?? "HTTP 429"): \(message)). Try again in a minute.",
+                explanation: DeliveryStatus.explanation(of: .rateLimited, code: tiktokCode, message: message, pixelCode: code),
                 testEvent: testEvent
             )
         case .transient(let state, let tiktokCode, let message, let requestID, _):

@@ -88,15 +88,19 @@ public struct SQLiteOutbox: EventOutbox {
 
     public func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws {
         try await self.database.write(checkingFile: false) { db in
+            // Only the newest of a batch can stay among the pixel's last sent events: the rest are not copied.
+            let keep = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO sent_event (id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts, request_id, sent_at_ms)
+                    SELECT id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts + 1, ?, ? FROM outbox_event WHERE id = ?
+                    """
+            )
+            for event in events.sorted(by: { $0.id < $1.id }).suffix(RecentEvent.keptPerPixel) {
+                try keep.execute(arguments: [requestID, now.unixMilliseconds, event.id])
+            }
+            let delete = try db.cachedStatement(sql: "DELETE FROM outbox_event WHERE id = ?")
             for event in events {
-                try db.execute(
-                    sql: """
-                        INSERT OR REPLACE INTO sent_event (id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts, request_id, sent_at_ms)
-                        SELECT id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts + 1, ?, ? FROM outbox_event WHERE id = ?
-                        """,
-                    arguments: [requestID, now.unixMilliseconds, event.id]
-                )
-                try db.execute(sql: "DELETE FROM outbox_event WHERE id = ?", arguments: [event.id])
+                try delete.execute(arguments: [event.id])
             }
             try db.execute(
                 sql: """
@@ -334,7 +338,7 @@ public struct SQLiteOutbox: EventOutbox {
     }
 
     /// The columns of `match_key_hour`, named as the Events API names the keys.
-    static let matchKeyColumns = MatchKeys.named.map(\.name)
+    static let matchKeyColumns = MatchKeys.allNames
 
     /// Records a failure; `state` nil keeps the pixel's current state.
     private static func record(

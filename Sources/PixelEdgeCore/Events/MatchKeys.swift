@@ -21,6 +21,8 @@ public struct MatchKeys: OptionSet, Sendable, Hashable {
         (.email, "email"), (.phone, "phone"), (.externalID, "external_id"), (.ttclid, "ttclid"), (.ttp, "ttp"), (.ip, "ip"),
         (.userAgent, "user_agent"),
     ]
+    /// The names alone, in that order: the stores' count columns are named so.
+    public static let allNames = named.map(\.name)
 
     public init(carriedBy event: CollectedEvent) {
         var keys: MatchKeys = []

@@ -60,7 +60,7 @@ public struct MatchKeyCoverage: Sendable, Equatable {
         self.carrying = carrying
     }
 
-    public static let empty = MatchKeyCoverage(events: 0, carrying: Dictionary(uniqueKeysWithValues: MatchKeys.named.map { ($0.name, 0) }))
+    public static let empty = MatchKeyCoverage(events: 0, carrying: Dictionary(uniqueKeysWithValues: MatchKeys.allNames.map { ($0, 0) }))
 
     /// Counts one more event.
     public mutating func count(_ event: CollectedEvent) {
@@ -95,11 +95,7 @@ public struct MatchKeyCoverage: Sendable, Equatable {
 extension RecentEvent.State {
     /// The state of an event still in the outbox, from its `state` column.
     public init(outboxState: String) {
-        switch outboxState {
-        case "failed": self = .failed
-        case "expired": self = .expired
-        case "sent": self = .sent
-        default: self = .queued
-        }
+        // `pending` is the one the outbox spells differently.
+        self = Self(rawValue: outboxState) ?? .queued
     }
 }

@@ -2,8 +2,13 @@ extension DeliveryStatus {
     /// What the status means for the operator and what to do about it, in plain words: the admin API,
     /// `pixels show` and the console's cards say it the same way.
     public func explanation(pixelCode: String) -> String {
-        let answer = self.lastError.map { error in " (\(error.code.map { "\($0): " } ?? "")\(error.message))" } ?? ""
-        switch self.state {
+        Self.explanation(of: self.state, code: self.lastError?.code, message: self.lastError?.message, pixelCode: pixelCode)
+    }
+
+    /// The same for TikTok's answer before it is recorded (the connection test's).
+    public static func explanation(of state: State, code: Int?, message: String?, pixelCode: String) -> String {
+        let answer = message.map { message in " (\(code.map { "\($0): " } ?? "")\(message))" } ?? ""
+        switch state {
         case .ok:
             return "TikTok accepted the last test or batch."
         case .invalidPixelCode:
