@@ -65,7 +65,11 @@ class PixelEdge:
     def stop(self):
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=20)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                pytest.fail("pixel-edge serve did not stop within 20 s of SIGTERM")
 
     def metric(self, name):
         """A counter from /metrics, 0 when absent."""
@@ -76,8 +80,12 @@ class PixelEdge:
         return 0.0
 
     def close(self):
-        self.stop()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            # pytest shows what a test printed only when it fails: the server's log comes with the failure.
+            print(f"pixel-edge serve on port {self.port}:\n{''.join(self.output)}")
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def http_request(method, url, body=None, headers=None, timeout=30):

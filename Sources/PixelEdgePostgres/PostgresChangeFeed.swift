@@ -29,7 +29,7 @@ public struct PostgresChangeFeed: PixelChangeFeed, Service {
                     }
                 } catch {
                     guard !Task.isCancelled else { break }
-                    self.database.logger.warning("lost the PostgreSQL change feed; listening again", metadata: ["error": "\(error)"])
+                    self.database.logger.warning("lost the PostgreSQL change feed; listening again", metadata: ["error": "\(PostgresDatabase.storeError(error))"])
                     guard (try? await Task.sleep(for: .seconds(1))) != nil else { break }
                 }
             }

@@ -220,18 +220,10 @@ public final class PostgresDatabase: Service, Sendable {
     /// `operation`'s result, or a `StoreError` once `limit` has passed (the operation is cancelled: a wait
     /// for a connection ends at once); `hint` ends its message.
     private func within<T: Sendable>(_ limit: Duration, hint: String = "", _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let result = try await group.next() ?? nil else {
-                throw StoreError(.io, "PostgreSQL at \(self.description) did not answer within \(limit)\(hint)")
-            }
-            return result
+        guard let result = try await withDeadline(limit, operation) else {
+            throw StoreError(.io, "PostgreSQL at \(self.description) did not answer within \(limit)\(hint)")
         }
+        return result
     }
 
     /// A tiny committed write, so that an unwritable store is noticed without waiting for an event.
@@ -244,7 +236,7 @@ public final class PostgresDatabase: Service, Sendable {
         }
     }
 
-    /// PostgreSQL's failures in terms an operator can act on; anything else stays what it is.
+    /// PostgreSQL's failures in terms an operator can act on; any other `PSQLError` as a `PostgresFailure`.
     static func storeError(_ error: any Error) -> any Error {
         if let error = error as? StoreError { return error }
         guard let error = error as? PSQLError else { return error }
@@ -255,15 +247,26 @@ public final class PostgresDatabase: Service, Sendable {
             case "40001", "40P01", "55P03", "57014": return StoreError(.busy, "PostgreSQL could not complete the transaction now (\(state))")
             case let state where state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53"):
                 return StoreError(.io, "PostgreSQL is not available (\(state)): \(error.serverInfo?[.message] ?? "")")
-            default: return error
+            default: return PostgresFailure("PostgreSQL refused the query (\(state)): \(error.serverInfo?[.message] ?? "")")
             }
         }
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
             return StoreError(.io, "PostgreSQL cannot be reached: \(error.code)")
         default:
-            return error
+            return PostgresFailure("PostgreSQL failed: \(error.code)")
         }
+    }
+}
+
+/// A failure of PostgreSQL's that no `StoreError` names, worded for a log line. `PSQLError` describes itself
+/// as "Generic description to prevent accidental leakage of sensitive data" (its query's values may be
+/// secrets): this says what failed, with the server's SQLSTATE and message, never the query or its values.
+struct PostgresFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }
 

@@ -165,10 +165,10 @@ public struct PixelEdgeServer: Sendable {
         return router
     }
 
-    /// The application, ready to run: the store is read before the server accepts connections, so a known
-    /// pixel never gets a 404 while the server starts (bundles are rendered as they are first asked for).
-    /// On SIGTERM the server stops first and
-    /// drains its requests; the outbox writer then stores what they accepted.
+    /// The application, ready to run once the store is prepared (`prepareStore()`; `run()` does both): the
+    /// store is read before the server accepts connections, so a known pixel never gets a 404 while the
+    /// server starts (bundles are rendered as they are first asked for). On SIGTERM the server stops first
+    /// and drains its requests; the outbox writer then stores what they accepted.
     public func makeApplication(eventLoopGroup: (any EventLoopGroup)? = nil) -> some ApplicationProtocol {
         let connections = ConnectionRegistry(limit: self.configuration.connections.maximumConnections, metrics: self.metrics)
         var app = Application(
@@ -192,8 +192,6 @@ public struct PixelEdgeServer: Sendable {
             logger: self.logger
         )
         app.beforeServerStarts {
-            try await self.postgres?.waitUntilReachable()
-            try await self.postgres?.migrate()
             if self.configuration.demo {
                 try await self.addDemoPixelIfMissing()
             }
@@ -208,8 +206,18 @@ public struct PixelEdgeServer: Sendable {
         return app
     }
 
+    /// Waits for the store and brings its schema up to date. Before the application: its services (the
+    /// forwarder, the probe, the updater) start together with the server and would otherwise query tables
+    /// that a first start has not created yet, or columns a new version has not added yet.
+    public func prepareStore() async throws {
+        guard case .postgres(let url) = self.configuration.database else { return }
+        // The application's pool runs only with the application: a short one of its own until then.
+        try await PostgresDatabase.with(url: url, logger: self.logger) { _ in }
+    }
+
     /// Runs until SIGTERM or SIGINT, then stops accepting connections and finishes the requests in flight.
     public func run() async throws {
+        try await self.prepareStore()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.configuration.threads)
         do {
             try await self.makeApplication(eventLoopGroup: group).runService()

@@ -1,4 +1,5 @@
 import Foundation
+import PixelEdgeCore
 import Synchronization
 import Testing
 
@@ -133,14 +134,6 @@ struct DeadlineExceeded: Error, CustomStringConvertible {
 
 /// Runs `operation`, failing if it takes longer than `limit`. The clock here bounds a wait; it never stands in for one.
 func withDeadline<T: Sendable>(_ limit: Duration, _ waitingFor: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DeadlineExceeded(waitingFor: waitingFor)
-        }
-        let result = try await group.next()!
-        group.cancelAll()
-        return result
-    }
+    guard let result = try await withDeadline(limit, operation) else { throw DeadlineExceeded(waitingFor: waitingFor) }
+    return result
 }
