@@ -62,6 +62,9 @@ public struct EventForwarder: Service {
     let logger: Logger
     /// The pixels of the current pass whose sends failed for a transient reason.
     private let unavailable = UnavailableTally()
+    /// The console's history is kept 48 hours: pruning it once a minute is enough, and spares the store its
+    /// deletes on every pass (every 50 ms by default, on each node).
+    private let historyPruning = Schedule(every: 60)
 
     public init(
         outbox: any EventOutbox, store: any PixelStore, client: EventsAPIClient, settings: Settings = .init(), depth: OutboxDepth,
@@ -122,7 +125,9 @@ public struct EventForwarder: Service {
                 self.metrics.failedEventsExpired(expired)
                 self.logger.info("failed events expired", metadata: ["count": "\(expired)"])
             }
-            _ = try await self.outbox.pruneHistory(before: now.addingTimeInterval(-RecentEvent.keptFor.seconds))
+            if self.historyPruning.isDue(at: now) {
+                _ = try await self.outbox.pruneHistory(before: now.addingTimeInterval(-RecentEvent.keptFor.seconds))
+            }
             self.depth.counted(try await self.outbox.pendingCount())
         } catch {
             self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
@@ -321,5 +326,24 @@ final class UnavailableTally: Sendable {
 
     var summary: (pixels: Int, example: String)? {
         self.state.withLock { state in state.example.map { (state.count, $0) } }
+    }
+}
+
+/// Says when work done every `interval` is due, by the time a pass is given (tests pass their own).
+final class Schedule: Sendable {
+    private let interval: TimeInterval
+    private let last = Mutex<Date?>(nil)
+
+    init(every interval: TimeInterval) {
+        self.interval = interval
+    }
+
+    /// True the first time, then once `interval` has passed since it last was; a clock set back makes it due.
+    func isDue(at now: Date) -> Bool {
+        self.last.withLock { last in
+            if let previous = last, now >= previous, now.timeIntervalSince(previous) < self.interval { return false }
+            last = now
+            return true
+        }
     }
 }
