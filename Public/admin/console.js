@@ -163,12 +163,44 @@ function renderCard(pixel) {
   return card;
 }
 
+/// How many pixels the list shows: a page, and one more for each "Show more". The API pages the list
+/// (at most 1,000 a request) so that a console over 100,000 pixels never reads them all.
+const PAGE_SIZE = 100;
+let shownPixels = PAGE_SIZE;
+
 async function loadPixels() {
-  const { pixels } = await api("GET", "pixels");
+  const search = $("search").value.trim();
+  const pixels = [];
+  let after = null;
+  do {
+    const query = new URLSearchParams({ limit: String(Math.min(1000, shownPixels - pixels.length)) });
+    if (search) query.set("q", search);
+    if (after) query.set("after", after);
+    const page = await api("GET", `pixels?${query}`);
+    pixels.push(...page.pixels);
+    after = page.next;
+  } while (after && pixels.length < shownPixels);
   $("cards").replaceChildren(...pixels.map(renderCard));
-  $("no-pixels").hidden = pixels.length > 0;
+  $("no-pixels").hidden = pixels.length > 0 || Boolean(search);
+  $("no-match").hidden = pixels.length > 0 || !search;
+  $("no-match").textContent = `No pixel's id or Pixel Code contains “${search}”.`;
+  $("more-pixels").hidden = !after;
   banner("");
 }
+
+let searchTimer;
+$("search").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => {
+    shownPixels = PAGE_SIZE;
+    loadPixels().catch(failed);
+  }, CHECK_DELAY_MS);
+});
+
+$("more-pixels").addEventListener("click", () => {
+  shownPixels += PAGE_SIZE;
+  loadPixels().catch(failed);
+});
 
 async function openList() {
   await loadPixels();

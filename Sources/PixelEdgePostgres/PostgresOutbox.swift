@@ -219,9 +219,9 @@ public struct PostgresOutbox: EventOutbox {
         try await self.database.rows("SELECT * FROM delivery_status WHERE pixel_id = \(pixel.rawValue)").first.map(Self.status(from:))
     }
 
-    public func statuses() async throws -> [PixelID: DeliveryStatus] {
+    public func statuses(of pixels: [PixelID]) async throws -> [PixelID: DeliveryStatus] {
         var statuses: [PixelID: DeliveryStatus] = [:]
-        for row in try await self.database.rows("SELECT * FROM delivery_status") {
+        for row in try await self.database.rows("SELECT * FROM delivery_status WHERE pixel_id = ANY(\(pixels.map(\.rawValue)))") {
             if let pixel = PixelID(try row["pixel_id"].decode(String.self)) { statuses[pixel] = try Self.status(from: row) }
         }
         return statuses

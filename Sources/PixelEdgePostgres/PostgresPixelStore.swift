@@ -25,6 +25,16 @@ public struct PostgresPixelStore: PixelStore {
         try await self.database.rows("SELECT * FROM pixel ORDER BY id").map(Self.pixel(from:))
     }
 
+    public func pixels(containing search: String, after: PixelID?, limit: Int) async throws -> [PixelConfig] {
+        try await self.database.rows(
+            """
+            SELECT * FROM pixel
+            WHERE id > \(after?.rawValue ?? "") AND (strpos(id, \(search.lowercased())) > 0 OR strpos(coalesce(tiktok_pixel_code, ''), \(search.uppercased())) > 0)
+            ORDER BY id LIMIT \(limit)
+            """
+        ).map(Self.pixel(from:))
+    }
+
     public func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel {
         let logger = self.database.logger
         return try await self.database.transaction { connection in

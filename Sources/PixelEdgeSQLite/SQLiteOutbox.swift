@@ -236,10 +236,14 @@ public struct SQLiteOutbox: EventOutbox {
         }
     }
 
-    public func statuses() async throws -> [PixelID: DeliveryStatus] {
+    public func statuses(of pixels: [PixelID]) async throws -> [PixelID: DeliveryStatus] {
         try await self.database.read { db in
             var statuses: [PixelID: DeliveryStatus] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM delivery_status") {
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM delivery_status WHERE pixel_id IN (\(databaseQuestionMarks(count: pixels.count)))",
+                arguments: StatementArguments(pixels.map(\.rawValue))
+            )
+            for row in rows {
                 if let pixel = PixelID(row["pixel_id"] as String) { statuses[pixel] = Self.status(from: row) }
             }
             return statuses

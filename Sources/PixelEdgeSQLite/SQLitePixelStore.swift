@@ -29,6 +29,20 @@ public struct SQLitePixelStore: PixelStore {
         }
     }
 
+    public func pixels(containing search: String, after: PixelID?, limit: Int) async throws -> [PixelConfig] {
+        try await self.database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.columns) FROM pixel
+                    WHERE id > ? AND (instr(id, ?) > 0 OR instr(coalesce(tiktok_pixel_code, ''), ?) > 0)
+                    ORDER BY id LIMIT ?
+                    """,
+                arguments: [after?.rawValue ?? "", search.lowercased(), search.uppercased(), limit]
+            ).map(Self.pixel(from:))
+        }
+    }
+
     public func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel {
         try await self.database.write { db in
             let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM pixel WHERE id = ?", arguments: [id.rawValue])

@@ -2,11 +2,12 @@
 fake Events API (which answers a revoked token as TikTok does, 40105): issue 12's acceptance."""
 import json
 import re
+import subprocess
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PixelEdge, free_port, http_request
+from conftest import BINARY, PixelEdge, free_port, http_request
 from servers import FakeEventsAPI
 
 ADMIN_TOKEN = "console-test-admin-token"
@@ -232,3 +233,34 @@ def test_the_console_works_at_a_phone_width(page, console):
     card(page, "demo").locator(".open").click()
     expect(page.locator("#snippet")).to_be_visible()
     assert page.evaluate(overflow) == 0, "the events fit (their table scrolls inside its panel)"
+
+
+def test_many_pixels_come_a_page_at_a_time_and_can_be_searched(page, tmp_path):
+    database = tmp_path / "many.sqlite"
+    subprocess.run([str(BINARY), "bench", "seed", "--pixels", "250", "--database", str(database)], check=True, capture_output=True)
+    server = PixelEdge(database=str(database), environment={"PIXELEDGE_ADMIN_TOKEN": ADMIN_TOKEN})
+    try:
+        log_in(page, server)
+        cards = page.locator(".card")
+        more = page.locator("#more-pixels")
+        expect(cards).to_have_count(100)
+        more.click()
+        expect(cards).to_have_count(200)
+        more.click()
+        expect(cards).to_have_count(250)
+        expect(more).to_be_hidden()
+
+        page.fill("#search", "SEED-24")
+        expect(cards).to_have_count(11)  # seed-24 and seed-240 to seed-249
+        expect(card(page, "seed-24")).to_be_visible()
+        page.fill("#search", "c4000000000000000199")
+        expect(cards).to_have_count(1)
+        expect(card(page, "seed-199")).to_be_visible()
+        page.fill("#search", "no-such-pixel")
+        expect(cards).to_have_count(0)
+        expect(page.locator("#no-match")).to_have_text("No pixel's id or Pixel Code contains “no-such-pixel”.")
+        expect(page.locator("#no-pixels")).to_be_hidden()
+        page.fill("#search", "")
+        expect(cards).to_have_count(100)
+    finally:
+        server.close()

@@ -27,10 +27,21 @@ struct AdminController<Context: RequestContext> {
         group.get("pixels/:id/events", use: self.events)
     }
 
+    /// A page of the pixels in id order (`?limit=`, 100 by default, at most 1,000), after `?after=`, of those
+    /// whose id or Pixel Code contains `?q=`; `next` is there when more follow: the `after` of the next page.
+    /// Paged so that a console over 100,000 pixels reads a page, not the whole store, every few seconds.
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
-        let pixels = try await self.store.allPixels()
-        let statuses = try await self.outbox.statuses()
-        return try Self.json(.ok, ["pixels": pixels.map { PixelDocument($0, delivery: .init(status: statuses[$0.id], pixelCode: $0.tiktok?.pixelCode.rawValue ?? "")) }])
+        let page = try PixelListPage(request.uri.queryParameters)
+        let found = try await self.store.pixels(containing: page.search, after: page.after, limit: page.limit + 1)
+        let pixels = found.prefix(page.limit)
+        let statuses = try await self.outbox.statuses(of: pixels.map(\.id))
+        return try Self.json(
+            .ok,
+            PixelListDocument(
+                pixels: pixels.map { PixelDocument($0, delivery: .init(status: statuses[$0.id], pixelCode: $0.tiktok?.pixelCode.rawValue ?? "")) },
+                next: found.count > page.limit ? pixels.last?.id.rawValue : nil
+            )
+        )
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {

@@ -112,8 +112,8 @@ public protocol EventOutbox: Sendable {
     /// TikTok accepted the Pixel Code and token (which also lifts a pause at that version or before).
     func recordVerification(of pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?) async throws
     func status(of pixel: PixelID) async throws -> DeliveryStatus?
-    /// Every pixel's delivery status that TikTok has answered once or more.
-    func statuses() async throws -> [PixelID: DeliveryStatus]
+    /// The delivery status of those of `pixels` that TikTok has answered once or more.
+    func statuses(of pixels: [PixelID]) async throws -> [PixelID: DeliveryStatus]
     /// The pixel's latest events, newest first: queued, failed and expired ones from the outbox, sent ones
     /// from the last `RecentEvent.keptPerPixel` kept when they left it.
     func recentEvents(of pixel: PixelID, limit: Int) async throws -> [RecentEvent]

@@ -5,6 +5,9 @@ import Foundation
 public protocol PixelStore: Sendable {
     func pixel(_ id: PixelID) async throws -> PixelConfig?
     func allPixels() async throws -> [PixelConfig]
+    /// Up to `limit` pixels whose id comes after `after`, in id order, of those whose id or TikTok Pixel Code
+    /// contains `search` (ignoring case; every pixel when it is empty): a page of the admin API's list.
+    func pixels(containing search: String, after: PixelID?, limit: Int) async throws -> [PixelConfig]
     /// Applies `edit` atomically; throws `ConfigurationError` (storing nothing) when the result would be invalid.
     func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel
     /// Creates many pixels with a TikTok Pixel Code (and a token, if given) in one transaction: imports,

@@ -230,4 +230,49 @@ import Testing
             #expect(try await CommandRunner.runDetached(["pixels", "show", "shop", "--database", database]).standardOutput.contains("  events api:        ok\n"))
         }
     }
+
+    /// The list comes in pages (a console over 100,000 pixels reads one, not the store), searchable by id or
+    /// Pixel Code, each pixel with its status; a bad parameter is refused naming it.
+    @Test func theListComesInPagesAndCanBeSearched() async throws {
+        try await self.withServer(apiBase: "http://127.0.0.1:9") { client, server in
+            let code = try TikTokPixelCode.parse(TestEnvironment.pixelCode).value
+            for id in ["shop1", "blog", "shop2", "shop3", "news"] {
+                _ = try await server.store.save(PixelEdit(pixelCode: .set(code)), for: try PixelID(validating: id))
+            }
+            try await server.outbox.recordVerification(of: try PixelID(validating: "news"), atVersion: 1, state: .ok, requestID: "req-1", failure: nil)
+            var pages: [[String]] = []
+            var after = ""
+            repeat {
+                try await client.execute(uri: "/admin/pixels?limit=2\(after)", method: .get, headers: Self.admin) { response in
+                    #expect(response.status == .ok)
+                    let answer = try self.json(response.body)
+                    let pixels = try #require(answer["pixels"]?.array)
+                    pages.append(pixels.compactMap { $0["id"]?.string })
+                    if let news = pixels.first(where: { $0["id"] == .string("news") }) {
+                        #expect(news["tiktok"]?["status"] == .string("ok"))
+                    }
+                    after = answer["next"]?.string.map { "&after=\($0)" } ?? ""
+                    #expect(answer["next"] != nil, "next is null on the last page, never missing")
+                }
+            } while !after.isEmpty && pages.count < 10
+            #expect(pages == [["blog", "demo"], ["news", "shop1"], ["shop2", "shop3"]], "the test server's demo pixel among them")
+
+            try await client.execute(uri: "/admin/pixels?q=%20SHOP%20&limit=2", method: .get, headers: Self.admin) { response in
+                let answer = try self.json(response.body)
+                #expect(answer["pixels"]?.array?.compactMap { $0["id"]?.string } == ["shop1", "shop2"])
+                #expect(answer["next"] == .string("shop2"))
+            }
+            try await client.execute(uri: "/admin/pixels?q=\(TestEnvironment.pixelCode.prefix(6).lowercased())", method: .get, headers: Self.admin) { response in
+                let answer = try self.json(response.body)
+                #expect(answer["pixels"]?.array?.count == 5, "by Pixel Code")
+            }
+            for (query, field) in [("limit=0", "limit"), ("limit=1001", "limit"), ("after=Shop", "after"), ("q=\(String(repeating: "x", count: 65))", "q")] {
+                try await client.execute(uri: "/admin/pixels?\(query)", method: .get, headers: Self.admin) { response in
+                    let answer = try self.json(response.body)
+                    #expect(response.status == .badRequest, "\(query)")
+                    #expect(answer["error"]?["field"] == .string(field), "\(query)")
+                }
+            }
+        }
+    }
 }

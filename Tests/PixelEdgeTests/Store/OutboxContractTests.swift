@@ -238,7 +238,10 @@ import Testing
             let status = try #require(try await nodes.last!.outbox.status(of: self.shop))
             #expect(status.state == .ok && status.lastRequestID == "req-3" && status.pausedAtVersion == nil, "\(name)")
             #expect(status.lastError?.code == 40105, "\(name): the last error stays on record")
-            #expect(try await outbox.statuses().mapValues(\.state) == [self.shop: .ok], "\(name)")
+            let unanswered = try PixelID(validating: "unanswered")
+            #expect(try await outbox.statuses(of: [self.shop, unanswered]).mapValues(\.state) == [self.shop: .ok], "\(name)")
+            #expect(try await outbox.statuses(of: [unanswered]).isEmpty, "\(name)")
+            #expect(try await outbox.statuses(of: []).isEmpty, "\(name)")
         }
     }
 }

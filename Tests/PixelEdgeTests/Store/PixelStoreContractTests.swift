@@ -30,6 +30,25 @@ import Testing
         }
     }
 
+    /// Pages in id order, after a given id, of the pixels whose id or Pixel Code contains the search.
+    @Test(arguments: StoreKind.allCases) func listsPagesOfPixelsMatchingASearch(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let store = nodes[0].pixels
+            let other = try TikTokPixelCode.parse("CQZZZZZZZZZZZZZZZZZ9").value
+            for (id, code) in [("shop3", Self.code), ("blog", other), ("shop1", Self.code), ("shop2", other), ("empty", nil)] {
+                _ = try await store.save(PixelEdit(pixelCode: code.map { .set($0) } ?? .keep), for: try PixelID(validating: id))
+            }
+            let ids = { (pixels: [PixelConfig]) in pixels.map(\.id.rawValue) }
+            #expect(ids(try await store.pixels(containing: "", after: nil, limit: 10)) == ["blog", "empty", "shop1", "shop2", "shop3"], "\(kind)")
+            #expect(ids(try await store.pixels(containing: "", after: nil, limit: 2)) == ["blog", "empty"], "\(kind)")
+            #expect(ids(try await store.pixels(containing: "", after: try PixelID(validating: "empty"), limit: 2)) == ["shop1", "shop2"], "\(kind)")
+            #expect(ids(try await store.pixels(containing: "SHOP", after: nil, limit: 10)) == ["shop1", "shop2", "shop3"], "\(kind): ids, any case")
+            #expect(ids(try await store.pixels(containing: "zzz9", after: nil, limit: 10)) == ["blog", "shop2"], "\(kind): Pixel Codes, any case")
+            #expect(ids(try await store.pixels(containing: "shop", after: try PixelID(validating: "shop1"), limit: 1)) == ["shop2"], "\(kind)")
+            #expect(ids(try await store.pixels(containing: "%", after: nil, limit: 10)) == [], "\(kind): no wildcard")
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func anUnchangedSaveKeepsTheVersion(kind: StoreKind) async throws {
         try await kind.with { nodes in
             let store = nodes[0].pixels
