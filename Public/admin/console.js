@@ -362,6 +362,9 @@ function stateText(event) {
 
 function renderEvents(answer) {
   const { coverage, events } = answer;
+  // The server's --public-url when set: the console may be opened at an address sites do not use.
+  const scriptURL = answer.scriptURL ?? `${location.origin}/p/${encodeURIComponent(answer.pixel)}/pb.js`;
+  $("snippet").textContent = `<script src="${scriptURL}"></script>`;
   $("coverage-summary").textContent = coverage.events
     ? `${coverage.events} server-side event${coverage.events === 1 ? "" : "s"} since ${new Date(coverage.since).toLocaleString()}.`
     : "No server-side event in the last 24 hours.";
@@ -404,7 +407,7 @@ function renderEvents(answer) {
 
 function openDetail(id) {
   $("detail-title").textContent = id;
-  $("snippet").textContent = `<script src="${location.origin}/p/${encodeURIComponent(id)}/pb.js"></script>`;
+  $("snippet").textContent = "";
   $("copy-status").textContent = "";
   for (const table of ["coverage", "events"]) $(table).querySelector("tbody").replaceChildren();
   $("hints").replaceChildren();

@@ -33,6 +33,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("collect-url"), help: "URL bundles send server-side event copies to; a path resolves against pb.js's own URL.")
     var collectURL = "/collect"
 
+    @Option(
+        name: .customLong("public-url"),
+        help: "URL sites load pb.js from (https://edge.example.com, or with a path prefix): the console's install tag uses it. By default, the address the console is opened at."
+    )
+    var publicURL: String?
+
     @Flag(name: .customLong("no-collect"), help: "Bundles send no server-side copies (browser pixel only).")
     var noCollect = false
 
@@ -173,6 +179,15 @@ struct ServeCommand: AsyncParsableCommand {
         if let problem = URLOption.problem(with: self.collectURL, allowRelative: true) {
             throw ValidationError("--collect-url \(problem)")
         }
+        if let publicURL = self.publicURL {
+            if let problem = URLOption.problem(with: publicURL, allowRelative: false) {
+                throw ValidationError("--public-url \(problem)")
+            }
+            // The tag is this URL followed by /p/ID/pb.js: a query or a fragment would end up in front of that.
+            if publicURL.contains("?") || publicURL.contains("#") {
+                throw ValidationError("--public-url must not have a query or a fragment: the tag adds /p/ID/pb.js to it")
+            }
+        }
         if let problem = URLOption.problem(with: self.tiktokAPIBase, allowRelative: false) {
             throw ValidationError("--tiktok-api-base \(problem)")
         }
@@ -262,7 +277,8 @@ struct ServeCommand: AsyncParsableCommand {
             reloadInterval: .milliseconds(self.reloadIntervalMilliseconds),
             demo: self.demo,
             threads: self.threads,
-            connections: connections
+            connections: connections,
+            publicURL: self.publicURL
         )
         let server: PixelEdgeServer
         do {

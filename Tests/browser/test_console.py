@@ -264,3 +264,13 @@ def test_many_pixels_come_a_page_at_a_time_and_can_be_searched(page, tmp_path):
         expect(cards).to_have_count(100)
     finally:
         server.close()
+
+
+def test_the_install_snippet_names_the_public_url_when_one_is_set(page):
+    server = PixelEdge("--demo", "--public-url", "https://edge.example.com/", environment={"PIXELEDGE_ADMIN_TOKEN": ADMIN_TOKEN})
+    try:
+        log_in(page, server)
+        card(page, "demo").locator(".open").click()
+        expect(page.locator("#snippet")).to_have_text('<script src="https://edge.example.com/p/demo/pb.js"></script>')
+    finally:
+        server.close()

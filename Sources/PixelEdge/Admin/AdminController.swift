@@ -14,6 +14,8 @@ struct AdminController<Context: RequestContext> {
     let outbox: any EventOutbox
     let updater: BundleCacheUpdater
     let verification: PixelVerification
+    /// Where sites load bundles from (`--public-url`), for the install tag; nil when not configured.
+    let publicURL: String?
     let logger: Logger
     static var maximumBodySize: Int { 64 * 1024 }
 
@@ -76,7 +78,8 @@ struct AdminController<Context: RequestContext> {
         let since = Date().addingTimeInterval(-PixelEventsDocument.coveragePeriod)
         let events = try await self.outbox.recentEvents(of: pixel.id, limit: limit)
         let coverage = try await self.outbox.matchKeyCoverage(of: pixel.id, since: since)
-        return try Self.json(.ok, PixelEventsDocument(pixel: pixel, events: events, coverage: coverage, since: since))
+        let scriptURL = self.publicURL.map { "\($0)\(BundleRequestTarget.path(of: pixel.id))" }
+        return try Self.json(.ok, PixelEventsDocument(pixel: pixel, events: events, coverage: coverage, since: since, scriptURL: scriptURL))
     }
 
     /// Stores the pixel, then (unless `?verify=false`) asks TikTok whether it accepts the Pixel Code and

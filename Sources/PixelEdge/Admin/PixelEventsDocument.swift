@@ -62,14 +62,28 @@ struct PixelEventsDocument: Encodable, Sendable {
     }
 
     var pixel: String
+    /// The URL of the pixel's pb.js as sites load it (`--public-url`), null when not configured: the
+    /// console then uses its own address.
+    var scriptURL: String?
     var events: [Event]
     var coverage: Coverage
+
+    enum CodingKeys: String, CodingKey { case pixel, scriptURL, events, coverage }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.pixel, forKey: .pixel)
+        try container.encode(self.scriptURL, forKey: .scriptURL)
+        try container.encode(self.events, forKey: .events)
+        try container.encode(self.coverage, forKey: .coverage)
+    }
 
     /// The period the coverage covers.
     static let coveragePeriod: TimeInterval = 24 * 3600
 
-    init(pixel: PixelConfig, events: [RecentEvent], coverage: MatchKeyCoverage, since: Date) {
+    init(pixel: PixelConfig, events: [RecentEvent], coverage: MatchKeyCoverage, since: Date, scriptURL: String? = nil) {
         self.pixel = pixel.id.rawValue
+        self.scriptURL = scriptURL
         self.events = events.map(Event.init)
         self.coverage = Coverage(
             since: since.formatted(.iso8601),

@@ -1,4 +1,5 @@
 import Foundation
+import PixelEdgeCore
 
 /// Recognises the two URLs of a bundle: `/p/{id}/pb.js` and, for older tags, `/pb.js?id={id}`.
 enum BundleRequestTarget: Equatable {
@@ -8,6 +9,11 @@ enum BundleRequestTarget: Equatable {
     case missingID
 
     static let legacyPath = "/pb.js"
+
+    /// The path of a pixel's bundle, as its tag names it.
+    static func path(of pixel: PixelID) -> String {
+        "/p/\(pixel.rawValue)/pb.js"
+    }
 
     init?(path: Substring, query: Substring?) {
         if path.utf8.elementsEqual(Self.legacyPath.utf8) {

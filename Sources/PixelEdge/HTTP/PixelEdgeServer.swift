@@ -159,6 +159,7 @@ public struct PixelEdgeServer: Sendable {
                     test: ConnectionTest(client: EventsAPIClient(base: self.configuration.relay.tiktokAPIBase, connections: self.apiConnections)),
                     outbox: self.outbox
                 ),
+                publicURL: self.configuration.publicURL,
                 logger: self.logger
             ).addRoutes(to: admin)
         }

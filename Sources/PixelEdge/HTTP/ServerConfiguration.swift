@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     public var threads: Int
     /// Timeouts, the connection limit and the drain on shutdown.
     public var connections: ConnectionSettings
+    /// Where sites load bundles from (`https://edge.example.com`, perhaps with a path prefix; no trailing
+    /// slash), for the install tag the console shows; nil: the console's own address.
+    public var publicURL: String?
 
     public init(
         host: String = "127.0.0.1",
@@ -41,7 +44,8 @@ public struct ServerConfiguration: Sendable {
         reloadInterval: Duration = .milliseconds(250),
         demo: Bool = false,
         threads: Int? = nil,
-        connections: ConnectionSettings = .init()
+        connections: ConnectionSettings = .init(),
+        publicURL: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -57,6 +61,7 @@ public struct ServerConfiguration: Sendable {
         self.demo = demo
         self.threads = threads ?? ProcessorAffinity.count
         self.connections = connections
+        self.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
     }
 }
 

@@ -275,4 +275,19 @@ import Testing
             }
         }
     }
+
+    /// The install tag names pb.js at `--public-url` when it is set (the console may be opened at an address
+    /// sites do not use); without it `scriptURL` is null and the console uses its own address.
+    @Test func theInstallTagUsesThePublicURLWhenOneIsSet() async throws {
+        for (publicURL, expected) in [(nil, nil), ("https://edge.example.com/", "https://edge.example.com/p/demo/pb.js"), ("https://cdn.example/edge", "https://cdn.example/edge/p/demo/pb.js")] as [(String?, String?)] {
+            let directory = try TemporaryDirectory()
+            let server = try TestEnvironment.server(in: directory, publicURL: publicURL)
+            try await server.makeApplication().test(.router) { client in
+                try await client.execute(uri: "/admin/pixels/demo/events", method: .get, headers: Self.admin) { response in
+                    let answer = try self.json(response.body)
+                    #expect(answer["scriptURL"] == (expected.map { .string($0) } ?? .null), "\(publicURL ?? "none")")
+                }
+            }
+        }
+    }
 }

@@ -141,6 +141,8 @@ import Testing
             (["--port", "70000"], "--port must be between 0 and 65535, not 70000"),
             (["--events-js-url", "ftp://x/events.js"], "--events-js-url must be an http(s) URL, not ftp://x/events.js"),
             (["--collect-url", "collect"], "--collect-url must be an http(s) URL or a path starting with /, not collect"),
+            (["--public-url", "edge.example.com"], "--public-url must be an http(s) URL, not edge.example.com"),
+            (["--public-url", "https://edge.example.com/?x=1"], "--public-url must not have a query or a fragment: the tag adds /p/ID/pb.js to it"),
             (["--max-age=-1"], "--max-age must be 0 or more seconds, not -1"),
             (["--log-level", "loud"], "--log-level must be one of"),
             (

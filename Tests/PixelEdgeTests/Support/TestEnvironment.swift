@@ -50,7 +50,8 @@ enum TestEnvironment {
         adminToken: String? = TestEnvironment.adminToken,
         bundle: BundleSettings = .init(),
         relay: RelaySettings = TestEnvironment.unreachableRelay,
-        demo: Bool = true
+        demo: Bool = true,
+        publicURL: String? = nil
     ) -> ServerConfiguration {
         ServerConfiguration(
             host: "127.0.0.1",
@@ -62,7 +63,8 @@ enum TestEnvironment {
             relay: relay,
             adminToken: adminToken.map(AdminToken.init),
             reloadInterval: .milliseconds(50),
-            demo: demo
+            demo: demo,
+            publicURL: publicURL
         )
     }
 
@@ -71,9 +73,12 @@ enum TestEnvironment {
         adminToken: String? = TestEnvironment.adminToken,
         bundle: BundleSettings = .init(),
         relay: RelaySettings = TestEnvironment.unreachableRelay,
-        demo: Bool = true
+        demo: Bool = true,
+        publicURL: String? = nil
     ) throws -> PixelEdgeServer {
-        try PixelEdgeServer(configuration: configuration(in: directory, adminToken: adminToken, bundle: bundle, relay: relay, demo: demo), logger: logger)
+        try PixelEdgeServer(
+            configuration: configuration(in: directory, adminToken: adminToken, bundle: bundle, relay: relay, demo: demo, publicURL: publicURL), logger: logger
+        )
     }
 }
 
