@@ -76,4 +76,23 @@ import Testing
             }
         }
     }
+
+    /// A refused query is logged with PostgreSQL's SQLSTATE and message, not PSQLError's "Generic
+    /// description", and never with the query's values (a bound access token, say).
+    @Test func aRefusedQuerySaysWhatPostgreSQLSaidWithoutItsValues() async throws {
+        try await PostgresServer.with { server in
+            let database = try PixelEdgePostgres.PostgresDatabase(url: server.url, logger: TestEnvironment.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await database.run() }
+                defer { group.cancelAll() }
+                let secret = TestEnvironment.accessToken
+                let error = await #expect(throws: (any Error).self) {
+                    try await database.rows("SELECT * FROM no_such_table WHERE token = \(secret)")
+                }
+                let description = "\(error.map { String(describing: $0) } ?? "")"
+                #expect(description.contains("(42P01)") && description.contains("relation \"no_such_table\" does not exist"), "\(description)")
+                #expect(!description.contains(secret) && !description.contains("Generic description"), "\(description)")
+            }
+        }
+    }
 }
