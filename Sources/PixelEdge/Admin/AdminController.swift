@@ -74,7 +74,7 @@ struct AdminController<Context: RequestContext> {
     /// the last 24 hours.
     @Sendable func events(_ request: Request, context: Context) async throws -> Response {
         let pixel = try await self.pixel(context)
-        let limit = try Self.limit(request)
+        let limit = try request.uri.queryParameters.limit(upTo: RecentEvent.keptPerPixel, default: RecentEvent.keptPerPixel)
         let since = Date().addingTimeInterval(-PixelEventsDocument.coveragePeriod)
         let events = try await self.outbox.recentEvents(of: pixel.id, limit: limit)
         let coverage = try await self.outbox.matchKeyCoverage(of: pixel.id, since: since)
@@ -143,14 +143,6 @@ struct AdminController<Context: RequestContext> {
         case "false"?: return false
         case let other?: throw APIError(.badRequest, field: "verify", "verify must be true or false, found \"\(other.prefix(32))\"")
         }
-    }
-
-    private static func limit(_ request: Request) throws -> Int {
-        guard let text = request.uri.queryParameters["limit"] else { return RecentEvent.keptPerPixel }
-        guard let limit = Int(text), (1...RecentEvent.keptPerPixel).contains(limit) else {
-            throw APIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(RecentEvent.keptPerPixel), found \"\(text.prefix(32))\"")
-        }
-        return limit
     }
 
     private static func pixelID(_ context: Context) throws -> PixelID {

@@ -37,13 +37,7 @@ struct PixelListPage: Sendable, Equatable {
     }
 
     init(_ parameters: Parameters) throws {
-        self.init()
-        if let text = parameters["limit"] {
-            guard let limit = Int(text), (1...Self.maximumLimit).contains(limit) else {
-                throw APIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(Self.maximumLimit), found \"\(text.prefix(32))\"")
-            }
-            self.limit = limit
-        }
+        self.init(limit: try parameters.limit(upTo: Self.maximumLimit, default: Self.defaultLimit))
         if let text = parameters["after"] {
             do {
                 self.after = try PixelID(validating: String(text))
@@ -58,5 +52,16 @@ struct PixelListPage: Sendable, Equatable {
             }
             self.search = search
         }
+    }
+}
+
+extension Parameters {
+    /// `?limit=`, from 1 to `maximum`; `default` when absent; a 400 naming it otherwise.
+    func limit(upTo maximum: Int, default: Int) throws -> Int {
+        guard let text = self["limit"] else { return `default` }
+        guard let limit = Int(text), (1...maximum).contains(limit) else {
+            throw APIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(maximum), found \"\(text.prefix(32))\"")
+        }
+        return limit
     }
 }
