@@ -39,6 +39,8 @@ class FakeEventsAPI:
         self.condition = threading.Condition()
         # Tokens answered as TikTok answers a revoked one.
         self.revoked_tokens = set()
+        # Tokens answered with another of TikTok's codes (tiktok.md section 8): token -> {"code", "message"}.
+        self.token_answers = {}
         # Requests whose path starts with this wait, in flight, until `release()`.
         self.held_prefix = None
         self.released = threading.Event()
@@ -61,7 +63,8 @@ class FakeEventsAPI:
                     request["ended"] = time.monotonic()
                     api.requests.append(request)
                     api.condition.notify_all()
-                refused = api.REVOKED if request["token"] in api.revoked_tokens else {"code": 0, "message": "OK"}
+                refused = api.REVOKED if request["token"] in api.revoked_tokens else \
+                    api.token_answers.get(request["token"], {"code": 0, "message": "OK"})
                 answer = json.dumps({**refused, "request_id": f"req-{len(api.requests)}", "data": {}}).encode()
                 try:
                     self.send_response(200)

@@ -127,7 +127,14 @@ function cardState(pixel) {
     return ["grey", "No access token yet: TikTok gets browser events only. Add the Events API access token to send the server-side copies."];
   }
   // A status TikTok gave comes with the server's own words for it (the same as `pixels show`).
-  const colours = { ok: "green", invalid_pixel_code: "red", invalid_access_token: "red", unreachable: "red", rate_limited: "orange" };
+  // Red: a person must change the pixel (its events wait, paused); orange: TikTok asked to wait (events are
+  // retried); red too when TikTok cannot be reached at all.
+  const colours = {
+    ok: "green",
+    invalid_pixel_code: "red", invalid_access_token: "red", access_token_expired: "red", access_token_missing: "red", no_permission: "red",
+    rate_limited: "orange", maintenance: "orange", tiktok_error: "orange", unexpected_answer: "orange",
+    unreachable: "red",
+  };
   if (tiktok.status && tiktok.explanation) {
     const disabled = tiktok.enabled ? "" : " TikTok is disabled, though: the site loads no TikTok code.";
     return [colours[tiktok.status] ?? "grey", tiktok.explanation + disabled];

@@ -37,6 +37,13 @@ public struct BundleRenderer: Sendable {
         var limitedDataUse: Bool?
         /// pb-extras.js, for pixels that require consent.
         var extras: String?
+
+        /// One letter each: the literal is in every bundle, and its long names cost 31 bytes gzipped of a
+        /// 2,048-byte budget (Templates/src/pb.js lists them).
+        enum CodingKeys: String, CodingKey {
+            case id = "i", tiktok = "t", eventsJS = "j", collect = "c", spaPageViews = "s", phoneCountry = "p", limitedDataUse = "l"
+            case extras = "x"
+        }
     }
 
     public func render(_ pixel: PixelConfig) throws -> String {

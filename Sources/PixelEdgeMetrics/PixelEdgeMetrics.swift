@@ -90,6 +90,11 @@ public final class PixelEdgeMetrics: Sendable {
             .increment(by: count)
     }
 
+    /// Every answer of TikTok's Events API to the forwarder, by `EventsAPIAnswer.label` (a bounded set).
+    package func eventsAPIAnswered(_ label: String) {
+        CoreMetrics.Counter(label: "pixeledge_events_api_answers_total", dimensions: [("code", label)], factory: self.factory).increment()
+    }
+
     package func failedEventsExpired(_ count: Int) {
         CoreMetrics.Counter(label: "pixeledge_failed_events_expired_total", factory: self.factory).increment(by: count)
     }

@@ -40,8 +40,8 @@ public struct ConnectionTest: Sendable {
             )
             data = [(try? event.eventsAPIDataJSON()) ?? "{}"]
         }
-        let outcome = await self.client.send(pixelCode: tiktok.pixelCode, accessToken: token, testEventCode: tiktok.testEventCode, data: data)
-        return Self.explain(outcome, pixel: pixel, endpoint: self.client.endpoint)
+        let answer = await self.client.send(pixelCode: tiktok.pixelCode, accessToken: token, testEventCode: tiktok.testEventCode, data: data)
+        return Self.explain(answer.outcome, pixel: pixel, endpoint: self.client.endpoint)
     }
 
     static func explain(_ outcome: EventsAPIOutcome, pixel: PixelConfig, endpoint: String) -> Result {
@@ -63,19 +63,22 @@ public struct ConnectionTest: Sendable {
                 explanation: DeliveryStatus.explanation(of: state, code: tiktokCode, message: message, pixelCode: code),
                 testEvent: testEvent
             )
-        case .transient(.rateLimited, let tiktokCode, let message, let requestID, _):
+        case .transient(.unreachable, let tiktokCode, let message, let requestID, _):
             return Result(
-                ok: false, status: .rateLimited, code: tiktokCode, message: message, requestId: requestID,
-                explanation: DeliveryStatus.explanation(of: .rateLimited, code: tiktokCode, message: message, pixelCode: code),
-                testEvent: testEvent
-            )
-        case .transient(let state, let tiktokCode, let message, let requestID, _):
-            return Result(
-                ok: false, status: state, code: tiktokCode, message: message, requestId: requestID,
+                ok: false, status: .unreachable, code: tiktokCode, message: message, requestId: requestID,
                 explanation: "TikTok's Events API could not be used at \(endpoint): \(message). Check the network and --tiktok-api-base, then try again.",
                 testEvent: testEvent
             )
-        case .eventsRejected(let tiktokCode, let message, let requestID):
+        case .transient(let state, let tiktokCode, let message, let requestID, _):
+            // Rate limits, maintenance, TikTok's own errors and codes PixelEdge does not know: the
+            // credentials were not judged, so the test is not passed.
+            return Result(
+                ok: false, status: state, code: tiktokCode, message: message, requestId: requestID,
+                explanation: DeliveryStatus.explanation(of: state, code: tiktokCode, message: message, pixelCode: code),
+                testEvent: testEvent
+            )
+        case .partiallyAccepted(_, let tiktokCode, let message, let requestID),
+            .eventsRejected(let tiktokCode, let message, let requestID):
             return Result(
                 ok: true, status: .ok, code: tiktokCode, message: message, requestId: requestID,
                 explanation: testEvent

@@ -7,10 +7,14 @@ import Synchronization
 
 /// Sends the outbox to TikTok's Events API, per pixel, in batches, until TikTok has accepted every event.
 ///
-/// - Transient failures (timeouts, 5xx, rate limits) are retried with exponential backoff and jitter,
-///   honouring `Retry-After`.
-/// - A pixel-level rejection (40000 Pixel Code, 40105/40001 token) pauses that pixel, keeping its events,
-///   until its configuration changes.
+/// Each answer is handled as `TikTokAnswerCode`'s table says:
+/// - Transient failures (timeouts, 5xx, rate limits, maintenance, and any code the table does not know) are
+///   retried with exponential backoff and jitter, honouring `Retry-After` (clamped); an unknown code is
+///   logged the first time and shown in the status, and its events are kept.
+/// - A pixel-level rejection (40000 naming the Pixel Code; 40001, 40102, 40104, 40105 for the token) pauses
+///   that pixel, keeping its events, until its configuration changes.
+/// - A partial success (20001) delivers the events TikTok took once and fails the ones its answer names;
+///   when it names none, the refused events are isolated as below.
 /// - A batch refused for its content (40002 ...) holds at least one bad event. Its events become suspects,
 ///   sent apart from new events so that one bad event cannot hold up the others twice, and split in halves
 ///   until each bad event is alone and marked failed; when both halves of a split are refused, bad events
@@ -62,6 +66,8 @@ public struct EventForwarder: Service {
     let logger: Logger
     /// The pixels of the current pass whose sends failed for a transient reason.
     private let unavailable = UnavailableTally()
+    /// Codes TikTok answered that `TikTokAnswerCode` does not know, logged the first time only.
+    private let unexpectedCodes = SeenOnce<Int>(limit: 100)
     /// The console's history is kept 48 hours: pruning it once a minute is enough, and spares the store its
     /// deletes on every pass (every 50 ms by default, on each node).
     private let historyPruning = Schedule(every: 60)
@@ -252,19 +258,45 @@ public struct EventForwarder: Service {
     private func send(_ events: [OutboxEvent], pass: inout Pass) async throws -> Refusal? {
         let pixel = events[0].pixel
         let started = ContinuousClock.now
-        let outcome = await self.client.send(
+        let answer = await self.client.send(
             pixelCode: pass.tiktok.pixelCode, accessToken: pass.token, testEventCode: pass.tiktok.testEventCode, data: events.map(\.data)
         )
         let elapsed = ContinuousClock.now - started
-        switch outcome {
+        self.metrics.eventsAPIAnswered(answer.label)
+        switch answer.outcome {
         case .accepted(let requestID):
             try await self.outbox.delivered(events, pixel: pixel, requestID: requestID, now: pass.now)
             self.depth.removed(events.count)
             self.metrics.eventsForwarded(events.count, after: elapsed)
             self.logger.debug("events delivered", metadata: ["pixel": "\(pixel)", "count": "\(events.count)", "requestID": "\(requestID ?? "")"])
             return nil
+        case .partiallyAccepted(let refusals, let code, let message, let requestID):
+            guard let refused = refusals.flatMap({ Self.match($0, in: events) }) else {
+                // The answer does not say which events were refused: found as for a refused batch.
+                self.metrics.forwardAttempted(taking: elapsed)
+                return Refusal(code: code, message: message, requestID: requestID)
+            }
+            let accepted = events.filter { refused[$0.id] == nil }
+            if !accepted.isEmpty {
+                try await self.outbox.delivered(accepted, pixel: pixel, requestID: requestID, now: pass.now)
+                self.depth.removed(accepted.count)
+                self.metrics.eventsForwarded(accepted.count, after: elapsed)
+            } else {
+                self.metrics.forwardAttempted(taking: elapsed)
+            }
+            for event in events {
+                guard let refusal = refused[event.id] else { continue }
+                try await self.fail([event], code: refusal.code ?? code, message: refusal.message, requestID: requestID, now: pass.now)
+            }
+            return nil
         case .transient(let state, let code, let message, let requestID, let retryAfter):
             self.metrics.forwardAttempted(taking: elapsed)
+            if state == .unexpectedAnswer, let code, self.unexpectedCodes.isFirst(code) {
+                self.logger.warning(
+                    "TikTok answered a code PixelEdge does not know; the events are kept and retried",
+                    metadata: ["pixel": "\(pixel)", "code": "\(code)", "error": "\(message)", "requestID": "\(requestID ?? "")"]
+                )
+            }
             let attempts = events.map(\.attempts).max() ?? 0
             let delay = retryAfter ?? self.backoff(afterAttempts: attempts)
             let failure = DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: pass.now)
@@ -290,6 +322,23 @@ public struct EventForwarder: Service {
             self.metrics.forwardAttempted(taking: elapsed)
             return Refusal(code: code, message: message, requestID: requestID)
         }
+    }
+
+    /// The events a partial success refused, by outbox id, from the answer's positions or event ids; nil when
+    /// a refusal names no event of the batch (the answer is then not trusted to say which).
+    static func match(_ refusals: [EventRefusal], in events: [OutboxEvent]) -> [Int64: EventRefusal]? {
+        guard !refusals.isEmpty else { return nil }
+        var matched: [Int64: EventRefusal] = [:]
+        for refusal in refusals {
+            if let index = refusal.index, events.indices.contains(index) {
+                matched[events[index].id] = refusal
+            } else if let eventID = refusal.eventID, let event = events.first(where: { $0.eventID == eventID }) {
+                matched[event.id] = refusal
+            } else {
+                return nil
+            }
+        }
+        return matched
     }
 
     private func fail(_ events: [OutboxEvent], code: Int?, message: String, requestID: String? = nil, now: Date) async throws {
@@ -326,6 +375,24 @@ final class UnavailableTally: Sendable {
 
     var summary: (pixels: Int, example: String)? {
         self.state.withLock { state in state.example.map { (state.count, $0) } }
+    }
+}
+
+/// Says whether a value is seen for the first time, remembering at most `limit` (past it, nothing is new:
+/// a hostile answer cycling through codes cannot grow the set or the log).
+final class SeenOnce<Value: Hashable & Sendable>: Sendable {
+    private let limit: Int
+    private let seen = Mutex<Set<Value>>([])
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func isFirst(_ value: Value) -> Bool {
+        self.seen.withLock { seen in
+            guard seen.count < self.limit else { return false }
+            return seen.insert(value).inserted
+        }
     }
 }
 

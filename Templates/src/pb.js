@@ -3,9 +3,11 @@
 //
 // This folder is the source people read and change; `Templates/build` minifies it (esbuild) into the
 // templates PixelEdge renders per pixel: one per combination of features (TikTok, the server copy, consent),
-// with the pixel's configuration inserted where PIXEL_CONFIG stands, as an escaped JSON literal:
-//   {id, tiktok?: Pixel Code, eventsJS?: URL of TikTok's events.js, collect?: URL of /collect,
-//    spaPageViews?: false, phoneCountry?: calling code, limitedDataUse?: true, extras?: URL of pb-extras.js}
+// with the pixel's configuration inserted where PIXEL_CONFIG stands, as an escaped JSON literal whose keys
+// are one letter (they travel in every bundle; BundleRenderer.ClientConfiguration writes them):
+//   {i: pixel id, t?: TikTok Pixel Code, j?: URL of TikTok's events.js, c?: URL of /collect,
+//    s?: false when single-page-app page views are off, p?: default phone calling code,
+//    l?: true for limited data use, x?: URL of pb-extras.js}
 //
 // Rules this code keeps:
 // - It runs synchronously in the page's head: the TikTok pixel is registered before any network request.
@@ -35,17 +37,17 @@ function start(config) {
     const queue = existing?.q || [];
     const handlers = existing?.p || {};
     // pb.js included twice: the first copy does the work.
-    if (handlers[config.id]) return;
+    if (handlers[config.i]) return;
     // The API, shared by every pixel on the page; kept here: the page may replace window.pb, never this function.
     const api = existing?.p ? existing : (window.pb = Object.assign((...call) => { for (const id in handlers) handlers[id](call); }, { q: queue, p: handlers }));
     // With consent required, identities are hashed, and the CMPs' signals read, by pb-extras.js, loaded now
     // and used once it has come (see extras.js).
-    const extras = FEATURE_CONSENT && loadExtras(api, new URL(config.extras, document.currentScript?.src || location));
+    const extras = FEATURE_CONSENT && loadExtras(api, new URL(config.x, document.currentScript?.src || location));
 
     // A page that already has TikTok's base code for this pixel has sent its own page view.
-    const pageViewDue = FEATURE_TIKTOK ? loadTikTok(config.tiktok, config.eventsJS) : true;
+    const pageViewDue = FEATURE_TIKTOK ? loadTikTok(config.t, config.j) : true;
     // Through this pixel's own queue or instance: events reach this pixel only, never another one on the page.
-    const pixel = FEATURE_TIKTOK && (() => window.ttq.instance(config.tiktok));
+    const pixel = FEATURE_TIKTOK && (() => window.ttq.instance(config.t));
     // 128 random bits; getRandomValues works on plain http too.
     const newEventID = () => crypto.getRandomValues(new Uint32Array(4)).join("-");
 
@@ -60,8 +62,8 @@ function start(config) {
     let chain = Promise.resolve();
     const later = (work) => (chain = chain.then(work).catch((error) => error));
     const hash = (fields) => FEATURE_CONSENT
-      ? extras.then((module) => module?.hashIdentity(fields, config.phoneCountry) || {})
-      : hashIdentity(fields, config.phoneCountry);
+      ? extras.then((module) => module?.hashIdentity(fields, config.p) || {})
+      : hashIdentity(fields, config.p);
     const identify = (fields) => later(() => hash(fields).then((hashes) => {
       Object.assign(visitor, hashes);
       if (FEATURE_TIKTOK && Object.keys(hashes)[0]) pixel().identify(hashes);
@@ -72,10 +74,14 @@ function start(config) {
     const consent = FEATURE_CONSENT && watchConsent((state) => FEATURE_TIKTOK && window.ttq[state + "Consent"](), extras);
     const send = FEATURE_COLLECT && serverCopySender(config, FEATURE_CONSENT && consent.state);
 
-    const track = (event, properties, eventID = newEventID()) => later(() => {
+    const track = (name, properties, eventID = newEventID()) => later(() => {
+      // TikTok's SDK sends CompletePayment as Purchase and SubmitForm as Lead (tiktok.md section 6): renamed
+      // before either copy leaves, so that both carry one name with the event_id. (The currency is
+      // upper-cased by the SDK for the browser copy and by /collect for the server copy.)
+      const event = { CompletePayment: "Purchase", SubmitForm: "Lead" }[name] || name;
       if (FEATURE_TIKTOK) {
         // limited_data_use travels in the properties, which TikTok's SDK moves to the payload like event_id.
-        const browserProperties = { ...properties, limited_data_use: config.limitedDataUse };
+        const browserProperties = { ...properties, limited_data_use: config.l };
         if (event == "Pageview") pixel().page({ ...browserProperties, event_id: eventID });
         else pixel().track(event, browserProperties, { event_id: eventID });
       }
@@ -107,10 +113,10 @@ function start(config) {
         if (FEATURE_CONSENT && call[0] == "consent") consent.decide(call[1]);
       } catch (error) {}
     };
-    handlers[config.id] = handle;
+    handlers[config.i] = handle;
     queue.forEach(handle);
     if (!pageViewDue) lastPage = currentPage();
     pageView();
-    if (config.spaPageViews != false) watchRoutes(pageView);
+    if (config.s != false) watchRoutes(pageView);
   } catch (error) {}
 }

@@ -16,7 +16,7 @@ import { readCookie } from "./first-party.js";
 // Called while pb.js runs: collect resolves against pb.js's own URL (the edge), which document.currentScript
 // gives only then.
 export function serverCopySender(config, consentState) {
-  const collect = new URL(config.collect, document.currentScript?.src || location);
+  const collect = new URL(config.c, document.currentScript?.src || location);
   let waiting = [];
   let checks = 0;
   let timer;
@@ -42,7 +42,7 @@ export function serverCopySender(config, consentState) {
   addEventListener("visibilitychange", () => document.hidden && flush(1));
   return (event) => {
     const withoutQuery = (url) => url.split(/[?#]/)[0];
-    waiting.push({ pixel: config.id, ...event, url: withoutQuery(location.href), referrer: withoutQuery(document.referrer) });
+    waiting.push({ pixel: config.i, ...event, url: withoutQuery(location.href), referrer: withoutQuery(document.referrer) });
     flush();
   };
 }

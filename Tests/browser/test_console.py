@@ -14,6 +14,8 @@ ADMIN_TOKEN = "console-test-admin-token"
 CODE = "C4ABCDEFGHIJKLMNOPQR"
 GOOD_TOKEN = "g00d" * 16
 REVOKED_TOKEN = "r3v0k3d" * 10
+EXPIRED_TOKEN = "3xp1r3d" * 10
+THROTTLED_TOKEN = "thr0ttl3d" * 8
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
@@ -22,6 +24,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 def api():
     fake = FakeEventsAPI()
     fake.revoked_tokens.add(REVOKED_TOKEN)
+    fake.token_answers[EXPIRED_TOKEN] = {"code": 40102, "message": "Access token has expired"}
+    fake.token_answers[THROTTLED_TOKEN] = {"code": 40132, "message": "Request frequency limited"}
     yield fake
     fake.close()
 
@@ -123,7 +127,8 @@ def test_a_refused_token_turns_the_card_red_with_the_fix_and_a_new_one_green(pag
     expect(shop).to_have_class(re.compile(r"\bred\b"))
     expect(shop.locator(".card-status")).to_have_text(
         "TikTok rejected the access token (40105: Access token is incorrect or has been revoked.). "
-        f"Generate a new one in Events Manager > pixel {CODE} > Settings and save it with the pixel.")
+        f"Generate a new one in Events Manager > pixel {CODE} > Settings and save it with the pixel. "
+        "Its events are kept and sent once it is saved.")
     assert REVOKED_TOKEN not in page.content(), "the token never comes back to the page"
     checks = [r for r in api.requests if r["token"] == REVOKED_TOKEN]
     assert checks and checks[-1]["body"]["data"] == [] and "test_event_code" not in checks[-1]["body"], \
@@ -149,6 +154,24 @@ def test_a_refused_token_turns_the_card_red_with_the_fix_and_a_new_one_green(pag
     page.fill("#f-test-event-code", "")
     page.click("#save")
     expect(shop.locator(".test-mode")).to_be_hidden()
+
+
+def test_an_expired_token_is_red_and_throttling_orange_each_with_its_fix(page, console, api):
+    log_in(page, console)
+    fill_new_pixel(page, "expired", CODE, token=EXPIRED_TOKEN)
+    page.click("#save")
+    expired = card(page, "expired")
+    expect(expired).to_have_class(re.compile(r"\bred\b"))
+    expect(expired.locator(".card-status")).to_contain_text(
+        "TikTok says the access token has expired (40102: Access token has expired). Generate a new one")
+    fill_new_pixel(page, "throttled", CODE, token=THROTTLED_TOKEN)
+    page.click("#save")
+    throttled = card(page, "throttled")
+    expect(throttled).to_have_class(re.compile(r"\borange\b"))
+    expect(throttled.locator(".card-status")).to_contain_text(
+        "TikTok is rate-limiting this access token (40132: Request frequency limited). Events are kept and retried")
+    for pixel in ("expired", "throttled"):
+        assert admin(console, "DELETE", f"pixels/{pixel}")[0] in (200, 204)
 
 
 def test_events_sent_from_the_demo_page_appear_with_their_event_ids_and_keys(page, console, api, browser):

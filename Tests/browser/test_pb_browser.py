@@ -237,3 +237,29 @@ def test_the_relay_forwards_only_what_consent_allowed(browser, events_api, pages
         context.close()
     finally:
         server.close()
+
+
+def test_a_complete_payment_reaches_the_pixel_and_the_events_api_as_one_purchase(browser, events_api, pages):
+    """TikTok deduplicates on pixel, event name and event_id: CompletePayment, which TikTok's SDK sends as
+    Purchase, must reach the Events API as Purchase too, with the browser's event_id and currency."""
+    port = free_port()
+    server = PixelEdge("--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--tiktok-api-base", events_api.base,
+                       "--forward-window-ms", "50", port=port,
+                       pixels={"shop": ["--tiktok-pixel-code", DEMO_CODE, "--tiktok-access-token", "T" * 64]})
+    try:
+        url = pages.add("/checkout.html", tags_page(f"{server.base}/p/shop/pb.js"))
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_function("window.__eventsStub && __eventsStub.loads.length == 1")
+        page.evaluate("pb('track', 'CompletePayment', {value: 5, currency: 'eur'})")
+        purchase = wait_sent(page, "Purchase")[0]
+        assert purchase["properties"]["currency"] == "EUR"
+        events_api.wait_for(lambda events: any(e["event_id"] == purchase["event_id"] for e in events))
+        copy = next(e for e in events_api.events if e["event_id"] == purchase["event_id"])
+        assert copy["event"] == "Purchase"
+        assert copy["properties"]["currency"] == "EUR"
+        assert not any(e["event"] == "CompletePayment" for e in events_api.events)
+        context.close()
+    finally:
+        server.close()

@@ -359,7 +359,7 @@ describe("consent", () => {
 
   test("with consent required, identities are hashed by pb-extras.js, loaded once for every pixel on the page", async () => {
     const page = runBundle(bundles.consent);
-    page.run(bundles.consent.replace('"id":"consent"', '"id":"consent-two"'));
+    page.run(bundles.consent.replace('"i":"consent"', '"i":"consent-two"'));
     assert.equal(page.inserted.filter((script) => String(script.src).endsWith("/pb-extras.js")).length, 1);
     assert.equal(String(page.inserted.find((script) => String(script.src).endsWith("/pb-extras.js")).src), "https://edge.example.net/pb-extras.js");
     page.window.pb("identify", { email: "Eu@Example.com" });
@@ -578,15 +578,31 @@ describe("events and the server-side copy", () => {
     const page = await loaded("shop", { url: "https://shop.example.co.uk/checkout?step=2#top", referrer: "https://tiktok.com/ad?x=1" });
     page.window.pb("track", "CompletePayment", { value: 10.5, currency: "EUR" });
     await page.settled();
+    // Renamed before either copy leaves, as TikTok's SDK would rename the browser's: one name, one event_id.
     const [purchase] = page.tiktok("Purchase");
-    const copy = page.copies("CompletePayment")[0];
-    const beacon = page.beacons.find((b) => b.body.event === "CompletePayment");
+    assert.equal(page.tiktok("CompletePayment").length, 0);
+    assert.equal(page.copies("CompletePayment").length, 0);
+    const copy = page.copies("Purchase")[0];
+    const beacon = page.beacons.find((b) => b.body.event === "Purchase");
     assert.equal(beacon.url, "https://edge.example.net/collect");
     assert.equal(copy.event_id, purchase.event_id);
     assert.equal(copy.pixel, "shop");
     assert.deepEqual(copy.properties, { value: 10.5, currency: "EUR" });
     assert.equal(copy.url, "https://shop.example.co.uk/checkout");
     assert.equal(copy.referrer, "https://tiktok.com/ad");
+  });
+
+  test("SubmitForm goes as Lead on both sides; a custom event keeps its name", async () => {
+    const page = await loaded("shop");
+    page.window.pb("track", "SubmitForm", { currency: "gbp" });
+    page.window.pb("track", "SignupStep2");
+    await page.settled();
+    const [lead] = page.tiktok("Lead");
+    assert.equal(page.copies("Lead")[0].event_id, lead.event_id);
+    assert.equal(page.copies("SubmitForm").length, 0);
+    // The SDK upper-cases the browser copy's currency; /collect the server copy's (CollectRequestParser).
+    assert.equal(lead.properties.currency, "GBP");
+    assert.equal(page.tiktok("SignupStep2")[0].event_id, page.copies("SignupStep2")[0].event_id);
   });
 
   test("every call mints a new event_id", async () => {

@@ -46,10 +46,11 @@ public struct CollectRequestParser: Sendable {
         guard let pixel = PixelID(pixelText) else {
             throw CollectError(.badRequest, field: "pixel", "pixel is not a valid pixel id (1 to 64 characters of a-z, 0-9, - and _)")
         }
-        guard let event = try Self.string(object, "event", maximumLength: 64) else {
+        guard let eventName = try Self.string(object, "event", maximumLength: 64) else {
             throw CollectError(.badRequest, field: "event", "event is required")
         }
-        try self.eventNames.check(event)
+        // CompletePayment and SubmitForm (old bundles, other callers) under the names TikTok's SDK sends.
+        let event = try self.eventNames.resolve(eventName)
         guard let eventID = try Self.identifier(object, "event_id", maximumLength: Self.maximumEventIDLength) else {
             throw CollectError(.badRequest, field: "event_id", "event_id is required: a non-empty string shared with the browser pixel")
         }
@@ -73,6 +74,10 @@ public struct CollectRequestParser: Sendable {
             var wasRedacted = false
             properties = try Self.redactingPersonalData(in: given, path: "properties", redacted: &wasRedacted)
             if wasRedacted { redacted.append("properties") }
+            // As TikTok's SDK does with the browser copy's (tiktok.md section 6): "eur" and "EUR" are one currency.
+            if case .string(let currency)? = properties?["currency"] {
+                properties?["currency"] = .string(currency.uppercased())
+            }
         case let other?:
             throw CollectError(.badRequest, field: "properties", "properties must be an object, found \(other.kind)")
         }

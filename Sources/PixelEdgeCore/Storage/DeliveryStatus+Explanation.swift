@@ -8,15 +8,29 @@ extension DeliveryStatus {
     /// The same for TikTok's answer before it is recorded (the connection test's).
     public static func explanation(of state: State, code: Int?, message: String?, pixelCode: String) -> String {
         let answer = message.map { message in " (\(code.map { "\($0): " } ?? "")\(message))" } ?? ""
+        let kept = "Its events are kept and sent once it is saved."
         switch state {
         case .ok:
             return "TikTok accepted the last test or batch."
         case .invalidPixelCode:
-            return "TikTok rejected the Pixel Code \(pixelCode)\(answer). Check in Events Manager that the pixel is Active and that the code matches exactly, including its uppercase letters."
+            return "TikTok rejected the Pixel Code \(pixelCode)\(answer). Check in Events Manager that the pixel is Active and that the code matches exactly, including its uppercase letters. \(kept)"
         case .invalidAccessToken:
-            return "TikTok rejected the access token\(answer). Generate a new one in Events Manager > pixel \(pixelCode) > Settings and save it with the pixel."
+            return "TikTok rejected the access token\(answer). Generate a new one in Events Manager > pixel \(pixelCode) > Settings and save it with the pixel. \(kept)"
+        case .accessTokenExpired:
+            return "TikTok says the access token has expired\(answer). Generate a new one in Events Manager > pixel \(pixelCode) > Settings and save it with the pixel. \(kept)"
+        case .accessTokenMissing:
+            return "TikTok received no access token\(answer). Save the pixel's access token (Events Manager > pixel \(pixelCode) > Settings) with the pixel. \(kept)"
+        case .noPermission:
+            return "The access token has no permission on pixel \(pixelCode)\(answer). Generate the token in that pixel's own settings in Events Manager, or give its owner access to the pixel, and save it. \(kept)"
         case .rateLimited:
-            return "TikTok is rate-limiting this access token\(answer). Events are retried; test again in a minute."
+            return "TikTok is rate-limiting this access token\(answer). Events are kept and retried with backoff; test again in a minute."
+        case .maintenance:
+            return "TikTok's Events API is down for maintenance\(answer). Events are kept and retried with backoff; nothing to change here."
+        case .tiktokError:
+            return "TikTok's Events API answered with an error of its own\(answer). Events are kept and retried with backoff; if it lasts, check TikTok's status."
+        case .unexpectedAnswer:
+            let words = message.map { ": \($0)" } ?? ""
+            return "TikTok answered an unexpected code \(code.map(String.init) ?? "?")\(words). Events are kept and retried with backoff until the maximum event age; if it lasts, check --tiktok-api-base and TikTok's documentation for the code."
         case .unreachable:
             return "TikTok's Events API could not be reached\(answer). Check that this server can reach it (and --tiktok-api-base), then test again."
         }

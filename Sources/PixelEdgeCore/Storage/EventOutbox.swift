@@ -24,12 +24,29 @@ public struct OutboxEvent: Sendable, Equatable {
 
 /// What TikTok last said about a pixel's events, and how many went through.
 public struct DeliveryStatus: Sendable, Equatable {
-    public enum State: String, Sendable, Codable {
+    /// Stored by its raw value; `TikTokAnswerCode` says which answer leads to which.
+    public enum State: String, Sendable, Codable, CaseIterable {
         case ok
+        // The pixel's configuration needs a person: delivery pauses, events are kept.
         case invalidPixelCode = "invalid_pixel_code"
         case invalidAccessToken = "invalid_access_token"
+        case accessTokenExpired = "access_token_expired"
+        case accessTokenMissing = "access_token_missing"
+        case noPermission = "no_permission"
+        // Events are kept and retried with backoff.
         case rateLimited = "rate_limited"
+        case maintenance
+        case tiktokError = "tiktok_error"
+        case unexpectedAnswer = "unexpected_answer"
         case unreachable
+
+        /// Whether TikTok refuses the pixel's configuration until a person changes it (the console's red).
+        public var needsPerson: Bool {
+            switch self {
+            case .invalidPixelCode, .invalidAccessToken, .accessTokenExpired, .accessTokenMissing, .noPermission: true
+            case .ok, .rateLimited, .maintenance, .tiktokError, .unexpectedAnswer, .unreachable: false
+            }
+        }
     }
 
     public struct Failure: Sendable, Equatable {

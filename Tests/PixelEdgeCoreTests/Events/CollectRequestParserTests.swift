@@ -35,6 +35,22 @@ import Testing
         #expect(event.referrer == "https://tiktok.com/")
     }
 
+    /// TikTok's SDK sends the browser copy of CompletePayment as Purchase and SubmitForm as Lead, with the
+    /// currency upper-cased: an old bundle's server copy must say the same to deduplicate.
+    @Test(arguments: [("CompletePayment", "Purchase"), ("SubmitForm", "Lead"), ("Purchase", "Purchase"), ("Pageview", "Pageview"), ("ClickButton", "ClickButton")])
+    func legacyNamesAreSentUnderTheNamesTheBrowserSDKUses(given: String, sent: String) throws {
+        let event = try self.parse(#"{"pixel":"shop","event":"\#(given)","event_id":"1","properties":{"value":3,"currency":"eur"}}"#)
+        #expect(event.event == sent)
+        #expect(event.properties?["currency"] == .string("EUR"))
+        #expect(try event.eventsAPIDataJSON().contains(#""event":"\#(sent)""#))
+    }
+
+    @Test func customEventsKeepTheirNames() throws {
+        let parser = CollectRequestParser(eventNames: EventNames(allowsCustom: true))
+        #expect(try self.parse(#"{"pixel":"shop","event":"completePaymentV2","event_id":"1"}"#, parser: parser).event == "completePaymentV2")
+        #expect(EventNames.sentName(of: "MyEvent") == "MyEvent")
+    }
+
     @Test func theEventsAPIElementKeepsNumbersAsNumbersAndTheIDAsAString() throws {
         var event = try self.parse(#"{"pixel":"shop","event":"Purchase","event_id":"42","properties":{"value":10,"contents":[{"price":5,"quantity":2}]},"email":"\#(Self.emailHash)"}"#)
         event.ip = "203.0.113.9"

@@ -58,7 +58,7 @@ import Testing
                     #expect(shop["tiktok"]?["status"] == .string("invalid_access_token"))
                     #expect(
                         shop["tiktok"]?["explanation"] == .string(
-                            "TikTok rejected the access token (40105: Access token is incorrect or has been revoked.). Generate a new one in Events Manager > pixel \(TestEnvironment.pixelCode) > Settings and save it with the pixel."
+                            "TikTok rejected the access token (40105: Access token is incorrect or has been revoked.). Generate a new one in Events Manager > pixel \(TestEnvironment.pixelCode) > Settings and save it with the pixel. Its events are kept and sent once it is saved."
                         )
                     )
                     #expect(shop["tiktok"]?["events"] == nil, "the list counts no events")

@@ -30,11 +30,11 @@ import Testing
 
     @Test func aTikTokPixelGetsTheLoaderAndNoSecret() throws {
         let source = try BundleRenderer(templates: self.templates, settings: .init()).render(try self.pixel(tiktok: self.destination))
-        #expect(source.contains("\"tiktok\":\"\(TestEnvironment.pixelCode)\""))
+        #expect(source.contains("\"t\":\"\(TestEnvironment.pixelCode)\""))
         #expect(source.contains("TiktokAnalyticsObject"))
         #expect(source.contains("?sdkid=\"+"))
         #expect(source.contains("._u="))
-        #expect(source.contains("\"eventsJS\":\"https://analytics.tiktok.com/i18n/pixel/events.js\""))
+        #expect(source.contains("\"j\":\"https://analytics.tiktok.com/i18n/pixel/events.js\""))
         #expect(!source.contains(TestEnvironment.accessToken))
         #expect(!source.contains("wxyz"))
         #expect(!source.contains("TEST_12345678"))

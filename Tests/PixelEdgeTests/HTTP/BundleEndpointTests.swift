@@ -231,7 +231,7 @@ import Testing
     @Test func eventsJSURLIsConfigurable() async throws {
         try await self.withServer(bundle: BundleSettings(eventsJSURL: "http://127.0.0.1:9/events-stub.js")) { client in
             try await client.execute(uri: "/p/demo/pb.js", method: .get) { response in
-                #expect(String(buffer: response.body).contains(#""eventsJS":"http://127.0.0.1:9/events-stub.js""#))
+                #expect(String(buffer: response.body).contains(#""j":"http://127.0.0.1:9/events-stub.js""#))
             }
         }
     }

@@ -121,7 +121,7 @@ import Testing
             let forwarder = self.forwarder(base)
             self.fake.answer { _ in .init(status: .internalServerError, body: "down") }
             await forwarder.forwardDue(now: self.t0)
-            #expect(try await self.outbox.status(of: self.shop)?.state == .unreachable)
+            #expect(try await self.outbox.status(of: self.shop)?.state == .tiktokError)
             // Not due again at once: the backoff (10 s base, jittered to 5...10 s) must pass.
             await forwarder.forwardDue(now: self.t0.addingTimeInterval(1))
             #expect(self.fake.requests.count == 1)

@@ -25,15 +25,58 @@ import Testing
         #expect(self.outcome(#"{"code":40100,"message":"Too many requests"}"#)
             == .transient(.rateLimited, code: 40100, message: "Too many requests", requestID: nil, retryAfter: nil))
         #expect(self.outcome(#"{"code":50002,"message":"System error"}"#)
-            == .transient(.unreachable, code: 50002, message: "System error", requestID: nil, retryAfter: nil))
+            == .transient(.tiktokError, code: 50002, message: "System error", requestID: nil, retryAfter: nil))
+        #expect(self.outcome(#"{"code":40102,"message":"Access token has expired"}"#)
+            == .pixelRejected(.accessTokenExpired, code: 40102, message: "Access token has expired", requestID: nil))
+        #expect(self.outcome(#"{"code":40104,"message":"Empty access token"}"#)
+            == .pixelRejected(.accessTokenMissing, code: 40104, message: "Empty access token", requestID: nil))
+        #expect(self.outcome(#"{"code":60001,"message":"System maintenance"}"#)
+            == .transient(.maintenance, code: 60001, message: "System maintenance", requestID: nil, retryAfter: nil))
+        #expect(self.outcome(#"{"code":99999,"message":"?"}"#)
+            == .transient(.unexpectedAnswer, code: 99999, message: "?", requestID: nil, retryAfter: nil))
+        #expect(self.outcome(#"{"code":40000,"message":"Invalid Price Field"}"#)
+            == .eventsRejected(code: 40000, message: "Invalid Price Field", requestID: nil))
     }
 
     @Test func httpErrorsAreTransientAndRetryAfterIsHonoured() {
         #expect(self.outcome("slow down", status: .tooManyRequests, headers: ["Retry-After": "7"])
             == .transient(.rateLimited, code: nil, message: "HTTP 429: slow down", requestID: nil, retryAfter: .seconds(7)))
         #expect(self.outcome("oops", status: .internalServerError)
-            == .transient(.unreachable, code: nil, message: "HTTP 500: oops", requestID: nil, retryAfter: nil))
+            == .transient(.tiktokError, code: nil, message: "HTTP 500: oops", requestID: nil, retryAfter: nil))
+        // TikTok's code in a non-200 answer is TikTok's answer; without one it is not TikTok's (a wrong URL).
+        #expect(self.outcome(#"{"code":40105,"message":"revoked"}"#, status: .unauthorized)
+            == .pixelRejected(.invalidAccessToken, code: 40105, message: "revoked", requestID: nil))
+        #expect(self.outcome("Not Found", status: .notFound)
+            == .transient(.unreachable, code: nil, message: "HTTP 404: Not Found", requestID: nil, retryAfter: nil))
         #expect(self.outcome("<html>") == .transient(.unreachable, code: nil, message: "TikTok's answer is not JSON: <html>", requestID: nil, retryAfter: nil))
+    }
+
+    @Test func aPartialSuccessIsReadByPositionOrEventID() {
+        #expect(self.outcome(#"{"code":20001,"message":"Partial","data":{"failed_events":[{"index":2,"code":40002,"message":"bad price"},{"event_id":"x","msg":"no"}]}}"#)
+            == .partiallyAccepted(
+                refused: [
+                    EventRefusal(index: 2, eventID: nil, code: 40002, message: "bad price"),
+                    EventRefusal(index: nil, eventID: "x", code: nil, message: "no"),
+                ],
+                code: 20001, message: "Partial", requestID: nil
+            ))
+        // No list, or an item naming no event: TikTok's answer does not say which, so nil (isolation).
+        #expect(self.outcome(#"{"code":20001,"message":"Partial","data":{}}"#) == .partiallyAccepted(refused: nil, code: 20001, message: "Partial", requestID: nil))
+        #expect(self.outcome(#"{"code":20001,"message":"Partial","data":{"errors":[{"code":1}]}}"#)
+            == .partiallyAccepted(refused: nil, code: 20001, message: "Partial", requestID: nil))
+    }
+
+    @Test func answersAreCountedUnderABoundedSetOfLabels() {
+        func label(_ body: String, status: HTTPResponseStatus = .ok) -> String {
+            EventsAPIClient.answer(status: status, headers: [:], body: ByteBuffer(string: body)).label
+        }
+        #expect(label(#"{"code":40102,"message":"x"}"#) == "40102")
+        #expect(label(#"{"code":51234,"message":"x"}"#) == "5xxxx")
+        #expect(label(#"{"code":7,"message":"x"}"#) == "unexpected")
+        #expect(label("x", status: .tooManyRequests) == "http_429")
+        #expect(label("x", status: .badGateway) == "http_5xx")
+        #expect(label("x", status: .notFound) == "http_4xx")
+        #expect(label("<html>") == "unparseable")
     }
 
     @Test func bodyShape() throws {

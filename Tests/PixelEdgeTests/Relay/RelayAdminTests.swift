@@ -89,6 +89,19 @@ import Testing
                     #expect(result["status"] == .string("invalid_access_token"))
                     #expect(result["explanation"]?.string?.contains("Generate a new one in Events Manager") == true)
                 }
+                self.fake.answer { _ in .code(40102, "Access token has expired") }
+                try await client.execute(uri: "/admin/pixels/shop/test", method: .post, headers: Self.admin) { response in
+                    let result = try self.json(response.body)
+                    #expect(result["ok"] == .bool(false))
+                    #expect(result["status"] == .string("access_token_expired"))
+                }
+                self.fake.answer { _ in .code(31337, "Who knows") }
+                try await client.execute(uri: "/admin/pixels/shop/test", method: .post, headers: Self.admin) { response in
+                    let result = try self.json(response.body)
+                    #expect(result["ok"] == .bool(false))
+                    #expect(result["status"] == .string("unexpected_answer"))
+                    #expect(result["explanation"]?.string?.hasPrefix("TikTok answered an unexpected code 31337: Who knows.") == true)
+                }
                 try await client.execute(uri: "/admin/pixels/demo/test", method: .post, headers: Self.admin) { response in
                     #expect(response.status == .badRequest)
                     let body = try self.json(response.body)
@@ -106,6 +119,17 @@ import Testing
                 let rejected = try await CommandRunner.runDetached(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
                 #expect(rejected.status == 1)
                 #expect(rejected.standardError.contains("TikTok rejected the Pixel Code \(TestEnvironment.pixelCode) (40000: Invalid pixel code). Check in Events Manager that the pixel is Active and that the code matches exactly, including its uppercase letters."))
+                // An expired or empty token is not "accepted": the test fails and says what to do.
+                for (code, words) in [(40102, "TikTok says the access token has expired (40102: Access token has expired). Generate a new one"), (40104, "TikTok received no access token (40104: Access token is empty).")] {
+                    self.fake.answer { _ in .code(code, code == 40102 ? "Access token has expired" : "Access token is empty") }
+                    let refused = try await CommandRunner.runDetached(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
+                    #expect(refused.status == 1, "\(code)")
+                    #expect(refused.standardError.contains(words), "\(refused.standardError)")
+                }
+                self.fake.answer { _ in .code(61000, "Too many requests") }
+                let throttled = try await CommandRunner.runDetached(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
+                #expect(throttled.status == 1)
+                #expect(throttled.standardError.contains("TikTok is rate-limiting this access token (61000: Too many requests)."))
                 self.fake.answer { _ in .ok }
                 let accepted = try await CommandRunner.runDetached(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
                 #expect(accepted.status == 0)

@@ -35,6 +35,24 @@ final class FakeEventsAPI: Sendable {
             Answer(body: #"{"code":\#(code),"message":"\#(message)","request_id":"req-\#(code)","data":{}}"#)
         }
         static let ok = code(0)
+
+        /// 20001 with the refused events listed in `data` by position, as PixelEdge reads a partial success.
+        static func partial(refusing refused: [(index: Int, code: Int, message: String)]) -> Answer {
+            let items = refused.map { #"{"index":\#($0.index),"code":\#($0.code),"message":"\#($0.message)"}"# }
+            return Answer(body: #"{"code":20001,"message":"Partial success","request_id":"req-20001","data":{"failed_events":[\#(items.joined(separator: ","))]}}"#)
+        }
+
+        /// What TikTok answers a batch that holds one of `bad` (by event id) with `code`, as its Events API
+        /// does: the whole batch is refused (or, for 20001, answered for all of it), every other batch
+        /// accepted. So a fix that resends good events, or drops bad ones, shows in the requests.
+        static func refusing(_ bad: Set<String>, with code: Int, message: String, headers: HTTPFields = [:]) -> @Sendable (Recorded) -> Answer {
+            { request in
+                guard request.eventIDs.contains(where: bad.contains) else { return .ok }
+                var answer = Answer.code(code, message)
+                answer.headers = headers
+                return answer
+            }
+        }
     }
 
     private struct State: @unchecked Sendable {
