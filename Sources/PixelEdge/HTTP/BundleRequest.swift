@@ -40,8 +40,16 @@ struct BundleRequest {
         }
     }
 
+    /// The longest `If-None-Match` or `If-Match` read, in bytes, repeated fields together: far past any list
+    /// of this server's ETags (60 of them). A longer one is ignored, unparsed (the answer is then the full
+    /// bundle, as without it): an attacker's 70 KB of them, or thousands of repeated fields joined one by
+    /// one, would otherwise cost many times a request.
+    static let maximumListLength = 4096
+
     private static func append(_ value: String, to list: inout String?) {
-        list = list.map { $0 + ", " + value } ?? value
+        guard list?.isEmpty != true else { return }  // "" marks a list already over the limit
+        let length = (list?.utf8.count ?? -2) + 2 + value.utf8.count
+        list = length > Self.maximumListLength ? "" : list.map { $0 + ", " + value } ?? value
     }
 
     enum Condition: Equatable {
@@ -52,12 +60,12 @@ struct BundleRequest {
 
     /// The conditional fields, evaluated in the order RFC 9110 §13.2.2 gives, against one representation.
     func condition(entityTag: String, lastModified: Date) -> Condition {
-        if let ifMatch = self.ifMatch {
+        if let ifMatch = self.ifMatch, !ifMatch.isEmpty {
             if !EntityTagList(ifMatch).matchesStrongly(entityTag) { return .preconditionFailed }
         } else if let ifUnmodifiedSince = self.ifUnmodifiedSince.flatMap(HTTPDate.parse), lastModified > ifUnmodifiedSince {
             return .preconditionFailed
         }
-        if let ifNoneMatch = self.ifNoneMatch {
+        if let ifNoneMatch = self.ifNoneMatch, !ifNoneMatch.isEmpty {
             return EntityTagList(ifNoneMatch).matchesWeakly(entityTag) ? .notModified : .proceed
         }
         // Only without If-None-Match: an ETag is the more precise validator.

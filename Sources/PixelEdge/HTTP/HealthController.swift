@@ -1,10 +1,13 @@
 import Hummingbird
+import Logging
 import NIOCore
 import PixelEdgeBundles
 import PixelEdgeCore
 import PixelEdgeRelay
 
-/// The checks a load balancer or an orchestrator asks, GET or HEAD:
+/// The checks a load balancer or an orchestrator asks, GET or HEAD, without authentication: so they say what
+/// is wrong in general words (`StoreError.Reason.summary`), never the database's path, host, port, user or
+/// name; the log has the details.
 /// - `/healthz`, liveness: 200 while the store can be read and bundles are served; 503 when it cannot be
 ///   read, or when its file was deleted or replaced, which only a restart mends.
 /// - `/readyz`, readiness for events: 200 while the store takes writes, 503 (with the reason) when it does
@@ -25,12 +28,14 @@ struct HealthController<Context: RequestContext> {
 
     @Sendable func liveness(_ request: Request, context: Context) async throws -> Response {
         if let problem = self.health.currentProblem, problem.reason.isPermanent {
-            return Self.text(.serviceUnavailable, "restart needed: \(problem.message)", for: request)
+            return Self.text(.serviceUnavailable, "restart needed: \(problem.reason.summary)", for: request)
         }
         do {
             try await self.store.checkReadable()
         } catch {
-            return Self.text(.serviceUnavailable, "store unreadable: \(error)", for: request)
+            context.logger.error("the store cannot be read", metadata: ["error": "\(error)"])
+            let summary = (error as? StoreError)?.reason.summary ?? "database unreachable"
+            return Self.text(.serviceUnavailable, "store unreadable: \(summary) (the server's log has the details)", for: request)
         }
         var text = "ok: \(self.updater.directory.count) pixels, \(self.cache.count) bundles cached"
         if let problem = self.health.currentProblem {
@@ -43,7 +48,7 @@ struct HealthController<Context: RequestContext> {
         guard let problem = self.health.currentProblem else {
             return Self.text(.ok, "ready: the store takes events", for: request)
         }
-        return Self.text(.serviceUnavailable, "not ready: \(problem.reason.rawValue): \(problem.message)", for: request)
+        return Self.text(.serviceUnavailable, "not ready: \(problem.reason.rawValue): \(problem.reason.summary)", for: request)
     }
 
     private static func text(_ status: HTTPResponse.Status, _ text: String, for request: Request) -> Response {

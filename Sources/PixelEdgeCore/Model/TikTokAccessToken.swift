@@ -8,6 +8,8 @@ public struct TikTokAccessToken: Hashable, Sendable, CustomStringConvertible, Cu
     static let field = "tiktok.accessToken"
     /// Tokens TikTok issues are usually longer than this; a shorter one is often a partial copy.
     static let usualMinimumLength = 60
+    /// The longest token stored, in bytes: what the admin API's bodies allow any string.
+    public static let maximumLength = 4096
 
     public static func parse(_ pasted: String) throws(ConfigurationError) -> Validated<TikTokAccessToken> {
         let (text, trimmed) = pasted.trimmingPastedWhitespace()
@@ -17,6 +19,13 @@ public struct TikTokAccessToken: Hashable, Sendable, CustomStringConvertible, Cu
         }
         guard !text.isEmpty else {
             throw ConfigurationError(field: field, message: "access token is empty: generate one in TikTok Events Manager")
+        }
+        // The admin API's bodies cap every string at this; the CLI and any other caller get the same rule.
+        guard text.utf8.count <= Self.maximumLength else {
+            throw ConfigurationError(
+                field: field,
+                message: "access token is \(text.utf8.count) bytes long, over the \(Self.maximumLength) PixelEdge takes (TikTok's are under 100 characters): re-copy it from Events Manager"
+            )
         }
         for (offset, character) in text.enumerated() {
             if character.isWhitespace {

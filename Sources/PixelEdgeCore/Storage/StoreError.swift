@@ -12,6 +12,20 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
         /// Whether retrying can help before a restart: a deleted or replaced file stays so.
         public var isPermanent: Bool { self == .fileDeleted || self == .fileReplaced }
+
+        /// What an unauthenticated client may be told: no path, host, port, user or database name (those
+        /// are in the log).
+        public var summary: String {
+            switch self {
+            case .fileDeleted: "the database file was deleted"
+            case .fileReplaced: "the database file was replaced"
+            case .diskFull: "the disk is full"
+            case .readOnly: "the database is read-only"
+            case .busy: "the database is busy"
+            case .corrupt: "the database is corrupt"
+            case .io: "database unreachable"
+            }
+        }
     }
 
     public let reason: Reason
