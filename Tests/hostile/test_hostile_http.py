@@ -190,3 +190,22 @@ def test_an_http11_request_without_host_is_400_after_the_responses_before_it(edg
     assert responses[0].header("connection") == "close"
     assert responses[1].body == b"an HTTP/1.1 request needs exactly one Host field\n"
     assert how == "eof"
+
+
+@pytest.mark.parametrize("path", ["//admin/index.html", "/./admin/index.html", "/%2Fadmin/index.html", "/%2fadmin/console.js", "//admin",
+                                  "//admin/", "/.//admin/console.css", "/%5Cadmin/index.html", "///admin/console.js"])
+def test_the_consoles_files_are_reached_by_no_other_spelling_and_nothing_redirects_elsewhere(edge, path):
+    """Over a real socket, as the probe sent them: these answered 200 with the console's files (without its
+    CSP), and `//admin` redirected to `Location: //admin/`, a protocol-relative URL to the host "admin"."""
+    responses, _, _ = exchange(edge.base, request("GET", path))
+    assert responses, path
+    answer = responses[0]
+    assert answer.status in (400, 404), (path, answer)
+    assert answer.header("location") is None, (path, answer)
+    assert b"<html" not in answer.body and b"console" not in answer.body.lower()[:200], (path, answer)
+
+
+def test_the_console_itself_is_still_served_with_its_policy(edge):
+    responses, _, _ = exchange(edge.base, request("GET", "/admin/"))
+    assert responses[0].status == 200
+    assert "default-src 'self'" in responses[0].header("content-security-policy")

@@ -21,8 +21,40 @@ struct PublicFilesMiddleware<Context: RequestContext, Provider: FileProvider>: R
         if path == "/admin" || path.hasPrefix("/admin/") {
             return try await next(request, context)
         }
+        // Only canonical paths reach the files: `//admin/index.html`, `/./admin/…` and `/%2Fadmin/…` name the
+        // console's files to the file system (outside the routes and their CSP), and a directory's redirect
+        // from `//admin` would be `Location: //admin/`, a protocol-relative URL to the host "admin".
+        guard Self.isCanonical(request.uri.path, decoded: path) else {
+            // The console's routes answer only their own spelling, too.
+            if Self.namesTheConsole(path) { throw APIError(.notFound, "no such file") }
+            return try await next(request, context)
+        }
         var response = try await self.files.handle(request, context: context, next: next)
         response.headers[.xContentTypeOptions] = "nosniff"
+        // Never a Location that leaves this origin, whatever a file provider makes of a path.
+        if let location = response.headers[.location], !Self.isSameOriginPath(location) {
+            throw APIError(.notFound, "no such file")
+        }
         return response
+    }
+
+    /// A path without empty, `.` or `..` segments, and no `/` or `\` that was percent-encoded.
+    static func isCanonical(_ raw: String, decoded: String) -> Bool {
+        let lowered = raw.lowercased()
+        if lowered.contains("%2f") || lowered.contains("%5c") || decoded.contains("\\") { return false }
+        let segments = decoded.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        // The last segment may be empty: `/` and a directory's `/dir/`.
+        return !segments.dropLast().contains { $0.isEmpty || $0 == "." || $0 == ".." } && !(segments.last.map { $0 == "." || $0 == ".." } ?? false)
+    }
+
+    /// Whether a path's first real segment (empty and `.` ones skipped, `\\` read as `/`) is `admin`.
+    static func namesTheConsole(_ decoded: String) -> Bool {
+        let segments = decoded.split(whereSeparator: { $0 == "/" || $0 == "\\" }).drop { $0 == "." }
+        return segments.first == "admin" || segments.first == ".."
+    }
+
+    /// `/…`, never `//…` (another host) or a scheme.
+    static func isSameOriginPath(_ location: String) -> Bool {
+        location.hasPrefix("/") && !location.hasPrefix("//") && !location.hasPrefix("/\\")
     }
 }

@@ -29,6 +29,20 @@ import Testing
         }
     }
 
+    /// The console's files only at /admin/, from its routes, with its policy: no spelling of the path reaches
+    /// them as plain files, and nothing redirects to `//admin/` (a protocol-relative URL: the host "admin").
+    @Test(arguments: ["//admin/index.html", "/./admin/index.html", "/%2Fadmin/index.html", "/%2fadmin/console.js", "//admin", "//admin/",
+                      "/x/../admin/index.html", "/.//admin/console.css", "/%5Cadmin/index.html", "//demo.js"])
+    func noSpellingOfAPathReachesTheConsolesFilesOrRedirectsElsewhere(_ path: String) async throws {
+        try await self.withServer { client in
+            try await client.execute(uri: path, method: .get) { response in
+                #expect(response.status == .notFound || response.status == .badRequest, "\(path): \(response.status)")
+                #expect(response.headers[.location] == nil, "\(path)")
+                #expect(!String(buffer: response.body).contains("<html"), "\(path)")
+            }
+        }
+    }
+
     @Test func staticFilesAreServedWithNosniff() async throws {
         try await self.withServer { client in
             for (path, type) in [("/demo.js", "text/javascript; charset=utf-8"), ("/", "text/html; charset=utf-8")] {
