@@ -29,6 +29,8 @@ public actor BundleCacheUpdater: Service {
     let purger: (any BundlePurger)?
     let logger: Logger
     private var revision = StoreRevision.zero
+    /// Whether the first refresh (the load at start, which purges nothing) has run.
+    private var loaded = false
     /// Renders under way, so that requests for a pixel that is not cached render it once.
     private var rendering: [PixelID: Task<PreparedBundle?, Never>] = [:]
     private var refreshing: Task<Void, any Error>?
@@ -112,8 +114,11 @@ public actor BundleCacheUpdater: Service {
             self.extras = try PreparedBundle.extras(renderer: self.renderer)
         }
         let changes = try await self.store.changes(after: self.revision)
+        // Not `revision == .zero`: a store with no pixel yet stays at revision zero, and its first change
+        // was taken for the first load (no purge for the CDN).
+        let isFirstLoad = !self.loaded
+        self.loaded = true
         guard changes.revision != self.revision else { return }
-        let isFirstLoad = self.revision == .zero
         self.directory.apply(changes)
         self.revision = changes.revision
         for (id, error) in changes.rejected {

@@ -64,7 +64,7 @@ public struct EventForwarder: Service {
     let depth: OutboxDepth
     let metrics: PixelEdgeMetrics
     let logger: Logger
-    /// The pixels of the current pass whose sends failed for a transient reason.
+    /// The pixel passes whose sends failed for a transient reason, since the last summary logged.
     private let unavailable = UnavailableTally()
     /// Codes TikTok answered that `TikTokAnswerCode` does not know, logged the first time only.
     private let unexpectedCodes = SeenOnce<Int>(limit: 100)
@@ -96,18 +96,83 @@ public struct EventForwarder: Service {
         } catch {
             self.logger.error("cannot release this node's earlier claims; they are due when their leases end", metadata: ["error": "\(error)"])
         }
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.settings.window) }
-            } catch {
-                return
+        await self.schedule()
+    }
+
+    /// What the scheduler's children report: a pixel's pass ended, or a window passed.
+    private enum Step: Sendable {
+        case finished(PixelID)
+        case window
+        case stop
+    }
+
+    /// The pixels' passes, each on its own: every window the due pixels not already being sent for are
+    /// queued, and a queued pixel starts as soon as one of the `concurrency` slots is free. So a pixel whose
+    /// Events API call hangs until its deadline holds its slot, never the other pixels (a pass that waited for
+    /// all its pixels once held every pixel's events behind one slow answer).
+    private func schedule() async {
+        await withTaskGroup(of: Step.self) { group in
+            var inFlight: Set<PixelID> = []
+            var queued: [PixelID] = []
+            let window = self.settings.window
+            group.addTask { await Self.wait(window) }
+            while let step = await group.next() {
+                switch step {
+                case .finished(let pixel):
+                    inFlight.remove(pixel)
+                case .window:
+                    let now = Date()
+                    await self.expire(now: now)
+                    await self.tidy(now: now)
+                    let due = await self.duePixels(now: now)
+                    queued += due.filter { !inFlight.contains($0) && !queued.contains($0) }
+                    self.logUnavailable()
+                    group.addTask { await Self.wait(window) }
+                case .stop:
+                    // On shutdown the sends in flight finish; no new one starts.
+                    queued = []
+                }
+                while inFlight.count < max(1, self.settings.concurrency), !queued.isEmpty, !Task.isShuttingDownGracefully {
+                    let pixel = queued.removeFirst()
+                    inFlight.insert(pixel)
+                    group.addTask {
+                        await self.forwardLogging(pixel, now: Date())
+                        return .finished(pixel)
+                    }
+                }
             }
-            await self.forwardDue()
         }
     }
 
-    /// One pass over every pixel with events due now.
+    /// `.window` after `window`, `.stop` at graceful shutdown.
+    private static func wait(_ window: Duration) async -> Step {
+        do {
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: window) }
+            return .window
+        } catch {
+            return .stop
+        }
+    }
+
+    /// One pass over every pixel with events due now, ended when every pixel's is (tests pass their time).
     public func forwardDue(now: Date = Date()) async {
+        await self.expire(now: now)
+        await self.forwardEach(await self.duePixels(now: now), now: now)
+        self.logUnavailable()
+        await self.tidy(now: now)
+    }
+
+    private func duePixels(now: Date) async -> [PixelID] {
+        do {
+            return try await self.outbox.duePixels(now: now)
+        } catch {
+            self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
+            return []
+        }
+    }
+
+    /// Marks what is older than the maximum age expired: never sent.
+    private func expire(now: Date) async {
         do {
             for (pixel, count) in try await self.outbox.expirePending(eventTimeBefore: now.addingTimeInterval(-self.settings.maximumAge)) {
                 self.depth.removed(count)
@@ -117,13 +182,15 @@ public struct EventForwarder: Service {
                     metadata: ["pixel": "\(pixel)", "count": "\(count)", "maximumAge": "\(Int(self.settings.maximumAge))s"]
                 )
             }
-            self.unavailable.reset()
-            try await self.forwardEach(try await self.outbox.duePixels(now: now), now: now)
-            if let (pixels, example) = self.unavailable.summary {
-                self.logger.warning(
-                    "Events API unavailable; the events will be retried", metadata: ["pixels": "\(pixels)", "error": "\(example)"]
-                )
-            }
+        } catch {
+            self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Deletes the failed and expired events kept long enough and the console's old history; recounts the
+    /// outbox.
+    private func tidy(now: Date) async {
+        do {
             let expired = try await self.outbox.pruneUndeliverable(
                 receivedBefore: now.addingTimeInterval(-self.settings.failedRetention), keepingAtMost: self.settings.maximumFailedEvents
             )
@@ -140,27 +207,36 @@ public struct EventForwarder: Service {
         }
     }
 
-    /// Runs the pixels' passes, at most `concurrency` at a time. A pixel whose pass fails (its store write)
-    /// is logged and left for the next pass; the others go on.
-    private func forwardEach(_ pixels: [PixelID], now: Date) async throws {
+    /// One line for the pixels that could not reach the Events API since the last: an outage would
+    /// otherwise log a line per pixel.
+    private func logUnavailable() {
+        if let (pixels, example) = self.unavailable.takeSummary() {
+            self.logger.warning("Events API unavailable; the events will be retried", metadata: ["pixels": "\(pixels)", "error": "\(example)"])
+        }
+    }
+
+    /// A pixel's pass; a failure (its store write) is logged and left for a later pass.
+    private func forwardLogging(_ pixel: PixelID, now: Date) async {
+        do {
+            try await self.forward(pixel, now: now)
+        } catch {
+            self.logger.error("cannot forward the pixel's events", metadata: ["pixel": "\(pixel)", "error": "\(error)"])
+        }
+    }
+
+    /// Runs the pixels' passes, at most `concurrency` at a time, until each has ended.
+    private func forwardEach(_ pixels: [PixelID], now: Date) async {
         await withTaskGroup(of: Void.self) { group in
             var next = pixels.makeIterator()
-            let forward: @Sendable (PixelID) async -> Void = { pixel in
-                do {
-                    try await self.forward(pixel, now: now)
-                } catch {
-                    self.logger.error("cannot forward the pixel's events", metadata: ["pixel": "\(pixel)", "error": "\(error)"])
-                }
-            }
             for _ in 0..<max(1, self.settings.concurrency) {
                 guard let pixel = next.next() else { break }
-                group.addTask { await forward(pixel) }
+                group.addTask { await self.forwardLogging(pixel, now: now) }
             }
             // On shutdown the sends in flight finish; no new one starts (a pass over many pixels with an
             // Events API that times out would otherwise hold the process for minutes).
             while await group.next() != nil {
                 guard !Task.isShuttingDownGracefully else { continue }
-                if let pixel = next.next() { group.addTask { await forward(pixel) } }
+                if let pixel = next.next() { group.addTask { await self.forwardLogging(pixel, now: now) } }
             }
         }
     }
@@ -358,12 +434,16 @@ public struct EventForwarder: Service {
     }
 }
 
-/// How many pixels of a pass could not reach the Events API, and what one of them got.
+/// How many pixel passes could not reach the Events API since the last summary, and what one of them got.
 final class UnavailableTally: Sendable {
     private let state = Mutex<(count: Int, example: String?)>((0, nil))
 
-    func reset() {
-        self.state.withLock { $0 = (0, nil) }
+    /// What was recorded since the last call, and a fresh start.
+    func takeSummary() -> (pixels: Int, example: String)? {
+        self.state.withLock { state in
+            defer { state = (0, nil) }
+            return state.example.map { (state.count, $0) }
+        }
     }
 
     func record(_ message: String) {
@@ -373,9 +453,6 @@ final class UnavailableTally: Sendable {
         }
     }
 
-    var summary: (pixels: Int, example: String)? {
-        self.state.withLock { state in state.example.map { (state.count, $0) } }
-    }
 }
 
 /// Says whether a value is seen for the first time, remembering at most `limit` (past it, nothing is new:

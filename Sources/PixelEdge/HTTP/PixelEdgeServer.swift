@@ -32,6 +32,8 @@ public struct PixelEdgeServer: Sendable {
     public let forwarder: EventForwarder
     /// The HTTP connections to TikTok's Events API, for the forwarder and the admin API's connection test.
     let apiConnections: EventsAPIConnections
+    /// Sends the CDN's purges, queued by the updater, when `--purge-url` is set.
+    let purger: CDNPurger?
     let probe: StoreProbe
     let logger: Logger
 
@@ -63,6 +65,7 @@ public struct PixelEdgeServer: Sendable {
         self.health = StoreHealth(metrics: self.metrics, logger: logger)
         self.depth = OutboxDepth(metrics: self.metrics)
         self.probe = StoreProbe(write: probeWrite, health: self.health)
+        self.purger = configuration.purge.map { CDNPurger(settings: $0, logger: logger) }
         self.updater = BundleCacheUpdater(
             store: self.store,
             renderer: BundleRenderer(templates: templates, settings: configuration.bundle),
@@ -70,7 +73,7 @@ public struct PixelEdgeServer: Sendable {
             // With PostgreSQL, notifications drive the updates; the poll only catches up now and then.
             pollInterval: self.changeFeed == nil ? configuration.reloadInterval : max(configuration.reloadInterval, .seconds(5)),
             changeFeed: self.changeFeed,
-            purger: configuration.purge.map { CDNPurger(settings: $0, logger: logger) },
+            purger: self.purger,
             logger: logger
         )
         self.apiConnections = EventsAPIConnections(connectionsPerHost: configuration.relay.forwarder.concurrency)
@@ -181,10 +184,7 @@ public struct PixelEdgeServer: Sendable {
                 backlog: self.configuration.connections.listenBacklog,
                 availableConnectionsDelegate: connections.delegate
             ),
-            // The pool first: services stop in reverse order, so it stops last; the Events API's connections
-            // after the forwarder.
-            services: (self.postgres.map { [$0] } ?? []) + (self.changeFeed.map { [$0] } ?? [])
-                + [self.apiConnections, self.updater, self.probe, self.writer, self.forwarder] as [any Service],
+            services: self.services,
             onServerRunning: { [logger] channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
                 logger.notice("PixelEdge listening on http://\(address)")
@@ -205,6 +205,18 @@ public struct PixelEdgeServer: Sendable {
             self.depth.counted(try await self.outbox.pendingCount())
         }
         return app
+    }
+
+    /// The node's services, in the order they start. They stop in reverse: the pool last; the Events API's
+    /// connections after the forwarder; the CDN's purges after the updater that queues them.
+    var services: [any Service] {
+        var services: [any Service] = []
+        if let postgres = self.postgres { services.append(postgres) }
+        if let changeFeed = self.changeFeed { services.append(changeFeed) }
+        services.append(self.apiConnections)
+        if let purger = self.purger { services.append(purger) }
+        services += [self.updater, self.probe, self.writer, self.forwarder] as [any Service]
+        return services
     }
 
     /// Waits for the store and brings its schema up to date. Before the application: its services (the
