@@ -85,6 +85,11 @@ public final class PixelEdgeMetrics: Sendable {
         CoreMetrics.Counter(label: "pixeledge_events_rejected_total", dimensions: [("status", String(status))], factory: self.factory).increment()
     }
 
+    /// Events `/collect` refused for room: `outbox_full`, `pixel_share`, `client_rate` (`AdmissionRefusal`).
+    package func eventRefused(reason: String) {
+        CoreMetrics.Counter(label: "pixeledge_events_refused_total", dimensions: [("reason", reason)], factory: self.factory).increment()
+    }
+
     package func eventsFailed(code: Int?, count: Int) {
         CoreMetrics.Counter(label: "pixeledge_events_failed_total", dimensions: [("code", code.map(String.init) ?? "none")], factory: self.factory)
             .increment(by: count)

@@ -38,8 +38,12 @@ public struct PostgresOutbox: EventOutbox {
         )
     }
 
-    public func pendingCount() async throws -> Int {
-        try await self.database.rows("SELECT count(*) AS n FROM outbox_event WHERE state = 'pending'").first?["n"].decode(Int.self) ?? 0
+    public func pendingCounts() async throws -> [PixelID: Int] {
+        var counts: [PixelID: Int] = [:]
+        for row in try await self.database.rows("SELECT pixel_id, count(*) AS n FROM outbox_event WHERE state = 'pending' GROUP BY pixel_id") {
+            if let pixel = PixelID(try row["pixel_id"].decode(String.self)) { counts[pixel] = try row["n"].decode(Int.self) }
+        }
+        return counts
     }
 
     public func duePixels(now: Date) async throws -> [PixelID] {

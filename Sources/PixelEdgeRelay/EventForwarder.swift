@@ -175,7 +175,7 @@ public struct EventForwarder: Service {
     private func expire(now: Date) async {
         do {
             for (pixel, count) in try await self.outbox.expirePending(eventTimeBefore: now.addingTimeInterval(-self.settings.maximumAge)) {
-                self.depth.removed(count)
+                self.depth.removed(count, of: pixel)
                 self.metrics.eventsExpired(count)
                 self.logger.warning(
                     "events expired before they could be delivered",
@@ -201,7 +201,7 @@ public struct EventForwarder: Service {
             if self.historyPruning.isDue(at: now) {
                 _ = try await self.outbox.pruneHistory(before: now.addingTimeInterval(-RecentEvent.keptFor.seconds))
             }
-            self.depth.counted(try await self.outbox.pendingCount())
+            self.depth.counted(try await self.outbox.pendingCounts())
         } catch {
             self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
         }
@@ -342,7 +342,7 @@ public struct EventForwarder: Service {
         switch answer.outcome {
         case .accepted(let requestID):
             try await self.outbox.delivered(events, pixel: pixel, requestID: requestID, now: pass.now)
-            self.depth.removed(events.count)
+            self.depth.removed(events.count, of: pixel)
             self.metrics.eventsForwarded(events.count, after: elapsed)
             self.logger.debug("events delivered", metadata: ["pixel": "\(pixel)", "count": "\(events.count)", "requestID": "\(requestID ?? "")"])
             return nil
@@ -355,7 +355,7 @@ public struct EventForwarder: Service {
             let accepted = events.filter { refused[$0.id] == nil }
             if !accepted.isEmpty {
                 try await self.outbox.delivered(accepted, pixel: pixel, requestID: requestID, now: pass.now)
-                self.depth.removed(accepted.count)
+                self.depth.removed(accepted.count, of: pixel)
                 self.metrics.eventsForwarded(accepted.count, after: elapsed)
             } else {
                 self.metrics.forwardAttempted(taking: elapsed)
@@ -419,7 +419,7 @@ public struct EventForwarder: Service {
 
     private func fail(_ events: [OutboxEvent], code: Int?, message: String, requestID: String? = nil, now: Date) async throws {
         try await self.outbox.fail(events, failure: DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: now))
-        self.depth.removed(events.count)
+        self.depth.removed(events.count, of: events[0].pixel)
         self.metrics.eventsFailed(code: code, count: events.count)
         self.logger.error(
             "events will not be delivered",

@@ -93,7 +93,9 @@ public actor OutboxWriter: Service {
                 }
                 self.health.writeSucceeded()
                 self.metrics.eventsStored(batch.count)
-                self.depth.added(batch.count)
+                var stored: [PixelID: Int] = [:]
+                for entry in batch { stored[entry.event.pixel, default: 0] += 1 }
+                self.depth.added(stored)
                 for entry in batch { entry.stored.resume() }
             } catch {
                 if let error = error as? StoreError { self.health.writeFailed(error) }

@@ -33,9 +33,13 @@ public struct SQLiteOutbox: EventOutbox {
         }
     }
 
-    public func pendingCount() async throws -> Int {
+    public func pendingCounts() async throws -> [PixelID: Int] {
         try await self.database.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_event WHERE state = 'pending'") ?? 0
+            var counts: [PixelID: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT pixel_id, count(*) FROM outbox_event WHERE state = 'pending' GROUP BY pixel_id") {
+                if let pixel = PixelID(row[0] as String) { counts[pixel] = row[1] }
+            }
+            return counts
         }
     }
 

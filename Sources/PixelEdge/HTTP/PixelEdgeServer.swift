@@ -32,6 +32,8 @@ public struct PixelEdgeServer: Sendable {
     public let forwarder: EventForwarder
     /// The HTTP connections to TikTok's Events API, for the forwarder and the admin API's connection test.
     let apiConnections: EventsAPIConnections
+    /// Each pixel's share of the outbox and each client's rate, for `/collect`.
+    let admission: Admission
     /// Sends the CDN's purges, queued by the updater, when `--purge-url` is set.
     let purger: CDNPurger?
     let probe: StoreProbe
@@ -64,6 +66,7 @@ public struct PixelEdgeServer: Sendable {
         self.metrics = PixelEdgeMetrics()
         self.health = StoreHealth(metrics: self.metrics, logger: logger)
         self.depth = OutboxDepth(metrics: self.metrics)
+        self.admission = Admission(limits: configuration.relay.admission, depth: self.depth)
         self.probe = StoreProbe(write: probeWrite, health: self.health)
         self.purger = configuration.purge.map { CDNPurger(settings: $0, logger: logger) }
         self.updater = BundleCacheUpdater(
@@ -146,7 +149,7 @@ public struct PixelEdgeServer: Sendable {
             health: self.health,
             metrics: self.metrics,
             trustedProxies: self.configuration.relay.trustedProxies,
-            outboxLimit: self.configuration.relay.outboxLimit,
+            admission: self.admission,
             logger: self.logger
         ).addRoutes(to: router)
         if let token = self.configuration.adminToken {
@@ -202,7 +205,7 @@ public struct PixelEdgeServer: Sendable {
             self.logger.info(
                 "pixels loaded", metadata: ["pixels": "\(self.updater.directory.count)", "heapInUse": "\(pixeledge_heap_in_use() >> 20) MiB"]
             )
-            self.depth.counted(try await self.outbox.pendingCount())
+            self.depth.counted(try await self.outbox.pendingCounts())
         }
         return app
     }

@@ -71,7 +71,11 @@ public struct RelaySettings: Sendable {
     public var tiktokAPIBase: String
     public var trustedProxies: TrustedProxies
     /// `/collect` answers 429 while the outbox holds this many events.
-    public var outboxLimit: Int
+    public var outboxLimit: Int {
+        didSet { self.admission = AdmissionLimits(outboxLimit: self.outboxLimit) }
+    }
+    /// Each pixel's share of the outbox and each client's rate, sized from `outboxLimit` (`AdmissionLimits`).
+    public var admission: AdmissionLimits
     public var eventNames: EventNames
     public var forwarder: EventForwarder.Settings
 
@@ -85,6 +89,7 @@ public struct RelaySettings: Sendable {
         self.tiktokAPIBase = tiktokAPIBase
         self.trustedProxies = trustedProxies
         self.outboxLimit = outboxLimit
+        self.admission = AdmissionLimits(outboxLimit: outboxLimit)
         self.eventNames = eventNames
         self.forwarder = forwarder
     }

@@ -23,7 +23,8 @@ struct CollectController<Context: RemoteAddressRequestContext> {
     let health: StoreHealth
     let metrics: PixelEdgeMetrics
     let trustedProxies: TrustedProxies
-    let outboxLimit: Int
+    /// The outbox's limit, each pixel's share of it and each client's rate.
+    let admission: Admission
     let logger: Logger
 
     static var maximumBodySize: Int { 64 * 1024 }
@@ -47,6 +48,10 @@ struct CollectController<Context: RemoteAddressRequestContext> {
         } catch let error as CollectError {
             self.metrics.eventRejected(status: error.status.code)
             throw APIError(error, headers: error.status == .tooManyRequests ? [.retryAfter: "60"] : [:])
+        } catch let refusal as AdmissionRefusal {
+            self.metrics.eventRejected(status: 429)
+            self.metrics.eventRefused(reason: refusal.reason)
+            throw APIError(.tooManyRequests, field: nil, refusal.message, headers: [.retryAfter: String(refusal.retryAfterSeconds)])
         } catch let error as APIError {
             self.metrics.eventRejected(status: error.status.code)
             throw error
@@ -85,13 +90,11 @@ struct CollectController<Context: RemoteAddressRequestContext> {
         }
         guard let tiktok = pixel.activeTikTok, tiktok.accessToken != nil else { return false }
         event.limitedDataUse = pixel.settings.limitedDataUse
-        guard self.depth.value < self.outboxLimit else {
-            throw CollectError(.tooManyRequests, "the outbox holds \(self.depth.value) events, over its limit of \(self.outboxLimit): try again later")
-        }
         event.ip = self.trustedProxies.clientAddress(
             peer: context.remoteAddress?.ipAddress,
             forwardedFor: request.headers[values: .xForwardedFor]
         )
+        try self.admission.admit(pixel.id, client: event.ip)
         event.userAgent = request.headers[.userAgent].map { String(decoding: $0.utf8.prefix(Self.maximumUserAgentLength), as: UTF8.self) }
         try await self.writer.store(event)
         return true

@@ -98,8 +98,8 @@ public struct DeliveryStatus: Sendable, Equatable {
 public protocol EventOutbox: Sendable {
     /// Stores events in one transaction (one commit for a whole group of requests); returns once committed.
     func append(_ events: [CollectedEvent], now: Date) async throws
-    /// Events waiting to be sent, claimed or not.
-    func pendingCount() async throws -> Int
+    /// Events waiting to be sent, claimed or not, per pixel (pixels with none are absent).
+    func pendingCounts() async throws -> [PixelID: Int]
     /// Pixels with at least one event due now and not claimed.
     func duePixels(now: Date) async throws -> [PixelID]
     /// Claims for `owner` (a node), until `now + lease`, the pixel's oldest due events: fresh ones, or
@@ -146,4 +146,11 @@ public protocol EventOutbox: Sendable {
     func pendingEvents(of pixel: PixelID) async throws -> [OutboxEvent]
     /// Every event id stored for the pixel, in the order they came (diagnostics).
     func eventIDs(of pixel: PixelID) async throws -> [String]
+}
+
+extension EventOutbox {
+    /// Events waiting to be sent, claimed or not.
+    public func pendingCount() async throws -> Int {
+        try await self.pendingCounts().values.reduce(0, +)
+    }
 }

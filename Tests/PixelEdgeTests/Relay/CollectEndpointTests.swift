@@ -98,6 +98,8 @@ import Testing
     @Test func aFullOutboxAnswers429() async throws {
         var relay = TestEnvironment.unreachableRelay
         relay.outboxLimit = 2
+        // One pixel here: its share (half the outbox by default) is the whole outbox.
+        relay.admission.pixelShare = 2
         try await self.withServer(relay: relay) { client, server in
             for id in ["a", "b"] {
                 try await client.execute(uri: "/collect", method: .post, headers: Self.beacon, body: Self.body(id: id)) { response in
