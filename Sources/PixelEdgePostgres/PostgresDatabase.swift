@@ -14,6 +14,7 @@ public final class PostgresDatabase: Service, Sendable {
     let logger: Logger
     /// The URL without its password, for messages.
     public let description: String
+    let url: PostgresURL
 
     public init(url: String, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
         let url = try PostgresURL(url, environment: environment)
@@ -24,6 +25,7 @@ public final class PostgresDatabase: Service, Sendable {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.description = url.description
+        self.url = url
     }
 
     public func run() async {
@@ -45,7 +47,31 @@ public final class PostgresDatabase: Service, Sendable {
     /// Throws, naming the server, when it does not answer within `limit`: what a node or a command waits for
     /// its database at start, longer than one operation may take later.
     public func waitUntilReachable(within limit: Duration = .seconds(10)) async throws {
+        try await self.checkLogin(within: limit)
         _ = try await self.rows("SELECT 1", timeout: limit, hint: ": is it running, and the URL right?")
+    }
+
+    /// One login on a connection of its own, before the pool's: the pool retries a refused login until
+    /// the deadline (15 attempts in 10 s), and then all it could say was that the server did not answer.
+    /// A refusal (SQLSTATE class 28: a wrong password, a user or host pg_hba.conf does not allow) is said
+    /// as it is, at once; anything else is left to the pool's wait, which covers a server still starting.
+    private func checkLogin(within limit: Duration) async throws {
+        let configuration = try self.url.connectionConfiguration()
+        let logger = self.logger
+        do {
+            let connection = try await withDeadline(limit) {
+                try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            }
+            try? await connection?.close()
+        } catch let error as PSQLError {
+            guard let state = error.serverInfo?[.sqlState], state.hasPrefix("28") else { return }
+            throw StoreError(
+                .io,
+                "PostgreSQL at \(self.description) refused the login of user \(self.url.user) (\(state)): \(error.serverInfo?[.message] ?? ""). Check the password (in the URL or PGPASSWORD) and pg_hba.conf"
+            )
+        } catch {
+            return
+        }
     }
 
     /// Creates or brings up to date the schema; idempotent, and safe with several nodes starting at once.
@@ -245,6 +271,8 @@ public final class PostgresDatabase: Service, Sendable {
             case "53100": return StoreError(.diskFull, "the disk of the PostgreSQL server is full (\(state))")
             case "25006", "42501": return StoreError(.readOnly, "PostgreSQL refuses the write (\(state)): read-only, or not permitted")
             case "40001", "40P01", "55P03", "57014": return StoreError(.busy, "PostgreSQL could not complete the transaction now (\(state))")
+            case let state where state.hasPrefix("28"):
+                return StoreError(.io, "PostgreSQL refused the login (\(state)): \(error.serverInfo?[.message] ?? ""). Check the password and pg_hba.conf")
             case let state where state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53"):
                 return StoreError(.io, "PostgreSQL is not available (\(state)): \(error.serverInfo?[.message] ?? "")")
             default: return PostgresFailure("PostgreSQL refused the query (\(state)): \(error.serverInfo?[.message] ?? "")")

@@ -43,6 +43,11 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         self.database = database.isEmpty ? nil : database
         self.tls = .prefer
         for item in components.queryItems ?? [] {
+            // libpq takes the password as a parameter too; it is masked wherever the URL is printed.
+            if item.name == "password" {
+                self.password = item.value
+                continue
+            }
             guard item.name == "sslmode" else {
                 throw StoreError(.io, "the PostgreSQL URL's parameter \(item.name.prefix(32)) is not one PixelEdge knows: only sslmode")
             }
@@ -62,11 +67,40 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 
     /// `text` with the password in its user information, if any, replaced by `****`: for messages about a
     /// URL, parsed or not.
+    /// A `password=` parameter's value is masked too, however it is spelled (`PASSWORD=`, `%70assword=`).
     public static func withoutPassword(_ text: String) -> String {
-        guard let at = text.lastIndex(of: "@"), let scheme = text.range(of: "://"), scheme.upperBound <= at else { return String(text.prefix(200)) }
+        var text = text
+        if let query = text.firstIndex(of: "?") {
+            let parameters = text[text.index(after: query)...].split(separator: "&", omittingEmptySubsequences: false).map { parameter -> String in
+                let name = parameter.prefix { $0 != "=" }
+                let decoded = (String(name).removingPercentEncoding ?? String(name)).lowercased()
+                return decoded == "password" && parameter.contains("=") ? name + "=****" : String(parameter)
+            }
+            text = text[...query] + parameters.joined(separator: "&")
+        }
+        guard let at = text[..<(text.firstIndex(of: "?") ?? text.endIndex)].lastIndex(of: "@"), let scheme = text.range(of: "://"),
+              scheme.upperBound <= at
+        else { return String(text.prefix(200)) }
         let credentials = text[scheme.upperBound..<at]
         guard let colon = credentials.firstIndex(of: ":") else { return String(text.prefix(200)) }
         return String((text[..<colon] + ":****" + text[at...]).prefix(200))
+    }
+}
+
+extension PostgresURL {
+    /// The same server and credentials for one connection of its own (`PostgresConnection`).
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        switch self.tls {
+        case .disable:
+            tls = .disable
+        case .prefer, .require, .verifyFull:
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if self.tls != .verifyFull { configuration.certificateVerification = .none }
+            let context = try NIOSSLContext(configuration: configuration)
+            tls = self.tls == .prefer ? .prefer(context) : .require(context)
+        }
+        return PostgresConnection.Configuration(host: self.host, port: self.port, username: self.user, password: self.password, database: self.database, tls: tls)
     }
 }
 

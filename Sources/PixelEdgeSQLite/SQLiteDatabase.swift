@@ -23,6 +23,8 @@ public struct SQLiteDatabase: Sendable {
     /// Opens (and on first use creates) the database at `path`. The file holds access tokens, so a new
     /// file is made readable by its owner only.
     public init(path: String) throws {
+        // Before anything opens it for writing: only PixelEdge's own files are changed.
+        try SQLiteFileCheck.check(path)
         let isNew = !FileManager.default.fileExists(atPath: path)
         var configuration = Configuration()
         // The CLI and the server write the same file; wait for the other's transaction rather than fail.
@@ -39,6 +41,11 @@ public struct SQLiteDatabase: Sendable {
             try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         }
         try Self.migrator.migrate(self.pool)
+        try self.pool.write { db in
+            if try Int32.fetchOne(db, sql: "PRAGMA application_id") != SQLiteFileCheck.applicationID {
+                try db.execute(sql: "PRAGMA application_id = \(SQLiteFileCheck.applicationID)")
+            }
+        }
     }
 
     public func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -96,3 +96,38 @@ import Testing
         }
     }
 }
+
+/// A wrong PostgreSQL password is said as such, at once, and no spelling of a password is ever printed.
+@Suite struct PostgresLoginTests {
+    @Test func aRefusedLoginIsSaidAtOnceWithItsSQLStateAndNoPassword() async throws {
+        try await PostgresServer.with { server in
+            try server.addRole("edge", password: "right-one")
+            let base = "postgres://edge@127.0.0.1:\(server.port)/postgres"
+            let started = ContinuousClock.now
+            // libpq's parameter names are case-sensitive: PassWord is refused as unknown, and masked all the same.
+            let unknown = try await CommandRunner.runDetached(["pixels", "list", "--database", base + "?sslmode=disable&PassWord=wr0ng-pa55"])
+            #expect(unknown.standardError.contains("parameter PassWord is not one PixelEdge knows"), "\(unknown.standardError)")
+            #expect(!unknown.standardError.contains("wr0ng"))
+            for url in ["postgres://edge:wr0ng-pa55@127.0.0.1:\(server.port)/postgres", base + "?password=wr0ng-pa55", base + "?sslmode=disable&password=wr0ng-pa55"] {
+                let refused = try await CommandRunner.runDetached(["pixels", "list", "--database", url])
+                #expect(refused.status == 1)
+                #expect(refused.standardError.contains("refused the login of user edge (28P01)"), "\(refused.standardError)")
+                #expect(!(refused.standardError + refused.standardOutput).contains("wr0ng"), "\(refused.standardError)")
+            }
+            #expect(ContinuousClock.now - started < .seconds(15), "three refusals, each at once (not after the 10 s wait)")
+            let accepted = try await CommandRunner.runDetached(["pixels", "list", "--database", base + "?password=right-one"])
+            #expect(accepted.status == 0, "\(accepted.standardError)")
+        }
+    }
+
+    @Test(arguments: [
+        ("postgres://edge:s3cret@db:5432/p", "postgres://edge:****@db:5432/p"),
+        ("postgres://edge@db/p?password=s3cret", "postgres://edge@db/p?password=****"),
+        ("postgres://edge@db/p?sslmode=require&PASSWORD=s3cret&x=1", "postgres://edge@db/p?sslmode=require&PASSWORD=****&x=1"),
+        ("postgres://edge@db/p?%70assword=s3cret", "postgres://edge@db/p?%70assword=****"),
+        ("postgres://e:s3cret@db/p?password=s3cret", "postgres://e:****@db/p?password=****"),
+    ])
+    func everySpellingOfAPasswordIsMasked(url: String, shown: String) {
+        #expect(PostgresURL.withoutPassword(url) == shown)
+    }
+}

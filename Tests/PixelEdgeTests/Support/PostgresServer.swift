@@ -60,6 +60,20 @@ final class PostgresServer: Sendable {
         try? FileManager.default.removeItem(at: self.directory)
     }
 
+    /// Adds a login role that must give `password` over TCP (scram-sha-256; the tests' own role stays trusted).
+    func addRole(_ user: String, password: String) throws {
+        let hba = self.directory.appendingPathComponent("data/pg_hba.conf")
+        let rules = try String(contentsOf: hba, encoding: .utf8)
+        try ("host all \(user) 127.0.0.1/32 scram-sha-256\n" + rules).write(to: hba, atomically: false, encoding: .utf8)
+        try Self.run(
+            "/usr/bin/psql",
+            ["-h", "127.0.0.1", "-p", "\(self.port)", "-U", "pixeledge", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+             "-c", "CREATE ROLE \(user) LOGIN PASSWORD '\(password)'", "-c", "GRANT ALL ON SCHEMA public TO \(user)",
+             "-c", "SELECT pg_reload_conf()"],
+            asPostgres: false
+        )
+    }
+
     /// Until the server takes connections (it starts in well under a second), at most 30 s.
     private func waitUntilAccepting() throws {
         let deadline = Date().addingTimeInterval(30)
