@@ -299,7 +299,9 @@ struct PostgresFailure: Error, CustomStringConvertible {
 }
 
 extension Date {
-    var postgresMilliseconds: Int64 { Int64((self.timeIntervalSince1970 * 1000).rounded()) }
+    /// Saturating: a time no column can hold (from a hostile `Retry-After`, say) is stored as the nearest
+    /// one it can, never a trap (one crashed the node on every start while its event was queued).
+    var postgresMilliseconds: Int64 { Int64(clampingMilliseconds: self.timeIntervalSince1970 * 1000) }
 
     init(postgresMilliseconds: Int64) {
         self.init(timeIntervalSince1970: Double(postgresMilliseconds) / 1000)

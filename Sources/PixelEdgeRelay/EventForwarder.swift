@@ -374,7 +374,8 @@ public struct EventForwarder: Service {
                 )
             }
             let attempts = events.map(\.attempts).max() ?? 0
-            let delay = retryAfter ?? self.backoff(afterAttempts: attempts)
+            // Clamped where it entered (EventsAPIAnswer.retryAfter), and again here: no wait past an hour.
+            let delay = min(retryAfter ?? self.backoff(afterAttempts: attempts), EventsAPIAnswer.maximumRetryAfter)
             let failure = DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: pass.now)
             try await self.outbox.retry(events, after: delay, state: state, failure: failure)
             pass.isStopped = true

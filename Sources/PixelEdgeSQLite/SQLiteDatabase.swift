@@ -266,7 +266,9 @@ struct FileIdentity: Equatable, Sendable {
 }
 
 extension Date {
-    var unixMilliseconds: Int64 { Int64((self.timeIntervalSince1970 * 1000).rounded()) }
+    /// Saturating: a time no column can hold (from a hostile `Retry-After`, say) is stored as the nearest
+    /// one it can, never a trap (one crashed the node on every start while its event was queued).
+    var unixMilliseconds: Int64 { Int64(clampingMilliseconds: self.timeIntervalSince1970 * 1000) }
 
     init(unixMilliseconds: Int64) {
         self.init(timeIntervalSince1970: Double(unixMilliseconds) / 1000)

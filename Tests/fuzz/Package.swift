@@ -1,10 +1,11 @@
 // swift-tools-version:6.2
-// Coverage-guided fuzz targets for the parsers of everything a client sends (libFuzzer). Built on their own,
+// Coverage-guided fuzz targets for the parsers of everything a client sends, and of the Events API's answers
+// (libFuzzer). Built on their own,
 // with the sanitizers, by Tests/fuzz/run: each target is an executable that hands its test function to
 // libFuzzer's driver.
 import PackageDescription
 
-let targets = ["FuzzCollectBody", "FuzzAdminBody", "FuzzAcceptEncoding", "FuzzEntityTags", "FuzzPixelID", "FuzzTrustedProxies"]
+let targets = ["FuzzCollectBody", "FuzzAdminBody", "FuzzAcceptEncoding", "FuzzEntityTags", "FuzzPixelID", "FuzzTrustedProxies", "FuzzEventsAPIAnswer"]
 
 let package = Package(
     name: "PixelEdgeFuzz",

@@ -56,6 +56,21 @@ import Testing
         }
     }
 
+    /// A delay no column can hold (a hostile Retry-After once reached the store as one) is stored as the
+    /// latest time there is, and reading the outbox afterwards (as a node does at start) works.
+    @Test(arguments: StoreKind.allCases) func aDelayNoColumnHoldsNeitherTrapsNorLosesTheEvent(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            try await outbox.append(self.events(["a"]), now: self.t0)
+            let claimed = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: false, lease: .seconds(60))
+            let failure = DeliveryStatus.Failure(code: nil, message: "slow down", requestID: nil, at: self.t0)
+            try await outbox.retry(claimed, after: .seconds(Int64.max), state: .rateLimited, failure: failure)
+            #expect(try await outbox.pendingCount() == 1, "\(kind.rawValue)")
+            #expect(try await outbox.duePixels(now: self.t0.addingTimeInterval(86400 * 365)).isEmpty)
+            #expect(try await outbox.releaseClaims(by: "node-a") >= 0)
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func suspectsAreClaimedApart(kind: StoreKind) async throws {
         try await kind.with { nodes in
             let outbox = nodes[0].outbox
