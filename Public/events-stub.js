@@ -10,7 +10,9 @@
    - page takes ONE argument: a queued ["page", a, b] is page(a), sent as the event "Pageview" with the
      properties a; event_id, eventID and limited_data_use are moved out of the properties to the payload;
    - a page view on a pixel's own queue or instance goes through the global page (every loaded pixel), and
-     a second page view of the same URL sends nothing (per pixel; the URL without its fragment);
+     a page view of the same URL as the pixel's previous one sends nothing; the URL is whole, fragment
+     included, so an anchor-only change (#reviews) is a new page view, and so is going back to a URL seen
+     before (issue 19: the 2025-2026 SDK sends page views of its own there);
    - track(EVENT, properties, {event_id, pixel_code}): the options' event_id wins over one in the
      properties; pixel_code (and instance(CODE)) sends to that pixel only, otherwise to every loaded pixel;
      CompletePayment is sent as Purchase, SubmitForm as Lead; currency is upper-cased;
@@ -26,8 +28,11 @@
    - history.pushState/replaceState are wrapped and popstate is listened to; the SDK's own handler runs with
      setTimeout(0) after the original and, when the pixel's settings ask for it, sends a page view itself,
      without an event_id of yours.
-   Where section 6 is silent the stand-in says what it chose (the per-pixel same-URL rule, the fragment, when
-   _ttp is set under held consent, the moment a held event's context is read).
+   Where section 6 is silent the stand-in says what it chose (the per-pixel same-URL rule, when _ttp is set
+   under held consent, the moment a held event's context is read) and what issue 19's tester saw the real
+   SDKs do on real sites: a base code injected after the SDK has started does not replace its methods (the
+   pixel keeps working, so they are not plain properties: here they ignore assignment); a failed events.js
+   fires its script's error event (harness option sdkBlocked).
 
    What the real SDK would send to analytics.tiktok.com/api/v2/pixel is recorded instead, in the shape it
    has there, in window.__eventsStub.sent (and announced by an "events-stub-sent" event on window):
@@ -55,7 +60,7 @@ function startSDK(w, d, ttq) {
   var settings = w.__eventsStubSettings || {};
   var sdk = { loads: [], sent: [], held: [], consent: "none", pixels: {}, order: [], user: {} };
 
-  function pageURL() { return location.href.split("#")[0]; }
+  function pageURL() { return location.href; }
 
   function cookie(name) {
     try {
@@ -235,8 +240,11 @@ function startSDK(w, d, ttq) {
       var held = sessionStorage.getItem("tt_hold_events");
       if (held) sdk.held = JSON.parse(held);
       replay(global.filter(isEarly), api);
-      ttq.methods.forEach(function (method) { ttq[method] = api[method] || function () {}; });
-      ttq.instance = instance;
+      // Kept against a base code injected later, which assigns its stubs (chosen: see the header).
+      ttq.methods.forEach(function (method) {
+        Object.defineProperty(ttq, method, { value: api[method] || function () {}, writable: false, configurable: true });
+      });
+      Object.defineProperty(ttq, "instance", { value: instance, writable: false, configurable: true });
       if (sdk.consent !== "held" && sdk.consent !== "revoked") setTTP();
       replay(global.filter(function (entry) { return !isEarly(entry); }), api);
     }

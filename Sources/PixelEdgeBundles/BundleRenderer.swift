@@ -35,7 +35,7 @@ public struct BundleRenderer: Sendable {
         var spaPageViews: Bool?
         var phoneCountry: String?
         var limitedDataUse: Bool?
-        /// pb-extras.js, for pixels that require consent.
+        /// pb-extras.js: identity hashing and the form harvest; with consent, the CMPs' signals.
         var extras: String?
 
         /// One letter each: the literal is in every bundle, and its long names cost 31 bytes gzipped of a
@@ -56,7 +56,7 @@ public struct BundleRenderer: Sendable {
             spaPageViews: pixel.settings.spaPageViews ? nil : false,
             phoneCountry: pixel.settings.defaultPhoneCountry?.rawValue,
             limitedDataUse: pixel.settings.limitedDataUse ? true : nil,
-            extras: pixel.settings.consent == .required ? BundleSettings.extrasPath : nil
+            extras: BundleSettings.extrasPath
         )
         // Values reach the template only as one escaped JavaScript literal, inserted with `<%%&config%%>` (the templates set Mustache's delimiters to `<%% %%>`); the
         // features a pixel does not use are not in its template at all.

@@ -1,5 +1,5 @@
 // The consent signals sites already have, read for consent.js (which decides what they weigh): the IAB TCF v2
-// API and Google Consent Mode. Part of pb-extras.js, which only pixels that require consent load.
+// API and Google Consent Mode. Part of pb-extras.js, which every pixel loads after pb.js.
 
 // Callbacks the TCF API already calls: one listener per pixel's decide, registered once.
 const listening = new WeakSet();
@@ -27,4 +27,11 @@ export function readConsentSignals(decide) {
     }
     if (google.ad_storage) decide(google.ad_storage == "granted" && google.ad_user_data != "denied" ? "grant" : updated && "revoke", 1);
   } catch (error) {}
+}
+
+// Reads the signals for a pixel's decide at once, then every half second while decide() says to go on (until
+// the site has spoken through pb("consent")).
+export function watchConsentSignals(decide) {
+  readConsentSignals(decide);
+  const timer = setInterval(() => (decide() ? readConsentSignals(decide) : clearInterval(timer)), 500);
 }

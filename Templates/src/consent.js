@@ -5,11 +5,11 @@
 //   2. the IAB TCF v2 CMP (__tcfapi): purpose 1 consent given or refused (GDPR not applying counts as given);
 //   1. Google Consent Mode in the dataLayer: ad_storage granted (and ad_user_data not denied) grants; an
 //      update that denies revokes, while a default that denies keeps consent held for the visitor's choice.
-// A weaker source never overrides a stronger one that has spoken. The signals are read at once and then every
-// half second (CMPs load after pb.js), until the site speaks itself, by consent-signals.js, which comes with
-// pb-extras.js (the promise extras). onChange gets the new state: "grant" or "revoke" (or "hold"),
-// named as TikTok's methods are (grantConsent, ...).
-export function watchConsent(onChange, extras) {
+// A weaker source never overrides a stronger one that has spoken. The CMPs' signals are read by pb-extras.js
+// (consent-signals.js: at once when it comes, then every half second, as CMPs load after pb.js) until the
+// site speaks itself; decide() with no state says whether to go on listening. onChange gets the new state:
+// "grant" or "revoke" (or "hold"), named as TikTok's methods are (grantConsent, ...).
+export function watchConsent(onChange) {
   let state = "hold";
   let strength = 0;
   const decide = (next, source) => {
@@ -17,16 +17,9 @@ export function watchConsent(onChange, extras) {
       strength = source;
       if (next != state) onChange((state = next));
     }
+    return strength < 3;
   };
-  // The CMPs' signals, read by pb-extras.js, at once when it comes.
-  let signals;
-  const readSignals = () => signals?.readConsentSignals(decide);
-  extras.then((module) => {
-    signals = module;
-    readSignals();
-  });
-  const timer = setInterval(() => (strength < 3 ? readSignals() : clearInterval(timer)), 500);
-  return { state: () => state, decide: (next) => decide(next, 3) };
+  return { state: () => state, decide };
 }
 
 // pb-extras.js (extras.js), loaded once per page for every pixel on it that requires consent: it resolves to

@@ -5,6 +5,9 @@
 // bundle (GET /pb-extras.js); `Templates/build` makes Templates/pb-extras.js.mustache from it.
 
 import { hashIdentity } from "./identity.js";
-import { readConsentSignals } from "./consent-signals.js";
+import { watchConsentSignals } from "./consent-signals.js";
+import { watchForms } from "./harvest.js";
 
-window.pb?.extras?.({ hashIdentity, readConsentSignals });
+// Typed email and phone fields identify the visitor to every pixel on the page.
+watchForms((fields) => window.pb?.("identify", fields));
+window.pb?.extras?.({ hashIdentity, watchConsentSignals });

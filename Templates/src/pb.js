@@ -19,10 +19,8 @@
 
 /* global PIXEL_CONFIG, FEATURE_TIKTOK, FEATURE_COLLECT, FEATURE_CONSENT -- set by Templates/build for each variant */
 
-import { loadTikTok } from "./tiktok.js";
-import { rememberTtclid } from "./first-party.js";
-import { watchForms } from "./harvest.js";
-import { hashIdentity } from "./identity.js";
+import { loadTikTok, startTikTok } from "./tiktok.js";
+import { readCookie, urlTtclid, storeTtclid } from "./first-party.js";
 import { currentPage, watchRoutes } from "./routes.js";
 import { watchConsent, loadExtras } from "./consent.js";
 import { serverCopySender } from "./send.js";
@@ -40,19 +38,24 @@ function start(config) {
     if (handlers[config.i]) return;
     // The API, shared by every pixel on the page; kept here: the page may replace window.pb, never this function.
     const api = existing?.p ? existing : (window.pb = Object.assign((...call) => { for (const id in handlers) handlers[id](call); }, { q: queue, p: handlers }));
-    // With consent required, identities are hashed, and the CMPs' signals read, by pb-extras.js, loaded now
-    // and used once it has come (see extras.js).
-    const extras = FEATURE_CONSENT && loadExtras(api, new URL(config.x, document.currentScript?.src || location));
+    // Identities are hashed, typed fields read, and (consent required) the CMPs' signals read by pb-extras.js,
+    // loaded now, off the critical path, and used once it has come (see extras.js).
+    const extras = loadExtras(api, new URL(config.x, document.currentScript?.src || location));
+    // What the pixels on the page share: the page view's id (below), the loader's state (tiktok.js).
+    const shared = (api.v ||= {});
 
-    // A page that already has TikTok's base code for this pixel has sent its own page view.
-    const pageViewDue = FEATURE_TIKTOK ? loadTikTok(config.t, config.j) : true;
+    // A page that already has TikTok's base code for this pixel has queued its own page view (see below).
+    const pageViewDue = FEATURE_TIKTOK ? loadTikTok(config.t, config.j, shared) : true;
     // Through this pixel's own queue or instance: events reach this pixel only, never another one on the page.
     const pixel = FEATURE_TIKTOK && (() => window.ttq.instance(config.t));
     // 128 random bits; getRandomValues works on plain http too.
     const newEventID = () => crypto.getRandomValues(new Uint32Array(4)).join("-");
 
-    // What is known of the visitor, sent with every server copy.
-    const visitor = { ttclid: rememberTtclid(), locale: navigator.language };
+    // What is known of the visitor, sent with every server copy. With consent required the ttclid is stored
+    // only at the grant: nothing is written on the device before it.
+    const ttclid = urlTtclid();
+    if (!FEATURE_CONSENT) storeTtclid(ttclid);
+    const visitor = { ttclid: ttclid || readCookie("pb_ttclid"), locale: navigator.language };
     // Copies leave only with consent, which they say to the server when the pixel requires it.
     if (FEATURE_CONSENT) visitor.consent = "granted";
 
@@ -61,28 +64,37 @@ function start(config) {
     // hashed an event runs at the end of the current task, before anything the page scheduled after it.
     let chain = Promise.resolve();
     const later = (work) => (chain = chain.then(work).catch((error) => error));
-    const hash = (fields) => FEATURE_CONSENT
-      ? extras.then((module) => module?.hashIdentity(fields, config.p) || {})
-      : hashIdentity(fields, config.p);
+    const hash = (fields) => extras.then((module) => module?.hashIdentity(fields, config.p) || {});
     const identify = (fields) => later(() => hash(fields).then((hashes) => {
       Object.assign(visitor, hashes);
       if (FEATURE_TIKTOK && Object.keys(hashes)[0]) pixel().identify(hashes);
     }));
-    watchForms(identify);
 
-    // TikTok's SDK holds, grants and revokes the browser events; send.js the server copies.
-    const consent = FEATURE_CONSENT && watchConsent((state) => FEATURE_TIKTOK && window.ttq[state + "Consent"](), extras);
-    const send = FEATURE_COLLECT && serverCopySender(config, FEATURE_CONSENT && consent.state);
+    // TikTok's SDK holds, grants and revokes the browser events; send.js the server copies. At the grant,
+    // and not before, TikTok's SDK is fetched and the ttclid stored.
+    const consent = FEATURE_CONSENT && watchConsent((state) => {
+      if (FEATURE_TIKTOK) window.ttq[state + "Consent"]();
+      // Before its SDK has come, TikTok's revoke cannot drop what is queued for the pixel: dropped here.
+      if (FEATURE_TIKTOK && state == "revoke") window.ttq._i[config.t].length = 0;
+      if (state == "grant") {
+        if (FEATURE_TIKTOK) startTikTok(shared);
+        storeTtclid(ttclid);
+      }
+    });
+    if (FEATURE_CONSENT) extras.then((module) => module?.watchConsentSignals(consent.decide));
+    const send = FEATURE_COLLECT && serverCopySender(config, FEATURE_CONSENT && consent.state, shared);
 
-    const track = (name, properties, eventID = newEventID()) => later(() => {
+    const track = (name, properties, eventID = newEventID(), queued) => later(() => {
       // TikTok's SDK sends CompletePayment as Purchase and SubmitForm as Lead (tiktok.md section 6): renamed
       // before either copy leaves, so that both carry one name with the event_id. (The currency is
       // upper-cased by the SDK for the browser copy and by /collect for the server copy.)
       const event = { CompletePayment: "Purchase", SubmitForm: "Lead" }[name] || name;
-      if (FEATURE_TIKTOK) {
+      // Nothing for TikTok while consent is refused: its SDK, not there yet, could not drop it.
+      if (FEATURE_TIKTOK && !(FEATURE_CONSENT && consent.state() == "revoke")) {
         // limited_data_use travels in the properties, which TikTok's SDK moves to the payload like event_id.
         const browserProperties = { ...properties, limited_data_use: config.l };
-        if (event == "Pageview") pixel().page({ ...browserProperties, event_id: eventID });
+        // A base code's page view queued before pb.js gets our event_id instead of a second one.
+        if (event == "Pageview") !FEATURE_CONSENT && queued ? (queued[1] = { ...queued[1], ...browserProperties, event_id: eventID }) : pixel().page({ ...browserProperties, event_id: eventID });
         else pixel().track(event, browserProperties, { event_id: eventID });
       }
       if (FEATURE_COLLECT) send({ event, event_id: eventID, properties, ...visitor });
@@ -92,16 +104,15 @@ function start(config) {
     // every pixel on the page: TikTok's SDK sends a page view to every loaded pixel at once, with the
     // event_id of the first.
     let lastPage;
-    const pageView = () => {
+    const pageView = (queued) => {
       const page = currentPage();
       if (page == lastPage) return;
       lastPage = page;
-      const shared = (api.v ||= {});
       if (shared.page != page) {
         shared.page = page;
         shared.id = newEventID();
       }
-      track("Pageview", undefined, shared.id);
+      track("Pageview", undefined, shared.id, queued);
     };
 
     // The public API: pb("track", EVENT, properties), pb("identify", {email, phone, external_id}),
@@ -110,13 +121,18 @@ function start(config) {
       try {
         if (call[0] == "track") track(call[1], call[2]);
         if (call[0] == "identify") identify(call[1]);
-        if (FEATURE_CONSENT && call[0] == "consent") consent.decide(call[1]);
+        if (FEATURE_CONSENT && call[0] == "consent") consent.decide(call[1], 3);
       } catch (error) {}
     };
     handlers[config.i] = handle;
     queue.forEach(handle);
-    if (!pageViewDue) lastPage = currentPage();
-    pageView();
-    if (config.s != false) watchRoutes(pageView);
+    // TikTok's base code before pb.js queued its own page view: it gets our event_id and its server copy.
+    // When its SDK has sent it already there is nothing to pair, and no page view is ours to send.
+    // (Not with consent required: there a base code before pb.js has already asked TikTok without consent,
+    // and the bytes go to holding what is queued instead.)
+    const queued = FEATURE_TIKTOK && !FEATURE_CONSENT && !pageViewDue && [].find.call(window.ttq, (call) => call[0] == "page");
+    if (!pageViewDue && !queued) lastPage = currentPage();
+    pageView(queued);
+    if (config.s != false) watchRoutes(() => pageView());
   } catch (error) {}
 }

@@ -1,13 +1,13 @@
-// Single-page apps: a change of route is a page view. A page is its URL without the fragment: a new path or
-// query is a new page (?page=2 too), an anchor (#reviews) is not; TikTok's SDK is read the same way by the
-// stand-in (Public/events-stub.js), since both sides must count the same page views.
-//
-// TikTok's SDK wraps the same history methods and, when the pixel's settings ask for it, sends a page view
-// of its own after them (in a setTimeout), without our event_id; it drops a second page view of a URL it has
-// seen. So onRoute runs synchronously inside the history call: our page view, with the event_id its server
-// copy carries, is the one TikTok keeps.
+// Single-page apps: pb.js sends a page view exactly where TikTok's SDK would send one of its own, so that the
+// SDK's copy (without our event_id) is the one it drops. The 2025-2026 SDK wraps history.pushState and
+// replaceState and listens to popstate, and sends a page view (in a setTimeout after them, when the pixel's
+// settings ask for it) whenever the URL, fragment included, differs from its previous page view's: an
+// anchor-only change (#reviews) is a page view, and so is going back to a URL seen before (issue 19, from
+// the SDK's behaviour on real sites; the stand-in, Public/events-stub.js, does the same). It drops a page view
+// of the URL of the one before. So onRoute runs synchronously inside the history call: our page view, with the
+// event_id its server copy carries, comes first, and the SDK's own is the second of that URL.
 
-export const currentPage = () => location.href.split("#")[0];
+export const currentPage = () => location.href;
 
 export function watchRoutes(onRoute) {
   for (const method of ["pushState", "replaceState"]) {

@@ -6,33 +6,41 @@
 // parameters (ttclid travels on its own).
 //
 // Copies wait, in order, while consent is held (with consent, consentState() says "hold"; "revoke" drops
-// them), and for the _ttp cookie of TikTok's pixel, the strongest browser key after ttclid: on a new visitor's
-// first page the pixel sets it only once its SDK has loaded (or consent is granted), after pb.js ran. With
-// TikTok, copies allowed to go wait for the cookie, looked for every 100 ms, at most 3 s in all, and go at
-// once when the page is hidden or left, so that none is lost.
+// them), and, with TikTok, until its SDK's fate is known and then for the _ttp cookie it sets, the strongest
+// browser key after ttclid (on a new visitor's first page the SDK sets it only once it has loaded, after
+// pb.js ran). Looked for every 100 ms: a copy goes at once when the SDK cannot come (its script failed, or it
+// has not run within 1 s: the visitors whose copies matter most), else once _ttp is there or at most 3 s;
+// and at once when the page is hidden or left, so that none is lost. Each copy says what was seen of TikTok's
+// pixel (install check): `sdk` "loaded" or "blocked", and `base_code` when TikTok's own base code is on the
+// page too.
 
 import { readCookie } from "./first-party.js";
+import { sdkState } from "./tiktok.js";
 
 // Called while pb.js runs: collect resolves against pb.js's own URL (the edge), which document.currentScript
-// gives only then.
-export function serverCopySender(config, consentState) {
+// gives only then. shared is the page's pb state (tiktok.js: whether events.js failed, another base code).
+export function serverCopySender(config, consentState, shared) {
   const collect = new URL(config.c, document.currentScript?.src || location);
   let waiting = [];
   let checks = 0;
   let timer;
-  // leaving: the page is being hidden or left, so waiting for _ttp is over.
+  // leaving: the page is being hidden or left, so waiting is over.
   const flush = (leaving) => {
     const allowed = !FEATURE_CONSENT || consentState() == "grant";
     if (FEATURE_CONSENT && consentState() == "revoke") waiting = [];
-    if (allowed && (leaving || !FEATURE_TIKTOK || readCookie("_ttp") || checks >= 30)) {
+    const state = FEATURE_TIKTOK && sdkState(config.t, shared, checks);
+    if (allowed && (leaving || !FEATURE_TIKTOK || state == "blocked" || (state && readCookie("_ttp")) || checks >= 30)) {
       for (const copy of waiting.splice(0)) {
-        navigator.sendBeacon?.(collect, JSON.stringify({ ...copy, ttp: readCookie("_ttp") }));
+        // (JSON leaves out what is undefined: no sdk while unknown, no base_code unless found.)
+        navigator.sendBeacon?.(collect, JSON.stringify({
+          ...copy, ttp: readCookie("_ttp"), sdk: FEATURE_TIKTOK ? state : undefined, base_code: FEATURE_TIKTOK ? shared.b : undefined,
+        }));
       }
     }
     if (waiting[0] && !timer) {
       timer = setTimeout(() => {
         timer = 0;
-        // The 3 s for _ttp count from consent on.
+        // The waits count from consent on.
         if (allowed) checks++;
         flush();
       }, 100);

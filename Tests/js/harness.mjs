@@ -156,6 +156,7 @@ export function runBundle(source, {
   before = null,
   sdkSettings = null,
   extrasBlocked = false,
+  sdkBlocked = false,
   language = "en-GB",
   scriptSrc = "https://edge.example.net/p/shop/pb.js",
 } = {}) {
@@ -172,6 +173,8 @@ export function runBundle(source, {
     visibilityState: "visible",
     currentScript: currentScript ? { src: scriptSrc } : null,
     head: { append(...elements) { inserted.push(...elements); pendingScripts.push(...elements); } },
+    // What TikTok's base code inserts its script with: before the first script of the page.
+    getElementsByTagName() { return [{ parentNode: { insertBefore(element) { document.head.append(element); } } }]; },
     createElement(tag) { return { tagName: tag.toUpperCase() }; },
     addEventListener(type, listener, capture) { listeners.push({ type, listener, capture }); },
     get cookie() {
@@ -257,6 +260,11 @@ export function runBundle(source, {
           continue;
         }
         if (!script.src?.startsWith(EVENTS_JS)) continue;
+        // A blocker or a failed network: the script's error event, and no SDK.
+        if (sdkBlocked) {
+          script.onerror?.();
+          continue;
+        }
         if (sdkSettings) window.__eventsStubSettings = sdkSettings;
         document.currentScript = script;
         vm.runInContext(EVENTS_STUB, context);

@@ -28,6 +28,9 @@ before(async () => {
 });
 after(() => server?.stop());
 
+/** The events.js scripts the bundle inserted (pb-extras.js is the other). */
+const sdkScripts = (page) => page.inserted.filter((script) => String(script.src).startsWith(EVENTS_JS));
+const extrasScripts = (page) => page.inserted.filter((script) => String(script.src).endsWith("/pb-extras.js"));
 const entries = (queue, method) => [...queue].filter((entry) => Array.isArray(entry) && entry[0] === method);
 const ttpCookie = (jar) => jar.cookies.get("_ttp")?.value;
 
@@ -48,12 +51,13 @@ describe("TikTok loader", () => {
     assert.deepEqual([...ttq.methods], METHODS);
     for (const method of [...METHODS, "setAndDefer", "instance", "load"]) assert.equal(typeof ttq[method], "function", method);
     assert.ok(Array.isArray(ttq._i[CODE]));
-    assert.equal(ttq._i[CODE]._u, EVENTS_JS);
     assert.equal(typeof ttq._t[CODE], "number");
     assert.deepEqual({ ...ttq._o[CODE] }, {});
-    assert.equal(page.inserted.length, 1);
-    assert.equal(page.inserted[0].tagName, "SCRIPT");
-    assert.equal(page.inserted[0].src, `${EVENTS_JS}?sdkid=${CODE}&lib=ttq`);
+    assert.equal(sdkScripts(page).length, 1);
+    assert.equal(sdkScripts(page)[0].tagName, "SCRIPT");
+    assert.equal(sdkScripts(page)[0].src, `${EVENTS_JS}?sdkid=${CODE}&lib=ttq`);
+    // Identity hashing and the form harvest come after, off the critical path.
+    assert.equal(String(extrasScripts(page)[0].src), "https://edge.example.net/pb-extras.js");
   });
 
   test("the stand-in takes the pixel over as TikTok's SDK does: info and options on ttq._i[CODE], the queue replayed", async () => {
@@ -74,7 +78,8 @@ describe("TikTok loader", () => {
   test("a pixel without TikTok, or with TikTok disabled, gets no TikTok code and adds only pb", () => {
     const page = runBundle(bundles.plain);
     assert.equal(page.window.ttq, undefined);
-    assert.equal(page.inserted.length, 0);
+    assert.equal(sdkScripts(page).length, 0);
+    assert.equal(page.inserted.length, extrasScripts(page).length);
     assert.deepEqual(page.addedGlobals, ["pb"]);
     assert.doesNotMatch(bundles.plain, /ttq|tiktok/i);
   });
@@ -157,30 +162,70 @@ describe("page views and their server copies share one event_id", () => {
     page.run(bundles.shop);
     await page.start();
     page.advance(100);
-    assert.equal(page.inserted.length, 1);
+    assert.equal(sdkScripts(page).length, 1);
+    assert.equal(extrasScripts(page).length, 1);
     assert.equal(page.tiktok("Pageview").length, 1);
     assert.equal(page.copies("Pageview").length, 1);
   });
 
-  test("a page that already has TikTok's base code for the pixel keeps it: no second events.js, no second page view", async () => {
-    const baseCode = `!function (w, d, t) { w.TiktokAnalyticsObject = t; var ttq = w[t] = w[t] || [];
-      ttq.methods = ${JSON.stringify(METHODS)};
-      ttq.setAndDefer = function (t, e) { t[e] = function () { t.push([e].concat(Array.prototype.slice.call(arguments, 0))) } };
-      for (var i = 0; i < ttq.methods.length; i++) ttq.setAndDefer(ttq, ttq.methods[i]);
-      ttq.instance = function (t) { for (var e = ttq._i[t] || [], n = 0; n < ttq.methods.length; n++) ttq.setAndDefer(e, ttq.methods[n]); return e };
-      ttq.load = function (e, n) { ttq._i = ttq._i || {}, ttq._i[e] = [], ttq._i[e]._u = "site", ttq._t = ttq._t || {}, ttq._t[e] = +new Date, ttq._o = ttq._o || {}, ttq._o[e] = n || {}; w.siteLoads = (w.siteLoads || 0) + 1 };
-      ttq.load("${CODE}"); ttq.page(); }(window, document, "ttq");`;
-    const page = runBundle(bundles.shop, { before: baseCode });
-    assert.equal(page.inserted.length, 0);
-    assert.equal(page.window.siteLoads, 1);
-    page.run(`document.head.append({src: "${EVENTS_JS}?sdkid=${CODE}&lib=ttq"})`);
+  /** TikTok's official base code (tiktok.md section 1), today's (consent methods) or 2022-23's, loading events.js
+   *  from the same URL as pb.js (in production both are analytics.tiktok.com's). */
+  const baseCode = (methods = METHODS) => `!function (w, d, t) {
+    w.TiktokAnalyticsObject = t; var ttq = w[t] = w[t] || [];
+    ttq.methods = ${JSON.stringify(methods)};
+    ttq.setAndDefer = function (t, e) { t[e] = function () { t.push([e].concat(Array.prototype.slice.call(arguments, 0))) } };
+    for (var i = 0; i < ttq.methods.length; i++) ttq.setAndDefer(ttq, ttq.methods[i]);
+    ttq.instance = function (t) { for (var e = ttq._i[t] || [], n = 0; n < ttq.methods.length; n++) ttq.setAndDefer(e, ttq.methods[n]); return e };
+    ttq.load = function (e, n) { var r = "${EVENTS_JS}", o = n && n.partner; ttq._i = ttq._i || {}, ttq._i[e] = [], ttq._i[e]._u = r, ttq._t = ttq._t || {}, ttq._t[e] = +new Date, ttq._o = ttq._o || {}, ttq._o[e] = n || {}; n = document.createElement("script"); n.type = "text/javascript", n.async = !0, n.src = r + "?sdkid=" + e + "&lib=" + t; e = document.getElementsByTagName("script")[0]; e.parentNode.insertBefore(n, e) };
+    ttq.load("${CODE}"); ttq.page();
+  }(window, document, "ttq");`;
+  const OLD_METHODS = METHODS.slice(0, METHODS.indexOf("disableCookie") + 1);
+
+  /** A page with pb.js and TikTok's base code in the given order, loaded, then a Lead. */
+  async function withBaseCode(order, methods) {
+    const page = order === "before" ? runBundle(bundles.shop, { before: baseCode(methods) }) : runBundle(bundles.shop);
+    if (order === "after") {
+      // The next script of the head: the microtasks pb.js queued have run, as between two scripts.
+      await page.settled();
+      page.run(baseCode(methods));
+    }
     await page.start();
     page.advance(100);
-    assert.equal(page.tiktok("Pageview").length, 1, "only the site's own page view");
-    assert.equal(page.copies("Pageview").length, 0);
+    if (order === "late") {
+      // Injected by a tag manager once the SDK runs.
+      page.run(baseCode(methods));
+      await page.start();
+      page.advance(100);
+    }
     page.window.pb("track", "Lead", { value: 3 });
     await page.settled();
-    assert.equal(page.tiktok("Lead")[0].event_id, page.copies("Lead")[0].event_id);
+    page.advance(100);
+    return page;
+  }
+
+  for (const order of ["before", "after", "late"]) {
+    for (const [generation, methods] of [["today's", METHODS], ["2022-23's", OLD_METHODS]]) {
+      test(`TikTok's base code (${generation}) ${order} pb.js: one events.js, one page view with pb.js's event_id and one copy`, async () => {
+        const page = await withBaseCode(order, methods);
+        assert.equal(sdkScripts(page).length, 1, "events.js is requested once");
+        const views = page.tiktok("Pageview");
+        assert.equal(views.length, 1, "one page view reaches TikTok");
+        const copies = page.copies("Pageview");
+        assert.equal(copies.length, 1, "one server copy");
+        assert.equal(views[0].event_id, copies[0].event_id);
+        assert.notEqual(views[0].event_id, "");
+        assert.equal(page.tiktok("Lead")[0].event_id, page.copies("Lead")[0].event_id);
+        // The install check: the base code is on the page, and the SDK loaded.
+        assert.equal(page.copies("Lead")[0].base_code, 1);
+        assert.equal(page.copies("Lead")[0].sdk, "loaded");
+      });
+    }
+  }
+
+  test("without another base code, the copies say none was found", async () => {
+    const page = await loaded();
+    assert.equal(page.copies("Pageview")[0].base_code, undefined);
+    assert.equal(page.copies("Pageview")[0].sdk, "loaded");
   });
 });
 
@@ -198,8 +243,11 @@ describe("single-page apps", () => {
     assert.notEqual(views[1].event_id, "");
   });
 
-  test("replaceState to the same URL and a new fragment are not page views; a new query, replaceState to a new URL and back are", async () => {
-    const page = await loaded("shop", { url: "https://shop.example.co.uk/list" });
+  // Where today's SDK sends a page view of its own (historyPageViews on), pb.js sends one first, with its event_id:
+  // the SDK's own is then the second of the URL, and dropped. Every page view TikTok gets carries an event_id
+  // that a copy carries too.
+  test("the SDK's URL rule: a new fragment, a new query and going back are page views; the same URL is not", async () => {
+    const page = await loaded("shop", { url: "https://shop.example.co.uk/list", sdkSettings: { historyPageViews: true } });
     const step = async (move) => {
       move();
       await page.settled();
@@ -207,12 +255,14 @@ describe("single-page apps", () => {
       return page.tiktok("Pageview").length;
     };
     assert.equal(await step(() => page.navigate("/list", { replace: true })), 1);
-    assert.equal(await step(() => page.navigate("/list#reviews")), 1);
-    assert.equal(await step(() => page.navigate("/list?page=2")), 2);
-    assert.equal(await step(() => page.navigate("/list?page=3", { replace: true })), 3);
-    assert.equal(await step(() => page.back("/list?page=2")), 4);
+    assert.equal(await step(() => page.navigate("/list#reviews")), 2);
+    assert.equal(await step(() => page.navigate("/list?page=2")), 3);
+    assert.equal(await step(() => page.navigate("/list?page=3", { replace: true })), 4);
+    assert.equal(await step(() => page.back("/list?page=2")), 5);
+    assert.equal(await step(() => page.back("/list#reviews")), 6);
     const ids = page.tiktok("Pageview").map((view) => view.event_id);
-    assert.equal(new Set(ids).size, 4);
+    assert.ok(ids.every((id) => id !== ""), "no page view of the SDK's own, without an event_id");
+    assert.equal(new Set(ids).size, 6);
     assert.deepEqual(page.copies("Pageview").map((copy) => copy.event_id).sort(), [...ids].sort());
   });
 
@@ -240,16 +290,37 @@ describe("_ttp on the server copy", () => {
     assert.equal(copy.ttp, page.tiktok("Pageview")[0].context.user.anonymous_id);
   });
 
-  test("when events.js never loads, the copies go after 3 s without ttp", async () => {
+  test("when events.js fails to load, the copies go at once, saying the SDK was blocked", async () => {
+    const page = runBundle(bundles.shop, { sdkBlocked: true });
+    await page.start();
+    page.window.pb("track", "Lead");
+    await page.settled();
+    page.advance(100);
+    assert.deepEqual(page.copies().map((copy) => copy.event), ["Pageview", "Lead"]);
+    assert.ok(page.copies().every((copy) => copy.sdk === "blocked" && copy.ttp === undefined));
+  });
+
+  test("when events.js neither loads nor fails, the copies go after 1 s, saying so", async () => {
     const page = runBundle(bundles.shop);
     await page.start({ sdk: false });
     page.window.pb("track", "Lead");
     await page.settled();
+    page.advance(900);
+    assert.equal(page.copies().length, 0);
+    page.advance(200);
+    assert.deepEqual(page.copies().map((copy) => copy.event), ["Pageview", "Lead"]);
+    assert.equal(page.copies()[0].sdk, "blocked");
+  });
+
+  test("when the SDK loads but sets no _ttp, the copies go after 3 s", async () => {
+    const page = runBundle(bundles.shop);
+    await page.start({ sdk: false });
+    page.loadScripts();
+    page.jar.cookies.delete("_ttp");
     page.advance(2900);
     assert.equal(page.copies().length, 0);
-    page.advance(300);
-    assert.deepEqual(page.copies().map((copy) => copy.event), ["Pageview", "Lead"]);
-    assert.equal(page.copies()[0].ttp, undefined);
+    page.advance(200);
+    assert.equal(page.copies("Pageview")[0].sdk, "loaded");
   });
 
   test("a page left while waiting sends its copies at once", async () => {
@@ -259,27 +330,57 @@ describe("_ttp on the server copy", () => {
     assert.equal(page.copies("Pageview").length, 1);
   });
 
-  test("a returning visitor's copies go at once with the _ttp they have", async () => {
+  test("a returning visitor's copies go as soon as the SDK has run, with the _ttp they have", async () => {
     const jar = new CookieJar();
     jar.cookies.set("_ttp", { value: "2abcDEF123.tt.1", domain: "shop.example.co.uk", attrs: {} });
     const page = runBundle(bundles.shop, { jar });
-    await page.start({ sdk: false });
+    await page.start();
+    page.advance(100);
     assert.equal(page.copies("Pageview")[0].ttp, "2abcDEF123.tt.1");
+    assert.equal(page.copies("Pageview")[0].sdk, "loaded");
   });
 });
 
 describe("consent", () => {
-  test("consent required: holdConsent comes before anything else, and nothing is sent from either side", async () => {
-    const page = runBundle(bundles.consent);
+  test("consent required: before a grant nothing is stored on the device and nothing is asked of TikTok or /collect", async () => {
+    const page = runBundle(bundles.consent, { url: "https://shop.example.co.uk/landing?ttclid=E.C.P.abc" });
     assert.deepEqual([...page.window.ttq[0]], ["holdConsent"]);
+    // Event Builder finds the pixel registered all the same.
+    assert.ok(Array.isArray(page.window.ttq._i[CODE]));
     await page.start();
     page.advance(3000);
     page.window.pb("track", "Lead");
     await page.settled();
     page.advance(3000);
+    assert.deepEqual(sdkScripts(page), [], "events.js is not fetched");
     assert.deepEqual(page.tiktok(), []);
     assert.deepEqual(page.copies(), []);
-    assert.equal(page.jar.cookies.has("_ttp"), false);
+    assert.deepEqual(page.jar.writes, [], "no cookie is written, not even pb_ttclid");
+    assert.equal(page.session.items.size, 0, "nothing in sessionStorage");
+  });
+
+  test("at the grant, events.js loads, _ttp and pb_ttclid are set, and the held events go with their event_ids and the ttclid", async () => {
+    const page = runBundle(bundles.consent, { url: "https://shop.example.co.uk/landing?ttclid=E.C.P.abc" });
+    await page.start();
+    page.window.pb("track", "Lead");
+    await page.settled();
+    page.window.pb("consent", "grant");
+    assert.equal(sdkScripts(page).length, 1);
+    await page.start();
+    page.advance(100);
+    assert.equal(page.jar.cookies.get("pb_ttclid").value, "E.C.P.abc");
+    assert.ok(ttpCookie(page.jar));
+    const copies = page.copies();
+    assert.deepEqual(copies.map((copy) => copy.event), ["Pageview", "Lead"]);
+    assert.ok(copies.every((copy) => copy.ttclid === "E.C.P.abc" && copy.sdk === "loaded"));
+    assert.deepEqual(page.tiktok().filter((p) => p.event !== "LandingPageView").map((p) => p.event_id), copies.map((copy) => copy.event_id));
+    // A revoke after the grant stops further sending on both sides.
+    page.window.pb("consent", "revoke");
+    page.window.pb("track", "Contact");
+    await page.settled();
+    page.advance(3000);
+    assert.equal(page.copies("Contact").length, 0);
+    assert.equal(page.tiktok("Contact").length, 0);
   });
 
   test("pb('consent', 'grant') releases both sides with the same event_ids, and the copies say so", async () => {
@@ -288,7 +389,7 @@ describe("consent", () => {
     page.window.pb("track", "Lead");
     await page.settled();
     page.window.pb("consent", "grant");
-    await page.settled();
+    await page.start();
     page.advance(100);
     const sent = page.tiktok().filter((payload) => ["Pageview", "Lead"].includes(payload.event));
     const copies = page.copies();
@@ -309,9 +410,9 @@ describe("consent", () => {
     assert.deepEqual(page.copies(), []);
     page.window.pb("consent", "grant");
     page.window.pb("track", "Contact");
-    await page.settled();
+    await page.start();
     page.advance(100);
-    assert.deepEqual(page.tiktok().map((payload) => payload.event).filter((event) => event !== "EnrichAM"), ["Contact"]);
+    assert.deepEqual(page.tiktok().map((payload) => payload.event).filter((event) => !["EnrichAM", "LandingPageView"].includes(event)), ["Contact"]);
     assert.deepEqual(page.copies().map((copy) => copy.event), ["Contact"]);
   });
 
@@ -323,6 +424,8 @@ describe("consent", () => {
     assert.deepEqual(page.copies(), []);
     page.run("gtag('consent', 'update', {ad_storage: 'granted', ad_user_data: 'granted'})");
     page.advance(600);
+    await page.start();
+    page.advance(100);
     assert.equal(page.tiktok("Pageview").length, 1);
     assert.equal(page.copies("Pageview").length, 1);
   });
@@ -335,6 +438,8 @@ describe("consent", () => {
     page.advance(600);
     page.run("dataLayer.push(['consent', 'update', {ad_storage: 'granted', ad_user_data: 'granted'}])");
     page.advance(600);
+    await page.start();
+    page.advance(100);
     assert.equal(page.tiktok("Pageview").length, 0, "revoked before the grant: the held page view is gone");
     page.window.pb("track", "Lead");
     await page.settled();
@@ -347,12 +452,14 @@ describe("consent", () => {
       if (command === "addEventListener") callback({gdprApplies: true, eventStatus: "tcloaded", purpose: {consents: ${JSON.stringify(consents)}}}, true);
     };`;
     const granted = await loaded("consent", { before: cmp({ 1: true }) });
+    await granted.start();
+    granted.advance(100);
     assert.equal(granted.copies("Pageview")[0].consent, "granted");
     const refused = await loaded("consent", { before: cmp({ 1: false }) });
     assert.deepEqual(refused.copies(), []);
     refused.window.pb("consent", "grant");
     refused.window.pb("track", "Lead");
-    await refused.settled();
+    await refused.start();
     refused.advance(100);
     assert.equal(refused.copies("Lead").length, 1);
   });
@@ -382,7 +489,7 @@ describe("consent", () => {
     assert.deepEqual(page.copies(), [], "the CMP's signal is read by pb-extras.js only");
     page.window.pb("consent", "grant");
     page.window.pb("track", "Lead");
-    await page.settled();
+    await page.start();
     page.advance(100);
     const [lead] = page.copies("Lead");
     assert.equal(lead.consent, "granted");
@@ -392,7 +499,7 @@ describe("consent", () => {
   test("consent none (the default) holds nothing", () => {
     const page = runBundle(bundles.shop);
     assert.equal(entries(page.window.ttq, "holdConsent").length, 0);
-    assert.doesNotMatch(bundles.shop, /__tcfapi|dataLayer|pb-extras/);
+    assert.doesNotMatch(bundles.shop, /__tcfapi|dataLayer|holdConsent\(\)/);
   });
 });
 

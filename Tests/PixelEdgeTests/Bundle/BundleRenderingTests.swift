@@ -33,7 +33,7 @@ import Testing
         #expect(source.contains("\"t\":\"\(TestEnvironment.pixelCode)\""))
         #expect(source.contains("TiktokAnalyticsObject"))
         #expect(source.contains("?sdkid=\"+"))
-        #expect(source.contains("._u="))
+        #expect(!source.contains("._u="), "TikTok's SDK never reads _u")
         #expect(source.contains("\"j\":\"https://analytics.tiktok.com/i18n/pixel/events.js\""))
         #expect(!source.contains(TestEnvironment.accessToken))
         #expect(!source.contains("wxyz"))
