@@ -392,6 +392,17 @@ function renderEvents(answer) {
     return row;
   }));
   $("hints").replaceChildren(...coverage.hints.map((hint) => element("li", "", hint.message)));
+  // The install check: what pb.js saw of the pages (TikTok's SDK blocked, another base code on the site).
+  const { install } = answer;
+  $("install-summary").textContent = install.pageViews
+    ? `${install.pageViews} page view${install.pageViews === 1 ? "" : "s"} seen by pb.js since ${new Date(coverage.since).toLocaleString()}`
+      + (install.findings.length ? "." : ": TikTok's pixel loaded, and no other TikTok base code was found.")
+    : "No page view seen in the last 24 hours.";
+  $("install").replaceChildren(...install.findings.map((finding) => {
+    const item = element("li", "", finding.message);
+    item.dataset.check = finding.keys[0];
+    return item;
+  }));
   $("events").querySelector("tbody").replaceChildren(...events.map((event) => {
     const row = element("tr");
     row.dataset.eventId = event.eventId;
@@ -418,6 +429,7 @@ function openDetail(id) {
   $("copy-status").textContent = "";
   for (const table of ["coverage", "events"]) $(table).querySelector("tbody").replaceChildren();
   $("hints").replaceChildren();
+  $("install").replaceChildren();
   show("detail");
   poll(EVENTS_REFRESH_MS, async () => renderEvents(await api("GET", pixelPath(id, "/events"))));
 }

@@ -90,6 +90,15 @@ public final class PixelEdgeMetrics: Sendable {
         CoreMetrics.Counter(label: "pixeledge_events_refused_total", dimensions: [("reason", reason)], factory: self.factory).increment()
     }
 
+    /// A page view's install check, as pb.js reported it (`sdk`: loaded, blocked or unknown); no pixel label,
+    /// so that the series stay few whatever the number of pixels (the admin API has them per pixel).
+    package func pageViewChecked(sdk: String, baseCode: Bool) {
+        CoreMetrics.Counter(label: "pixeledge_page_views_total", dimensions: [("sdk", sdk)], factory: self.factory).increment()
+        if baseCode {
+            CoreMetrics.Counter(label: "pixeledge_page_views_with_base_code_total", factory: self.factory).increment()
+        }
+    }
+
     package func eventsFailed(code: Int?, count: Int) {
         CoreMetrics.Counter(label: "pixeledge_events_failed_total", dimensions: [("code", code.map(String.init) ?? "none")], factory: self.factory)
             .increment(by: count)

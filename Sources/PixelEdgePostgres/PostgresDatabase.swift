@@ -208,6 +208,11 @@ public final class PostgresDatabase: Service, Sendable {
                 "CREATE INDEX match_key_hour_by_hour ON match_key_hour (hour)",
             ]
         ),
+        (
+            "install-check-v1",
+            // The install check's counts beside the match keys (InstallCheck.countNames).
+            InstallCheck.countNames.map { "ALTER TABLE match_key_hour ADD COLUMN \($0) BIGINT NOT NULL DEFAULT 0" }
+        ),
     ]
 
     /// How long one operation may take, waiting for a connection included. The pool waits for a connection

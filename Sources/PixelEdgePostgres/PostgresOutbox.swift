@@ -260,14 +260,18 @@ public struct PostgresOutbox: EventOutbox {
         let (email, phone, externalID, ttclid, ttp, ip, userAgent) = (
             column("email"), column("phone"), column("external_id"), column("ttclid"), column("ttp"), column("ip"), column("user_agent")
         )
+        let (pageViews, sdkLoaded, sdkBlocked, baseCode) = (column("pageviews"), column("sdk_loaded"), column("sdk_blocked"), column("base_code"))
         // One statement for every pixel, in the order of their ids.
         _ = try await self.database.rows(
             """
-            INSERT INTO match_key_hour (pixel_id, hour, node, events, email, phone, external_id, ttclid, ttp, ip, user_agent)
-            SELECT pixel_id, \(hour), \(self.node), events, email, phone, external_id, ttclid, ttp, ip, user_agent
+            INSERT INTO match_key_hour (pixel_id, hour, node, events, email, phone, external_id, ttclid, ttp, ip, user_agent,
+                pageviews, sdk_loaded, sdk_blocked, base_code)
+            SELECT pixel_id, \(hour), \(self.node), events, email, phone, external_id, ttclid, ttp, ip, user_agent,
+                pageviews, sdk_loaded, sdk_blocked, base_code
             FROM unnest(\(rows.map(\.key.rawValue))::text[], \(rows.map(\.value.events))::bigint[], \(email)::bigint[], \(phone)::bigint[],
-                \(externalID)::bigint[], \(ttclid)::bigint[], \(ttp)::bigint[], \(ip)::bigint[], \(userAgent)::bigint[])
-                AS counts (pixel_id, events, email, phone, external_id, ttclid, ttp, ip, user_agent)
+                \(externalID)::bigint[], \(ttclid)::bigint[], \(ttp)::bigint[], \(ip)::bigint[], \(userAgent)::bigint[],
+                \(pageViews)::bigint[], \(sdkLoaded)::bigint[], \(sdkBlocked)::bigint[], \(baseCode)::bigint[])
+                AS counts (pixel_id, events, email, phone, external_id, ttclid, ttp, ip, user_agent, pageviews, sdk_loaded, sdk_blocked, base_code)
             ON CONFLICT (pixel_id, hour, node) DO UPDATE SET events = match_key_hour.events + excluded.events,
                 \(unescaped: Self.matchKeyColumns.map { "\($0) = match_key_hour.\($0) + excluded.\($0)" }.joined(separator: ", "))
             """
@@ -294,7 +298,7 @@ public struct PostgresOutbox: EventOutbox {
     }
 
     /// The columns of `match_key_hour`, named as the Events API names the keys.
-    static let matchKeyColumns = MatchKeys.allNames
+    static let matchKeyColumns = MatchKeyCoverage.countNames
 
     private static func status(from row: PostgresRandomAccessRow) throws -> DeliveryStatus {
         let lastError = try row["last_error_message"].decode(String?.self).map { message in

@@ -241,6 +241,12 @@ public struct SQLiteDatabase: Sendable {
                     """
             )
         }
+        migrator.registerMigration("install-check-v1") { db in
+            // The install check's counts beside the match keys (InstallCheck.countNames).
+            for column in InstallCheck.countNames {
+                try db.execute(sql: "ALTER TABLE match_key_hour ADD COLUMN \(column) INTEGER NOT NULL DEFAULT 0")
+            }
+        }
         return migrator
     }
 

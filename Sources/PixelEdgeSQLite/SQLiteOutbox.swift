@@ -345,8 +345,9 @@ public struct SQLiteOutbox: EventOutbox {
         }
     }
 
-    /// The columns of `match_key_hour`, named as the Events API names the keys.
-    static let matchKeyColumns = MatchKeys.allNames
+    /// The count columns of `match_key_hour`: the match keys, named as the Events API names them, and the
+    /// install check's.
+    static let matchKeyColumns = MatchKeyCoverage.countNames
 
     /// Records a failure; `state` nil keeps the pixel's current state.
     private static func record(

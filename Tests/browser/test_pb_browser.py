@@ -3,7 +3,10 @@ SDK (Public/events-stub.js, which behaves as section 6 of ../shared/reference/ti
 Assertions are on what would reach TikTok (the stand-in's recorded payloads) and PixelEdge (the beacons)."""
 import hashlib
 import json
+import time
 import urllib.request
+
+import pytest
 
 from conftest import SECOND_CODE, PixelEdge, free_port
 
@@ -40,7 +43,6 @@ def test_the_pixel_is_registered_before_the_next_script_runs_and_at_dom_ready(pa
     assert page.evaluate("window.__domReadySaw") == [DEMO_CODE]
     loads = page.evaluate("window.__eventsStub.loads")
     assert loads == [{"src": f"{edge}/events-stub.js?sdkid={DEMO_CODE}&lib=ttq", "code": DEMO_CODE}]
-    assert page.evaluate(f"window.ttq._i['{DEMO_CODE}']._u") == f"{edge}/events-stub.js"
     assert page.evaluate(f"window.ttq._i['{DEMO_CODE}'].info.pixelCode") == DEMO_CODE
     assert "is registered" in page.text_content("#pixel")
     beacon = collect.wait_for(lambda b: b.get("event_id") == view["event_id"])
@@ -66,13 +68,16 @@ def test_the_pixel_stays_registered_when_events_js_is_blocked_and_the_copy_still
     page.expected_errors.append("events-stub.js")
     page.expected_errors.append("net::ERR_FAILED")
     start = len(collect.bodies)
+    started = time.monotonic()
     page.goto(edge + "/second.html")
     page.wait_for_load_state("load")
     assert page.evaluate(f"Object.keys(window.ttq._i)") == [DEMO_CODE]
     assert page.evaluate("window.__eventsStub") is None
-    # Without the pixel no _ttp ever comes: the copy goes after the 3 s it may wait for one.
+    # events.js failed: no _ttp will come, and the copy goes at once, saying the SDK was blocked.
     beacon = collect.wait_for(lambda b: b.get("event") == "Pageview" and b.get("url") == edge + "/second.html", after=start)
+    assert time.monotonic() - started < 1, "the copy waited for an SDK that could not come"
     assert "ttp" not in beacon["json"]
+    assert beacon["json"]["sdk"] == "blocked"
     assert all("events-stub.js" in e or "ERR_FAILED" in e for e in page.errors)
 
 
@@ -216,13 +221,15 @@ def test_the_relay_forwards_only_what_consent_allowed(browser, events_api, pages
         page = context.new_page()
         # Held, then revoked: nothing may leave.
         page.goto(pages.base + "/held.html")
-        page.wait_for_function("window.__eventsStub && __eventsStub.loads.length == 1")
+        # Before a grant TikTok's SDK is not even fetched; pb-extras.js (the CMP readers) has come.
+        page.wait_for_function("() => window.pb.x.then((module) => !!module)")
         page.evaluate("pb('track', 'Lead')")
         page.evaluate("pb('consent', 'revoke'); pb('track', 'Contact')")
         assert sent(page) == []
+        assert page.evaluate("window.__eventsStub") is None
         # A later page, granted.
         page.goto(granted_url)
-        page.wait_for_function("window.__eventsStub && __eventsStub.loads.length == 1")
+        page.wait_for_function("() => window.pb.x.then((module) => !!module)")
         page.evaluate("pb('consent', 'grant'); pb('track', 'Purchase', {value: 5, currency: 'EUR'})")
         view = wait_sent(page, "Pageview")[0]
         purchase = wait_sent(page, "Purchase")[0]
@@ -260,6 +267,110 @@ def test_a_complete_payment_reaches_the_pixel_and_the_events_api_as_one_purchase
         assert copy["event"] == "Purchase"
         assert copy["properties"]["currency"] == "EUR"
         assert not any(e["event"] == "CompletePayment" for e in events_api.events)
+        context.close()
+    finally:
+        server.close()
+
+
+def base_code(events_js, code=DEMO_CODE):
+    """TikTok's official base code of today (../shared/reference/tiktok.md section 1), loading `events_js`."""
+    methods = json.dumps(["page", "track", "identify", "instances", "debug", "on", "off", "once", "ready", "alias", "group",
+                          "enableCookie", "disableCookie", "holdConsent", "revokeConsent", "grantConsent"])
+    return ("!function (w, d, t) { w.TiktokAnalyticsObject = t; var ttq = w[t] = w[t] || []; ttq.methods = " + methods + ";"
+            " ttq.setAndDefer = function (t, e) { t[e] = function () { t.push([e].concat(Array.prototype.slice.call(arguments, 0))) } };"
+            " for (var i = 0; i < ttq.methods.length; i++) ttq.setAndDefer(ttq, ttq.methods[i]);"
+            " ttq.instance = function (t) { for (var e = ttq._i[t] || [], n = 0; n < ttq.methods.length; n++) ttq.setAndDefer(e, ttq.methods[n]); return e };"
+            " ttq.load = function (e, n) { var r = '" + events_js + "', o = n && n.partner; ttq._i = ttq._i || {}, ttq._i[e] = [], ttq._i[e]._u = r,"
+            " ttq._t = ttq._t || {}, ttq._t[e] = +new Date, ttq._o = ttq._o || {}, ttq._o[e] = n || {}; n = document.createElement('script');"
+            " n.type = 'text/javascript', n.async = !0, n.src = r + '?sdkid=' + e + '&lib=' + t; e = document.getElementsByTagName('script')[0];"
+            " e.parentNode.insertBefore(n, e) }; ttq.load('" + code + "'); ttq.page(); }(window, document, 'ttq');")
+
+
+@pytest.mark.parametrize("order", ["before", "after", "late"])
+def test_tiktoks_base_code_beside_the_tag_costs_no_second_page_view_nor_events_js(page, edge, collect, pages, order):
+    """The base code an agency pasted years ago, before pb.js, right after it, or injected later by a tag
+    manager: one events.js, one page view per URL with pb.js's event_id, one server copy, and the copies say
+    that the base code is there."""
+    snippet = f"<script>{base_code(edge + '/events-stub.js')}</script>"
+    tag = f"<script src='{edge}/p/demo/pb.js'></script>"
+    late = (f"<script>addEventListener('load', () => setTimeout(() => {{ {base_code(edge + '/events-stub.js')}; window.__late = 1 }}, 300))"
+            "</script>")
+    head = {"before": snippet + tag, "after": tag + snippet, "late": tag + late}[order]
+    url = pages.add(f"/{order}.html", f"<!doctype html><head>{head}<link rel='icon' href='data:,'></head><body>a shop</body>")
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    start = len(collect.bodies)
+    page.goto(url)
+    [view] = wait_sent(page, "Pageview")
+    if order == "late":
+        # Injected once the SDK runs; what it would send, the SDK sends (or drops) in the same task.
+        page.wait_for_function("window.__late === 1")
+    page.evaluate("pb('track', 'Lead')")
+    wait_sent(page, "Lead")
+    assert len(sent(page, "Pageview")) == 1, "one page view reaches TikTok"
+    assert view["event_id"], "with pb.js's event_id"
+    copy = collect.wait_for(lambda b: b.get("event") == "Pageview" and b.get("url") == url, after=start)
+    assert copy["json"]["event_id"] == view["event_id"]
+    lead = collect.wait_for(lambda b: b.get("event") == "Lead" and b.get("url") == url, after=start)
+    assert lead["json"]["base_code"] == 1
+    assert len([r for r in requested if "/events-stub.js?sdkid=" in r]) == 1, requested
+    assert len([b for b in collect.bodies[start:] if b["json"].get("event") == "Pageview" and b["json"].get("url") == url]) == 1
+
+
+def test_page_views_where_the_sdk_sends_its_own_an_anchor_and_going_back(page, edge, collect, pages):
+    """Today's SDK sends a page view of its own after an anchor-only change and after going back (the
+    stand-in does too, with historyPageViews): pb.js sends one first, with its event_id and a copy."""
+    url = pages.add("/spa.html", "<!doctype html><head><script>window.__eventsStubSettings = {historyPageViews: true}</script>"
+                                 f"<script src='{edge}/p/demo/pb.js'></script><link rel='icon' href='data:,'></head>"
+                                 "<body><a id=reviews href='#reviews'>reviews</a></body>")
+    start = len(collect.bodies)
+    page.goto(url)
+    wait_sent(page, "Pageview")
+    page.click("#reviews")
+    wait_sent(page, "Pageview", 2)
+    page.go_back()
+    views = wait_sent(page, "Pageview", 3)
+    page.wait_for_function("window.__eventsStub.historyChanges >= 2")
+    views = sent(page, "Pageview")
+    assert [v["context"]["page"]["url"] for v in views] == [url, url + "#reviews", url]
+    assert all(v["event_id"] for v in views), "no page view of the SDK's own, without an event_id"
+    for view in views:
+        collect.wait_for(lambda b: b.get("event_id") == view["event_id"], after=start)
+
+
+def test_consent_required_stores_nothing_and_asks_tiktok_nothing_before_the_grant(browser, collect, pages):
+    port = free_port()
+    server = PixelEdge("--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--collect-url", collect.url, port=port,
+                       pixels={"eu": ["--tiktok-pixel-code", DEMO_CODE, "--consent", "required"]})
+    try:
+        url = pages.add("/eu.html", tags_page(f"{server.base}/p/eu/pb.js"))
+        context = browser.new_context()
+        page = context.new_page()
+        requested = []
+        page.on("request", lambda request: requested.append(request.url))
+        start = len(collect.bodies)
+        page.goto(url + "?ttclid=E.C.P.consent")
+        page.wait_for_load_state("load")
+        page.evaluate("pb('track', 'Lead')")
+        # Event Builder finds the pixel registered before any consent.
+        assert page.evaluate(f"Array.isArray(window.ttq._i['{DEMO_CODE}'])")
+        # pb-extras.js has come and read the (absent) CMP signals; then the page is hidden, when pb.js sends
+        # everything it may send at once: what consent holds must still not leave.
+        page.wait_for_function("() => window.pb.x.then((module) => !!module)")
+        page.evaluate("Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+                      "document.dispatchEvent(new Event('visibilitychange', {bubbles: true}))")
+        page.evaluate("delete document.hidden")
+        assert context.cookies() == [], "nothing stored on the device before the grant"
+        assert page.evaluate("sessionStorage.length + localStorage.length") == 0
+        assert not [r for r in requested if "events-stub.js" in r or r.startswith(collect.url)], requested
+        assert collect.bodies[start:] == []
+        page.evaluate("pb('consent', 'grant')")
+        view = wait_sent(page, "Pageview")[0]
+        lead = wait_sent(page, "Lead")[0]
+        copies = [collect.wait_for(lambda b: b.get("event_id") == sent_id, after=start)["json"] for sent_id in (view["event_id"], lead["event_id"])]
+        assert all(copy["ttclid"] == "E.C.P.consent" and copy["consent"] == "granted" for copy in copies)
+        names = {cookie["name"] for cookie in context.cookies()}
+        assert {"_ttp", "pb_ttclid"} <= names, names
         context.close()
     finally:
         server.close()

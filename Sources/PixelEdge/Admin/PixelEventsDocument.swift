@@ -61,14 +61,39 @@ struct PixelEventsDocument: Encodable, Sendable {
         var hints: [MatchQualityHint]
     }
 
+    /// What pb.js saw of the pages that sent page views in the period (InstallCheck).
+    struct Install: Encodable, Sendable {
+        var pageViews: Int
+        var sdkLoaded: Int
+        var sdkBlocked: Int
+        var baseCode: Int
+        /// Of the page views, 0 to 1.
+        var sdkBlockedShare: Double
+        var baseCodeShare: Double
+        /// What to do, in the console's words; empty when all is well (or nothing was seen yet).
+        var findings: [MatchQualityHint]
+
+        init(_ coverage: MatchKeyCoverage) {
+            let count = { (name: String) in coverage.carrying[name] ?? 0 }
+            self.pageViews = count("pageviews")
+            self.sdkLoaded = count("sdk_loaded")
+            self.sdkBlocked = count("sdk_blocked")
+            self.baseCode = count("base_code")
+            self.sdkBlockedShare = self.pageViews == 0 ? 0 : Double(self.sdkBlocked) / Double(self.pageViews)
+            self.baseCodeShare = self.pageViews == 0 ? 0 : Double(self.baseCode) / Double(self.pageViews)
+            self.findings = InstallCheck.findings(in: coverage)
+        }
+    }
+
     var pixel: String
     /// The URL of the pixel's pb.js as sites load it (`--public-url`), null when not configured: the
     /// console then uses its own address.
     var scriptURL: String?
     var events: [Event]
     var coverage: Coverage
+    var install: Install
 
-    enum CodingKeys: String, CodingKey { case pixel, scriptURL, events, coverage }
+    enum CodingKeys: String, CodingKey { case pixel, scriptURL, events, coverage, install }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -76,6 +101,7 @@ struct PixelEventsDocument: Encodable, Sendable {
         try container.encode(self.scriptURL, forKey: .scriptURL)
         try container.encode(self.events, forKey: .events)
         try container.encode(self.coverage, forKey: .coverage)
+        try container.encode(self.install, forKey: .install)
     }
 
     /// The period the coverage covers.
@@ -94,5 +120,6 @@ struct PixelEventsDocument: Encodable, Sendable {
             },
             hints: MatchQualityHint.hints(for: coverage, consentRequired: pixel.settings.consent == .required)
         )
+        self.install = Install(coverage)
     }
 }

@@ -95,6 +95,9 @@ struct CollectController<Context: RemoteAddressRequestContext> {
             forwardedFor: request.headers[values: .xForwardedFor]
         )
         try self.admission.admit(pixel.id, client: event.ip)
+        if event.event == "Pageview" {
+            self.metrics.pageViewChecked(sdk: event.installCheck.sdk?.rawValue ?? "unknown", baseCode: event.installCheck.baseCode)
+        }
         event.userAgent = request.headers[.userAgent].map { String(decoding: $0.utf8.prefix(Self.maximumUserAgentLength), as: UTF8.self) }
         try await self.writer.store(event)
         return true

@@ -103,7 +103,9 @@ public struct CollectRequestParser: Sendable {
             url: try page("url"),
             referrer: try page("referrer")
         )
-        return Parsed(event: parsed, redactedFields: redacted)
+        var checked = parsed
+        checked.installCheck = try Self.installCheck(object)
+        return Parsed(event: checked, redactedFields: redacted)
     }
 
     private static func string(_ object: [String: JSONValue], _ key: String, maximumLength: Int? = nil) throws(CollectError) -> String? {
@@ -160,6 +162,28 @@ public struct CollectRequestParser: Sendable {
             throw CollectError(.badRequest, field: "locale", "locale must be a language tag such as en-GB (letters, digits and hyphens)")
         }
         return text
+    }
+
+    /// `"sdk": "loaded" | "blocked"` and `"base_code": 1` (or true), as pb.js sends them; both optional.
+    private static func installCheck(_ object: [String: JSONValue]) throws(CollectError) -> InstallCheck {
+        var check = InstallCheck()
+        switch object["sdk"] {
+        case nil, .null?: break
+        case .string(let text)?:
+            guard let sdk = InstallCheck.SDK(rawValue: text) else {
+                throw CollectError(.badRequest, field: "sdk", "sdk must be \"loaded\" or \"blocked\", found \"\(text.prefix(20))\"")
+            }
+            check.sdk = sdk
+        case let other?:
+            throw CollectError(.badRequest, field: "sdk", "sdk must be the string \"loaded\" or \"blocked\", found \(other.kind)")
+        }
+        switch object["base_code"] {
+        case nil, .null?, .bool(false)?, .number(0)?: break
+        case .bool(true)?, .number(1)?: check.baseCode = true
+        case let other?:
+            throw CollectError(.badRequest, field: "base_code", "base_code must be 1 or true when given, found \(other.kind)")
+        }
+        return check
     }
 
     /// `"consent": "granted"` when the visitor granted it; absent otherwise.

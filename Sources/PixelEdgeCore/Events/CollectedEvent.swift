@@ -22,6 +22,8 @@ public struct CollectedEvent: Sendable, Equatable {
     public var consentGranted: Bool
     /// The pixel's `limitedDataUse`, set by the relay from its configuration, never by the browser.
     public var limitedDataUse: Bool
+    /// What pb.js saw of the page (the install check): never sent to TikTok, counted for the operator.
+    public var installCheck: InstallCheck = .init()
     public var url: String?
     public var referrer: String?
     public var ip: String?

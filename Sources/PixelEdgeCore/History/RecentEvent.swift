@@ -60,15 +60,22 @@ public struct MatchKeyCoverage: Sendable, Equatable {
         self.carrying = carrying
     }
 
-    public static let empty = MatchKeyCoverage(events: 0, carrying: Dictionary(uniqueKeysWithValues: MatchKeys.allNames.map { ($0, 0) }))
+    /// Every count kept, by the stores' column names: the match keys, then the install check's.
+    public static let countNames = MatchKeys.allNames + InstallCheck.countNames
 
-    /// Counts one more event.
+    public static let empty = MatchKeyCoverage(events: 0, carrying: Dictionary(uniqueKeysWithValues: Self.countNames.map { ($0, 0) }))
+
+    /// Counts one more event: its match keys, and for a page view what pb.js saw of the page.
     public mutating func count(_ event: CollectedEvent) {
         self.events += 1
         let keys = MatchKeys(carriedBy: event)
         for (key, name) in MatchKeys.named where keys.contains(key) {
             self.carrying[name, default: 0] += 1
         }
+        guard event.event == "Pageview" else { return }
+        self.carrying["pageviews", default: 0] += 1
+        if let sdk = event.installCheck.sdk { self.carrying["sdk_" + sdk.rawValue, default: 0] += 1 }
+        if event.installCheck.baseCode { self.carrying["base_code", default: 0] += 1 }
     }
 
     /// Adds another period's counts to these.

@@ -45,6 +45,17 @@ import Testing
         #expect(try event.eventsAPIDataJSON().contains(#""event":"\#(sent)""#))
     }
 
+    @Test func theInstallCheckIsReadAndNothingElseIsTakenForIt() throws {
+        let checked = try self.parse(#"{"pixel":"shop","event":"Pageview","event_id":"1","sdk":"blocked","base_code":1}"#)
+        #expect(checked.installCheck == InstallCheck(sdk: .blocked, baseCode: true))
+        #expect(try self.parse(#"{"pixel":"shop","event":"Pageview","event_id":"1"}"#).installCheck == InstallCheck())
+        #expect(try self.parse(#"{"pixel":"shop","event":"Pageview","event_id":"1","sdk":"loaded","base_code":true}"#).installCheck.sdk == .loaded)
+        self.rejects(#"{"pixel":"shop","event":"Pageview","event_id":"1","sdk":"maybe"}"#, field: "sdk", message: #"sdk must be "loaded" or "blocked", found "maybe""#)
+        self.rejects(#"{"pixel":"shop","event":"Pageview","event_id":"1","base_code":"yes"}"#, field: "base_code", message: "base_code must be 1 or true when given, found a string")
+        // Never in what goes to TikTok.
+        #expect(!(try checked.eventsAPIDataJSON()).contains("sdk"))
+    }
+
     @Test func customEventsKeepTheirNames() throws {
         let parser = CollectRequestParser(eventNames: EventNames(allowsCustom: true))
         #expect(try self.parse(#"{"pixel":"shop","event":"completePaymentV2","event_id":"1"}"#, parser: parser).event == "completePaymentV2")

@@ -173,6 +173,13 @@ import Testing
                         #expect(response.status == .noContent)
                     }
                 }
+                // Page views with pb.js's install check: one with TikTok's pixel blocked and another base code.
+                for (id, check) in [("v1", #","sdk":"loaded""#), ("v2", #","sdk":"blocked","base_code":1"#)] {
+                    let body = ByteBuffer(string: #"{"pixel":"shop","event":"Pageview","event_id":"\#(id)"\#(check)}"#)
+                    try await client.execute(uri: "/collect", method: .post, headers: beacon, body: body) { response in
+                        #expect(response.status == .noContent)
+                    }
+                }
                 self.fake.answer { _ in .ok }
                 await server.forwarder.forwardDue()
                 // What the writer adds every second, added now.
@@ -181,16 +188,23 @@ import Testing
                     #expect(response.status == .ok)
                     let answer = try self.json(response.body)
                     let events = try #require(answer["events"]?.array)
-                    #expect(events.map { $0["eventId"]?.string } == ["e3", "e2", "e1"])
+                    #expect(events.map { $0["eventId"]?.string } == ["v2", "v1", "e3", "e2", "e1"])
                     #expect(events.allSatisfy { $0["state"] == .string("sent") && $0["requestId"] == .string("req-0") })
-                    #expect(events[2]["matchKeys"] == .array(["email", "ttp", "user_agent"].map(JSONValue.string)))
-                    #expect(events[0]["matchKeys"] == .array(["ttclid", "user_agent"].map(JSONValue.string)))
+                    #expect(events[4]["matchKeys"] == .array(["email", "ttp", "user_agent"].map(JSONValue.string)))
+                    #expect(events[2]["matchKeys"] == .array(["ttclid", "user_agent"].map(JSONValue.string)))
                     let coverage = try #require(answer["coverage"])
-                    #expect(coverage["events"] == .number(3))
+                    #expect(coverage["events"] == .number(5))
                     let shares = Dictionary(uniqueKeysWithValues: (coverage["keys"]?.array ?? []).map { ($0["key"]?.string ?? "", $0["events"]?.number ?? -1) })
-                    #expect(shares == ["email": 1, "phone": 0, "external_id": 0, "ttclid": 1, "ttp": 1, "ip": 0, "user_agent": 3])
+                    #expect(shares == ["email": 1, "phone": 0, "external_id": 0, "ttclid": 1, "ttp": 1, "ip": 0, "user_agent": 5])
                     let hints = (coverage["hints"]?.array ?? []).compactMap { $0["keys"]?.array?.first?.string }
                     #expect(hints == ["ttp", "email", "ttclid", "ip"])
+                    let install = try #require(answer["install"])
+                    #expect(install["pageViews"] == .number(2) && install["sdkBlocked"] == .number(1) && install["baseCode"] == .number(1))
+                    #expect(install["sdkBlockedShare"] == .number(0.5))
+                    #expect(install["findings"]?.array?.compactMap { $0["message"]?.string } == [
+                        "on 50 % of page views TikTok's pixel was blocked: those events reached TikTok only through PixelEdge",
+                        "TikTok's base code is also on this site (on 50 % of page views): remove it, pb.js loads TikTok's pixel itself",
+                    ])
                 }
                 try await client.execute(uri: "/admin/pixels/shop/events?limit=1", method: .get, headers: Self.admin) { response in
                     let answer = try self.json(response.body)

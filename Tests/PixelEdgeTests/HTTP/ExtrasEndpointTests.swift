@@ -33,7 +33,7 @@ import Testing
             try await client.execute(uri: "/pb-extras.js", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentEncoding] == nil)
-                #expect(String(buffer: response.body).contains("readConsentSignals"))
+                #expect(String(buffer: response.body).contains("watchConsentSignals"))
             }
             try await client.execute(uri: "/pb-extras.js", method: .get, headers: [.acceptEncoding: "gzip", .ifNoneMatch: tags["gzip"] ?? ""]) { response in
                 #expect(response.status == .notModified)

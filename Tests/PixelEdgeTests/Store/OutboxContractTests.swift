@@ -223,6 +223,10 @@ import Testing
                 events[index].userAgent = "Chromium"
                 if index < 3 { events[index].emailHash = String(repeating: "a", count: 64) }
                 if index == 0 { events[index].ttp = "ttp" }
+                // Page views with what pb.js saw: 4 of them, 1 blocked, 2 loaded, 1 with another base code.
+                if index >= 6 { events[index].event = "Pageview" }
+                if index >= 7 { events[index].installCheck.sdk = index == 7 ? .blocked : .loaded }
+                if index == 9 { events[index].installCheck.baseCode = true }
             }
             let other = CollectedEvent(pixel: try PixelID(validating: "other"), event: "Lead", eventID: "o", eventTime: 1, ttclid: "click")
             let first = MatchKeyCoverage.counting(Array(events.prefix(4)) + [other])
@@ -233,7 +237,17 @@ import Testing
             try await nodes[0].outbox.addMatchKeyCounts(MatchKeyCoverage.counting(Array(events[6...])), hour: hour)
             let coverage = try await nodes[0].outbox.matchKeyCoverage(of: self.shop, since: self.t0.addingTimeInterval(-60))
             #expect(coverage.events == 10, "\(name)")
-            #expect(coverage.carrying == ["email": 3, "phone": 0, "external_id": 0, "ttclid": 0, "ttp": 1, "ip": 10, "user_agent": 10], "\(name)")
+            #expect(
+                coverage.carrying == [
+                    "email": 3, "phone": 0, "external_id": 0, "ttclid": 0, "ttp": 1, "ip": 10, "user_agent": 10,
+                    "pageviews": 4, "sdk_loaded": 2, "sdk_blocked": 1, "base_code": 1,
+                ],
+                "\(name)"
+            )
+            #expect(InstallCheck.findings(in: coverage).map(\.message) == [
+                "on 25 % of page views TikTok's pixel was blocked: those events reached TikTok only through PixelEdge",
+                "TikTok's base code is also on this site (on 25 % of page views): remove it, pb.js loads TikTok's pixel itself",
+            ])
             let lastHour = try await nodes[0].outbox.matchKeyCoverage(of: self.shop, since: self.t0.addingTimeInterval(7000))
             #expect(lastHour.events == 6 && lastHour.carrying["email"] == 0, "\(name): only the hours asked for")
             #expect(try await nodes[0].outbox.matchKeyCoverage(of: try PixelID(validating: "none"), since: self.t0) == .empty, "\(name)")
