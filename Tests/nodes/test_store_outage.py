@@ -30,7 +30,14 @@ def test_a_node_keeps_serving_bundles_refuses_events_clearly_and_recovers_when_p
         assert headers.get("Retry-After") == "30"
         error = json.loads(body)["error"]
         assert error["status"] == 503 and "(io_error)" in error["message"], error
-        assert request("GET", f"{node.base}/readyz")[0] == 503
+        # Unauthenticated health checks say what is wrong in general words, never the database's address.
+        for path in ("/readyz", "/healthz"):
+            eventually(lambda: request("GET", f"{node.base}{path}")[0] == 503 or path == "/healthz", timeout=15, message=f"{path} says so")
+            status, _, text = request("GET", f"{node.base}{path}")
+            for secret in (str(postgres.port), "pixeledge@", "127.0.0.1", "/postgres"):
+                assert secret.encode() not in text, (path, text)
+        assert request("GET", f"{node.base}/readyz")[1] is not None
+        assert b"database unreachable" in request("GET", f"{node.base}/readyz")[2]
         status, _, script = request("GET", f"{node.base}/p/shop/pb.js")
         assert status == 200 and CODE.encode() in script, "bundles are served from memory meanwhile"
 

@@ -178,6 +178,16 @@ import Testing
         #expect(!unreachable.standardError.contains("s3cret"))
     }
 
+    /// The CLI caps a token as the admin API does (it once stored 1 MiB), without echoing it.
+    @Test func anOverlongTokenIsRefusedAsTheAdminAPIRefusesIt() throws {
+        let token = String(repeating: "t0k3n", count: 1000)
+        let result = try self.pixelEdge("pixels", "set", "shop", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--tiktok-access-token", token)
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("access token is 5000 bytes long, over the 4096 PixelEdge takes"), "\(result.standardError)")
+        #expect(!result.standardError.contains("t0k3nt0k3n"))
+        #expect(try self.pixelEdge("pixels", "list").standardOutput.contains("shop") == false)
+    }
+
     /// The access token pasted into the Pixel Code field is a secret: the error describes it, never repeats it.
     @Test func aTokenPastedAsThePixelCodeIsNotEchoed() throws {
         let token = String(repeating: "ab12cd34ef", count: 6) + "wxyz"
