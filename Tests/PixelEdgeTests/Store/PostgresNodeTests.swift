@@ -103,7 +103,6 @@ import Testing
         try await PostgresServer.with { server in
             try server.addRole("edge", password: "right-one")
             let base = "postgres://edge@127.0.0.1:\(server.port)/postgres"
-            let started = ContinuousClock.now
             // libpq's parameter names are case-sensitive: PassWord is refused as unknown, and masked all the same.
             let unknown = try await CommandRunner.runDetached(["pixels", "list", "--database", base + "?sslmode=disable&PassWord=wr0ng-pa55"])
             #expect(unknown.standardError.contains("parameter PassWord is not one PixelEdge knows"), "\(unknown.standardError)")
@@ -114,7 +113,6 @@ import Testing
                 #expect(refused.standardError.contains("refused the login of user edge (28P01)"), "\(refused.standardError)")
                 #expect(!(refused.standardError + refused.standardOutput).contains("wr0ng"), "\(refused.standardError)")
             }
-            #expect(ContinuousClock.now - started < .seconds(15), "three refusals, each at once (not after the 10 s wait)")
             let accepted = try await CommandRunner.runDetached(["pixels", "list", "--database", base + "?password=right-one"])
             #expect(accepted.status == 0, "\(accepted.standardError)")
         }
