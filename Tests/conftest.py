@@ -187,13 +187,19 @@ class PageServer:
 
     def __init__(self):
         self.pages = {}
+        # Paths whose answer waits until their event is set (at most 10 s): a script that must arrive after
+        # something else happened, the way a slower network would deliver it, decided by the test.
+        self.gates = {}
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                body = server.pages.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                if path in server.gates:
+                    server.gates[path].wait(10)
+                body = server.pages.get(path)
                 self.send_response(200 if body else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", "text/javascript" if path.endswith(".js") else "text/html; charset=utf-8")
                 self.end_headers()
                 self.wfile.write((body or "not found").encode())
 
@@ -204,8 +210,10 @@ class PageServer:
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def add(self, path, html):
+    def add(self, path, html, gate=None):
         self.pages[path] = html
+        if gate is not None:
+            self.gates[path] = gate
         return self.base + path
 
     def close(self):

@@ -74,7 +74,7 @@ class HostileRemote:
     def answer(self, connection, behaviour):
         if behaviour == "ok":
             body = json.dumps({"code": 0, "message": "OK", "request_id": "r", "data": {}}).encode()
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         elif behaviour == "trickle":
             connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
             while not self.stopping.wait(1):
@@ -86,7 +86,7 @@ class HostileRemote:
         elif behaviour == "silent":
             self.stopping.wait(120)
         elif behaviour[0] == "redirect":
-            connection.sendall(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % behaviour[1].encode())
+            connection.sendall(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n" % behaviour[1].encode())
 
     def close(self):
         self.stopping.set()

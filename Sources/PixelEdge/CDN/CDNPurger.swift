@@ -84,6 +84,9 @@ public final class CDNPurger: BundlePurger, Service {
         var request = HTTPClientRequest(url: self.settings.url.replacingOccurrences(of: "{key}", with: key))
         request.method = HTTPMethod(rawValue: self.settings.method)
         request.headers.add(name: "Surrogate-Key", value: key)
+        // Purges are rare: a connection of their own each, never a pooled one the CDN may have closed
+        // meanwhile ("I/O on closed channel" lost a purge that way).
+        request.headers.add(name: "Connection", value: "close")
         for header in self.settings.headers {
             request.headers.add(name: header.name, value: header.value)
         }
