@@ -36,9 +36,12 @@ public actor BundleCacheUpdater: Service {
     private var refreshing: Task<Void, any Error>?
     private let renders = Atomic<Int>(0)
 
+    /// How often the store is asked for changes by default (`--reload-interval-ms`).
+    public static let defaultPollInterval: Duration = .milliseconds(250)
+
     public init(
         store: any PixelStore, renderer: BundleRenderer, cache: BundleCache, directory: PixelDirectory = PixelDirectory(),
-        pollInterval: Duration = .milliseconds(250), changeFeed: (any PixelChangeFeed)? = nil, purger: (any BundlePurger)? = nil,
+        pollInterval: Duration = BundleCacheUpdater.defaultPollInterval, changeFeed: (any PixelChangeFeed)? = nil, purger: (any BundlePurger)? = nil,
         logger: Logger
     ) {
         self.changeFeed = changeFeed

@@ -10,16 +10,16 @@ public struct BundleRenderer: Sendable {
     /// pixel or its templates, and every node reads the same time.
     public var templatesRecordedAt: Date
     /// Where the bundles it prepares keep their uncompressed bodies while they are asked for.
-    public let identityBodies: IdentityBodies
+    public let uncompressedBodies: UncompressedBodies
 
     public init(
         templates: BundleTemplates, settings: BundleSettings, templatesRecordedAt: Date = Date(timeIntervalSince1970: 0),
-        identityBodies: IdentityBodies = IdentityBodies()
+        uncompressedBodies: UncompressedBodies = UncompressedBodies()
     ) {
         self.templates = templates
         self.settings = settings
         self.templatesRecordedAt = templatesRecordedAt
-        self.identityBodies = identityBodies
+        self.uncompressedBodies = uncompressedBodies
     }
 
     /// What the bundle's JavaScript knows of its pixel. Everything here reaches the page, so nothing secret

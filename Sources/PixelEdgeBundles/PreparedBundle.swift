@@ -46,15 +46,15 @@ public final class BundleRepresentation: Sendable {
 /// What a cached bundle keeps is sized for memory (`BundleCache` is bounded in bytes): its gzip and brotli
 /// bodies and their four response heads, packed into a few buffers (`packed(_:)`). The identity
 /// representation, which few clients ask for, is made from the gzip one when asked (its body inflated, its
-/// heads the gzip heads less `Content-Encoding`) and kept in `IdentityBodies` only while it is asked for.
+/// heads the gzip heads less `Content-Encoding`) and kept in `UncompressedBodies` only while it is asked for.
 public final class PreparedBundle: Sendable {
     public let pixel: PixelID
     public let pixelVersion: Int
     public let gzip: BundleRepresentation
     public let brotli: BundleRepresentation
-    /// The identity representation's tag; its body and heads come from `identityBodies`.
+    /// The identity representation's tag; its body and heads come from `uncompressedBodies`.
     private let identityTag: String
-    private let identityBodies: IdentityBodies
+    private let uncompressedBodies: UncompressedBodies
     /// Whole seconds: HTTP dates have no finer resolution, and `If-Modified-Since` compares against this.
     public let lastModified: Date
     /// The bytes it holds: its buffer, and an estimate of its objects and strings.
@@ -65,7 +65,7 @@ public final class PreparedBundle: Sendable {
         try self.init(
             id: pixel.id, version: pixel.version, source: try renderer.render(pixel),
             lastModified: max(pixel.updatedAt, renderer.templatesRecordedAt), cachePolicy: renderer.settings.cachePolicy,
-            identityBodies: renderer.identityBodies
+            uncompressedBodies: renderer.uncompressedBodies
         )
     }
 
@@ -74,11 +74,11 @@ public final class PreparedBundle: Sendable {
     public static func extras(renderer: BundleRenderer) throws -> PreparedBundle {
         try PreparedBundle(
             id: PixelID(validating: "pb-extras"), version: 1, source: try renderer.renderExtras(),
-            lastModified: renderer.templatesRecordedAt, cachePolicy: renderer.settings.cachePolicy, identityBodies: renderer.identityBodies
+            lastModified: renderer.templatesRecordedAt, cachePolicy: renderer.settings.cachePolicy, uncompressedBodies: renderer.uncompressedBodies
         )
     }
 
-    init(id: PixelID, version: Int, source: String, lastModified: Date, cachePolicy: BundleCachePolicy, identityBodies: IdentityBodies) throws {
+    init(id: PixelID, version: Int, source: String, lastModified: Date, cachePolicy: BundleCachePolicy, uncompressedBodies: UncompressedBodies) throws {
         let identityBody = ByteBuffer(string: source)
         let gzipBody = try Gzip.compress(identityBody)
         let brotliBody = try Brotli.compress(identityBody)
@@ -123,7 +123,7 @@ public final class PreparedBundle: Sendable {
         self.identityTag = "\"\(tag)\""
         self.gzip = representations[0]
         self.brotli = representations[1]
-        self.identityBodies = identityBodies
+        self.uncompressedBodies = uncompressedBodies
         self.lastModified = lastModified
         // The objects: this one, two representations, their tags (heap strings past 15 bytes), measured
         // with `pixel-edge bench render`.
@@ -165,7 +165,7 @@ public final class PreparedBundle: Sendable {
 
     /// The uncompressed representation: its body inflated from gzip unless it was asked for lately.
     public var identity: BundleRepresentation {
-        self.identityBodies.representation(tagged: self.identityTag, from: self.gzip)
+        self.uncompressedBodies.representation(tagged: self.identityTag, from: self.gzip)
     }
 
     package func representation(_ coding: ContentCoding) -> BundleRepresentation {

@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
     var trustedProxies: [String] = []
 
     @Option(name: .customLong("outbox-limit"), help: "/collect answers 429 while this many events wait for TikTok.")
-    var outboxLimit = 100_000
+    var outboxLimit = RelaySettings.defaultOutboxLimit
 
     @Flag(name: .customLong("allow-custom-events"), help: "Accept event names beyond TikTok's standard events.")
     var allowCustomEvents = false
@@ -103,7 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
     var staleIfError = 604_800
 
     @Option(name: .customLong("reload-interval-ms"), help: "How often to look for configuration changes made by other processes.")
-    var reloadIntervalMilliseconds = 250
+    var reloadIntervalMilliseconds = Int(BundleCacheUpdater.defaultPollInterval / .milliseconds(1))
 
     @Option(name: .customLong("purge-url"), help: "When a pixel changes, send a purge for its surrogate key (pixel-<id>) here; {key} in the URL is replaced by the key.")
     var purgeURL: String?

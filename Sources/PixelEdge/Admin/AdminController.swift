@@ -6,7 +6,6 @@ import NIOCore
 import PixelEdgeBundles
 import PixelEdgeCore
 import PixelEdgeRelay
-import PixelEdgeSQLite
 
 /// `/admin/pixels`: create, read, update and delete pixel configurations as JSON.
 struct AdminController<Context: RequestContext> {

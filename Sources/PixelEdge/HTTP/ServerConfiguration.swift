@@ -41,7 +41,7 @@ public struct ServerConfiguration: Sendable {
         relay: RelaySettings = .init(),
         purge: CDNPurger.Settings? = nil,
         adminToken: AdminToken? = nil,
-        reloadInterval: Duration = .milliseconds(250),
+        reloadInterval: Duration = BundleCacheUpdater.defaultPollInterval,
         demo: Bool = false,
         threads: Int? = nil,
         connections: ConnectionSettings = .init(),
@@ -70,6 +70,9 @@ public struct RelaySettings: Sendable {
     /// `{base}/open_api/v1.3/event/track/`; tests point it at a fake.
     public var tiktokAPIBase: String
     public var trustedProxies: TrustedProxies
+    /// `--outbox-limit`'s default.
+    public static let defaultOutboxLimit = 100_000
+
     /// `/collect` answers 429 while the outbox holds this many events.
     public var outboxLimit: Int {
         didSet { self.admission = AdmissionLimits(outboxLimit: self.outboxLimit) }
@@ -82,7 +85,7 @@ public struct RelaySettings: Sendable {
     public init(
         tiktokAPIBase: String = EventsAPIClient.tiktokBase,
         trustedProxies: TrustedProxies = .none,
-        outboxLimit: Int = 100_000,
+        outboxLimit: Int = RelaySettings.defaultOutboxLimit,
         eventNames: EventNames = .init(),
         forwarder: EventForwarder.Settings = .init()
     ) {

@@ -1,7 +1,6 @@
 import Foundation
 import PixelEdgeCore
 import PixelEdgeRelay
-import PixelEdgeSQLite
 import ServiceLifecycle
 
 /// Writes to the store now and then, so that `/readyz` notices a store that stopped taking writes (full

@@ -4,7 +4,7 @@ import NIOCore
 /// The uncompressed bodies of bundles asked for without compression lately. Few clients ask (every browser
 /// and CDN takes gzip or brotli), so a bundle keeps only its compressed bodies, and this bounded cache keeps
 /// the identity bodies in demand, inflated from gzip on a miss (tens of microseconds).
-public final class IdentityBodies: Sendable {
+public final class UncompressedBodies: Sendable {
     private let kept: BoundedCache<String, BundleRepresentation>
 
     public init(limit: Int = 4 << 20) {
