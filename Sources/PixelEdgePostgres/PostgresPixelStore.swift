@@ -41,19 +41,21 @@ public struct PostgresPixelStore: PixelStore {
             var revision = try await Self.lockRevision(connection, logger: logger)
             let row = try await Self.first(try await connection.query("SELECT * FROM pixel WHERE id = \(id.rawValue)", logger: logger))
             let current = try row.map(Self.pixel(from:))
-            let destination = try edit.applied(to: current?.tiktok)
-            let settings = edit.applied(to: current?.settings ?? PixelSettings())
-            if let current, current.tiktok == destination, current.settings == settings {
-                return SavedPixel(pixel: current, created: false, changed: false, warnings: edit.warnings + current.warnings)
+            let (destination, settings): (TikTokDestination?, PixelSettings)
+            switch try PixelSaveRules.outcome(of: edit, over: current) {
+            case .unchanged(let answer): return answer
+            case .changed(let tiktok, let changedSettings): (destination, settings) = (tiktok, changedSettings)
             }
-            var previousVersion = current?.version ?? 0
+            var removedVersion: Int?
             if current == nil,
                let removal = try await Self.first(try await connection.query("SELECT version FROM pixel_removal WHERE id = \(id.rawValue)", logger: logger)) {
-                previousVersion = try removal["version"].decode(Int.self)
+                removedVersion = try removal["version"].decode(Int.self)
             }
             revision += 1
             let now = Date()
-            let pixel = PixelConfig(id: id, tiktok: destination, settings: settings, version: previousVersion + 1, updatedAt: now)
+            let pixel = PixelSaveRules.written(
+                id: id, tiktok: destination, settings: settings, currentVersion: current?.version, removedVersion: removedVersion, now: now
+            )
             let stored = StoredPixel(pixel)
             try await connection.query(
                 """
@@ -73,7 +75,7 @@ public struct PostgresPixelStore: PixelStore {
             )
             try await connection.query("DELETE FROM pixel_removal WHERE id = \(id.rawValue)", logger: logger)
             try await Self.commitRevision(revision, connection, logger: logger)
-            return SavedPixel(pixel: pixel, created: current == nil, changed: true, warnings: edit.warnings + pixel.warnings)
+            return PixelSaveRules.saved(pixel, by: edit, created: current == nil)
         }
     }
 

@@ -47,17 +47,17 @@ public struct SQLitePixelStore: PixelStore {
         try await self.database.write { db in
             let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM pixel WHERE id = ?", arguments: [id.rawValue])
             let current = try row.map(Self.pixel(from:))
-            let destination = try edit.applied(to: current?.tiktok)
-            let settings = edit.applied(to: current?.settings ?? PixelSettings())
-            if let current, current.tiktok == destination, current.settings == settings {
-                return SavedPixel(pixel: current, created: false, changed: false, warnings: edit.warnings + current.warnings)
+            let (destination, settings): (TikTokDestination?, PixelSettings)
+            switch try PixelSaveRules.outcome(of: edit, over: current) {
+            case .unchanged(let answer): return answer
+            case .changed(let tiktok, let changedSettings): (destination, settings) = (tiktok, changedSettings)
             }
-            let previousVersion = try current?.version
-                ?? Int.fetchOne(db, sql: "SELECT version FROM pixel_removal WHERE id = ?", arguments: [id.rawValue])
-                ?? 0
+            let removedVersion = current == nil ? try Int.fetchOne(db, sql: "SELECT version FROM pixel_removal WHERE id = ?", arguments: [id.rawValue]) : nil
             let revision = try Self.nextRevision(db)
             let now = Date()
-            let pixel = PixelConfig(id: id, tiktok: destination, settings: settings, version: previousVersion + 1, updatedAt: now)
+            let pixel = PixelSaveRules.written(
+                id: id, tiktok: destination, settings: settings, currentVersion: current?.version, removedVersion: removedVersion, now: now
+            )
             try db.execute(
                 sql: """
                     INSERT INTO pixel (id, tiktok_pixel_code, tiktok_access_token, tiktok_test_event_code, tiktok_enabled,
@@ -92,7 +92,7 @@ public struct SQLitePixelStore: PixelStore {
                 ]
             )
             try db.execute(sql: "DELETE FROM pixel_removal WHERE id = ?", arguments: [id.rawValue])
-            return SavedPixel(pixel: pixel, created: current == nil, changed: true, warnings: edit.warnings + pixel.warnings)
+            return PixelSaveRules.saved(pixel, by: edit, created: current == nil)
         }
     }
 
