@@ -94,10 +94,4 @@ public struct EventsAPIClient: Sendable {
     static func answer(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) -> EventsAPIAnswer {
         EventsAPIAnswer(status: Int(status.code), retryAfter: headers.first(name: "Retry-After"), body: body.readableBytesView)
     }
-
-    static func retryAfter(_ value: String) -> Duration? {
-        EventsAPIAnswer.retryAfter(value)
-    }
-
-    public static var maximumRetryAfter: Duration { EventsAPIAnswer.maximumRetryAfter }
 }

@@ -226,8 +226,8 @@ import Testing
         }
         #expect(self.fake.requests.count == 2)
         #expect(try await self.outbox.pendingCount() == 0)
-        if let delay = EventsAPIClient.retryAfter(value) {
-            #expect(delay <= EventsAPIClient.maximumRetryAfter && delay >= .zero)
+        if let delay = EventsAPIAnswer.retryAfter(value) {
+            #expect(delay <= EventsAPIAnswer.maximumRetryAfter && delay >= .zero)
         }
     }
 }
