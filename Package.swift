@@ -4,6 +4,9 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    // An import is internal unless it says `public import`: a target's public API that leaks a dependency's
+    // types is a compile error, not a surprise for the targets above it.
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(
@@ -11,7 +14,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pixel-edge", targets: ["pixel-edge"]),
-        .library(name: "PixelEdge", targets: ["PixelEdge"]),
+        .executable(name: "pixel-edge-bench", targets: ["pixel-edge-bench"]),
+        .library(name: "PixelEdge", targets: ["PixelEdgeApp"]),
         .library(name: "PixelEdgeCore", targets: ["PixelEdgeCore"]),
         .library(name: "PixelEdgeBundles", targets: ["PixelEdgeBundles"]),
         .library(name: "PixelEdgeSQLite", targets: ["PixelEdgeSQLite"]),
@@ -47,9 +51,6 @@ let package = Package(
         // alone with the sanitizers.
         .target(
             name: "PixelEdgeCore",
-            dependencies: [
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-            ],
             swiftSettings: swiftSettings
         ),
         // The counters every part reports to, in a Prometheus registry of their own.
@@ -117,24 +118,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The HTTP server (Hummingbird, the bundle fast path, the admin API, /collect) and the assembly of
-        // everything above into one server.
+        // What can be done to pixels (save and verify, details, list, test, remove, events), once for the admin
+        // API and the CLI, and the JSON documents both print. No HTTP server, no database.
         .target(
-            name: "PixelEdge",
+            name: "PixelEdgeAdministration",
             dependencies: [
-                .byName(name: "CMallocInfo"),
+                .byName(name: "PixelEdgeCore"),
+                .byName(name: "PixelEdgeRelay"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP layer: Hummingbird's routes (bundles, pb-extras.js, /collect, the admin API, health,
+        // metrics), the bundle fast path and the connection handling, CDN purges, and how every domain error
+        // answers. It knows storage only through the core's protocols: no database target.
+        .target(
+            name: "PixelEdgeHTTP",
+            dependencies: [
                 .byName(name: "PixelEdgeCore"),
                 .byName(name: "PixelEdgeMetrics"),
                 .byName(name: "PixelEdgeBundles"),
-                .byName(name: "PixelEdgeSQLite"),
-                .byName(name: "PixelEdgePostgres"),
                 .byName(name: "PixelEdgeRelay"),
+                .byName(name: "PixelEdgeAdministration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -144,16 +154,53 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The composition root: opens the store a DatabaseLocation names (StoreBackend, the one place besides
+        // the store targets that imports them), builds every part from a ServerConfiguration and runs them.
+        .target(
+            name: "PixelEdgeApp",
+            dependencies: [
+                .byName(name: "CMallocInfo"),
+                .byName(name: "PixelEdgeCore"),
+                .byName(name: "PixelEdgeMetrics"),
+                .byName(name: "PixelEdgeBundles"),
+                .byName(name: "PixelEdgeSQLite"),
+                .byName(name: "PixelEdgePostgres"),
+                .byName(name: "PixelEdgeRelay"),
+                .byName(name: "PixelEdgeAdministration"),
+                .byName(name: "PixelEdgeHTTP"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The command line: flags mapped onto the library's configuration and use cases.
         .executableTarget(
             name: "pixel-edge",
             dependencies: [
-                .byName(name: "PixelEdge"),
+                .byName(name: "PixelEdgeApp"),
+                .byName(name: "PixelEdgeAdministration"),
+                .byName(name: "PixelEdgeHTTP"),
                 .byName(name: "PixelEdgeCore"),
                 .byName(name: "PixelEdgeBundles"),
-                .byName(name: "PixelEdgeSQLite"),
                 .byName(name: "PixelEdgeRelay"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmark helpers (render and parse timings, seeding stores), kept out of the server's binary.
+        .executableTarget(
+            name: "pixel-edge-bench",
+            dependencies: [
+                .byName(name: "PixelEdgeApp"),
+                .byName(name: "PixelEdgeCore"),
+                .byName(name: "PixelEdgeBundles"),
                 .byName(name: "CMallocInfo"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -166,7 +213,9 @@ let package = Package(
         .testTarget(
             name: "PixelEdgeTests",
             dependencies: [
-                .byName(name: "PixelEdge"),
+                .byName(name: "PixelEdgeApp"),
+                .byName(name: "PixelEdgeHTTP"),
+                .byName(name: "PixelEdgeAdministration"),
                 .byName(name: "PixelEdgeCore"),
                 .byName(name: "PixelEdgeMetrics"),
                 .byName(name: "PixelEdgeBundles"),
@@ -175,6 +224,7 @@ let package = Package(
                 .byName(name: "PixelEdgeRelay"),
                 // Built with the tests, which run it as a separate process (CLI output, exit codes, hot reload).
                 .byName(name: "pixel-edge"),
+                .byName(name: "pixel-edge-bench"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

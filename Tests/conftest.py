@@ -17,6 +17,8 @@ from servers import FakeEventsAPI, PostgresServer, free_port  # noqa: F401 (the 
 
 ROOT = Path(__file__).resolve().parents[1]
 BINARY = Path(os.environ.get("PIXEL_EDGE_BINARY", ROOT / ".build/debug/pixel-edge"))
+# The benchmark helpers' own executable (seeding many pixels and events), beside the server's.
+BENCH = BINARY.with_name("pixel-edge-bench")
 
 
 def require_tool(name, install):
@@ -48,6 +50,10 @@ class PixelEdge:
 
     def cli(self, *arguments):
         return subprocess.run([str(BINARY), *arguments, "--database", self.database], check=True, capture_output=True, text=True)
+
+    def seed(self, *arguments):
+        """`pixel-edge-bench seed` on this server's database."""
+        return subprocess.run([str(BENCH), "seed", *arguments, "--database", self.database], check=True, capture_output=True, text=True)
 
     def start(self):
         self.process = subprocess.Popen(

@@ -1,5 +1,5 @@
 import Foundation
-import PixelEdgeCore
+public import PixelEdgeCore
 
 /// The prepared bundles of the pixels in demand, bounded in bytes: memory follows the traffic, not the
 /// number of pixels. What was least recently asked for goes first (`BoundedCache`); a pixel that is not

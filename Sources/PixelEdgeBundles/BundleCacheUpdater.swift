@@ -1,9 +1,9 @@
 import Foundation
-import Logging
+public import Logging
 import NIOCore
 import NIOPosix
-import PixelEdgeCore
-import ServiceLifecycle
+public import PixelEdgeCore
+public import ServiceLifecycle
 import Synchronization
 
 /// Keeps the pixel directory and `BundleCache` in step with the store, and renders bundles as they are asked

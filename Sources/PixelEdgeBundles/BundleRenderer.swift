@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import Mustache
-import PixelEdgeCore
+public import PixelEdgeCore
 
 /// Renders a pixel's pb.js from the templates. Pure: the same pixel, templates and settings give the same bytes.
 public struct BundleRenderer: Sendable {

@@ -1,3 +1,5 @@
+public import PixelEdgeCore
+
 /// What every bundle is rendered with, besides its pixel's configuration.
 public struct BundleSettings: Sendable {
     /// TikTok's browser pixel; tests point this at the stand-in in `Public/`.
@@ -33,6 +35,16 @@ public struct BundleCachePolicy: Sendable, Equatable {
         self.sharedMaxAge = sharedMaxAge
         self.staleWhileRevalidate = staleWhileRevalidate
         self.staleIfError = staleIfError
+    }
+
+    /// Refuses negative ages, naming each by its `pixel-edge serve` option.
+    public func validate() throws(ConfigurationError) {
+        for (name, value) in [
+            ("max-age", self.maxAge), ("s-maxage", self.sharedMaxAge), ("stale-while-revalidate", self.staleWhileRevalidate),
+            ("stale-if-error", self.staleIfError),
+        ] where value < 0 {
+            throw ConfigurationError(field: name, message: "must be 0 or more seconds, not \(value)")
+        }
     }
 
     public var headerValue: String {

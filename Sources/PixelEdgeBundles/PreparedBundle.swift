@@ -1,8 +1,8 @@
 import Crypto
-import Foundation
-import HTTPTypes
-import NIOCore
-import PixelEdgeCore
+public import Foundation
+public import HTTPTypes
+public import NIOCore
+public import PixelEdgeCore
 
 /// One representation of a bundle (identity, gzip or brotli) with everything a response needs, computed
 /// once per bundle version so that answering a request allocates nothing. A class, like `PreparedBundle`:

@@ -1,5 +1,5 @@
 import CoreMetrics
-import Prometheus
+public import Prometheus
 
 /// PixelEdge's metrics, made through swift-metrics with an explicit Prometheus factory rather than the
 /// process-wide bootstrap, so that every server (and every test) has its own registry.

@@ -1,7 +1,7 @@
 import Logging
-import PixelEdgeCore
+public import PixelEdgeCore
 import PostgresNIO
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// Tells this node, within moments, that another node changed pixels: it listens to `pixel_changes` (which
 /// every change's transaction notifies) on a connection of its own, and signals once after every

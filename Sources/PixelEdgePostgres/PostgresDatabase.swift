@@ -1,8 +1,8 @@
-import Foundation
-import Logging
-import PixelEdgeCore
+public import Foundation
+public import Logging
+public import PixelEdgeCore
 import PostgresNIO
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// A PostgreSQL database that several PixelEdge nodes share: the pixels, the outbox and the delivery status
 /// (`PostgresPixelStore`, `PostgresOutbox`). A pool of connections (postgres-nio), which runs as a service.

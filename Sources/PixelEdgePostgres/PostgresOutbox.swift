@@ -1,12 +1,12 @@
-import Foundation
+public import Foundation
 import Logging
-import PixelEdgeCore
+public import PixelEdgeCore
 import PostgresNIO
 
 /// The outbox and delivery status on PostgreSQL: the contract of `SQLiteOutbox`, for several nodes. A claim
 /// takes its rows with `FOR UPDATE SKIP LOCKED`, so that nodes claiming at once neither wait for each other
 /// nor take the same events, and marks them with its lease: until it runs out, no other claim returns them.
-public struct PostgresOutbox: EventOutbox {
+public struct PostgresOutbox: EventQueue {
     let database: PostgresDatabase
     /// Names this node's rows of match-key counts.
     let node: String
@@ -18,7 +18,7 @@ public struct PostgresOutbox: EventOutbox {
         self.node = node
     }
 
-    private var logger: Logger { self.database.logger }
+    var logger: Logger { self.database.logger }
 
     public func append(_ events: [CollectedEvent], now: Date) async throws {
         guard !events.isEmpty else { return }
@@ -132,13 +132,6 @@ public struct PostgresOutbox: EventOutbox {
         }
     }
 
-    public func pause(_ pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
-        let logger = self.logger
-        try await self.database.transaction { connection in
-            try await Self.record(state, failure: failure, pixel: pixel, failed: 0, pausedAtVersion: version, connection, logger: logger)
-        }
-    }
-
     public func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws {
         let logger = self.logger
         try await self.database.transaction { connection in
@@ -157,7 +150,7 @@ public struct PostgresOutbox: EventOutbox {
         _ = try await self.database.rows("UPDATE outbox_event SET suspect = true WHERE id = ANY(\(events.map(\.id)))")
     }
 
-    public func expirePending(eventTimeBefore date: Date) async throws -> [PixelID: Int] {
+    public func expirePending(eventTimeBefore date: Date, now: Date) async throws -> [PixelID: Int] {
         let before = date.postgresMilliseconds
         let due = try await self.database.rows(
             "SELECT EXISTS (SELECT 1 FROM outbox_event WHERE state = 'pending' AND event_time_ms < \(before)) AS due"
@@ -177,7 +170,7 @@ public struct PostgresOutbox: EventOutbox {
             for (pixel, count) in counts {
                 try await connection.query(
                     """
-                    INSERT INTO delivery_status (pixel_id, status, status_at_ms, expired_count) VALUES (\(pixel), 'ok', \(Date().postgresMilliseconds), \(count))
+                    INSERT INTO delivery_status (pixel_id, status, status_at_ms, expired_count) VALUES (\(pixel), 'ok', \(now.postgresMilliseconds), \(count))
                     ON CONFLICT (pixel_id) DO UPDATE SET expired_count = delivery_status.expired_count + excluded.expired_count
                     """,
                     logger: logger
@@ -195,168 +188,6 @@ public struct PostgresOutbox: EventOutbox {
             RETURNING id
             """
         ).count
-    }
-
-    public func recordVerification(
-        of pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?
-    ) async throws {
-        let logger = self.logger
-        if let failure {
-            try await self.database.transaction { connection in
-                try await Self.record(state, failure: failure, pixel: pixel, failed: 0, pausedAtVersion: nil, connection, logger: logger)
-            }
-            return
-        }
-        _ = try await self.database.rows(
-            """
-            INSERT INTO delivery_status (pixel_id, status, status_at_ms, last_request_id)
-            VALUES (\(pixel.rawValue), \(state.rawValue), \(Date().postgresMilliseconds), \(requestID))
-            ON CONFLICT (pixel_id) DO UPDATE SET
-                status = excluded.status, status_at_ms = excluded.status_at_ms,
-                last_request_id = coalesce(excluded.last_request_id, delivery_status.last_request_id),
-                paused_at_version = CASE WHEN delivery_status.paused_at_version <= \(version) THEN NULL ELSE delivery_status.paused_at_version END
-            """
-        )
-    }
-
-    public func status(of pixel: PixelID) async throws -> DeliveryStatus? {
-        try await self.database.rows("SELECT * FROM delivery_status WHERE pixel_id = \(pixel.rawValue)").first.map(Self.status(from:))
-    }
-
-    public func statuses(of pixels: [PixelID]) async throws -> [PixelID: DeliveryStatus] {
-        var statuses: [PixelID: DeliveryStatus] = [:]
-        for row in try await self.database.rows("SELECT * FROM delivery_status WHERE pixel_id = ANY(\(pixels.map(\.rawValue)))") {
-            if let pixel = PixelID(try row["pixel_id"].decode(String.self)) { statuses[pixel] = try Self.status(from: row) }
-        }
-        return statuses
-    }
-
-    public func recentEvents(of pixel: PixelID, limit: Int) async throws -> [RecentEvent] {
-        try await self.database.rows(
-            """
-            (SELECT id, event_id, event_name, received_at_ms, match_keys, state, attempts, NULL::text AS request_id, last_error_code, last_error
-                FROM outbox_event WHERE pixel_id = \(pixel.rawValue) ORDER BY id DESC LIMIT \(limit))
-            UNION ALL
-            (SELECT id, event_id, event_name, received_at_ms, match_keys, 'sent', attempts, request_id, NULL, NULL
-                FROM sent_event WHERE pixel_id = \(pixel.rawValue) ORDER BY id DESC LIMIT \(limit))
-            ORDER BY id DESC LIMIT \(limit)
-            """
-        ).map { row in
-            RecentEvent(
-                id: try row["id"].decode(Int64.self), eventID: try row["event_id"].decode(String.self), eventName: try row["event_name"].decode(String.self),
-                receivedAt: Date(postgresMilliseconds: try row["received_at_ms"].decode(Int64.self)),
-                matchKeys: MatchKeys(rawValue: try row["match_keys"].decode(Int.self)),
-                state: RecentEvent.State(outboxState: try row["state"].decode(String.self)), attempts: try row["attempts"].decode(Int.self),
-                requestID: try row["request_id"].decode(String?.self), errorCode: try row["last_error_code"].decode(Int?.self),
-                errorMessage: try row["last_error"].decode(String?.self)
-            )
-        }
-    }
-
-    public func addMatchKeyCounts(_ counts: [PixelID: MatchKeyCoverage], hour: Int64) async throws {
-        guard !counts.isEmpty else { return }
-        let rows = counts.sorted { $0.key.rawValue < $1.key.rawValue }
-        let column = { (name: String) in rows.map { $0.value.carrying[name] ?? 0 } }
-        let (email, phone, externalID, ttclid, ttp, ip, userAgent) = (
-            column("email"), column("phone"), column("external_id"), column("ttclid"), column("ttp"), column("ip"), column("user_agent")
-        )
-        let (pageViews, sdkLoaded, sdkBlocked, baseCode) = (column("pageviews"), column("sdk_loaded"), column("sdk_blocked"), column("base_code"))
-        // One statement for every pixel, in the order of their ids.
-        _ = try await self.database.rows(
-            """
-            INSERT INTO match_key_hour (pixel_id, hour, node, events, email, phone, external_id, ttclid, ttp, ip, user_agent,
-                pageviews, sdk_loaded, sdk_blocked, base_code)
-            SELECT pixel_id, \(hour), \(self.node), events, email, phone, external_id, ttclid, ttp, ip, user_agent,
-                pageviews, sdk_loaded, sdk_blocked, base_code
-            FROM unnest(\(rows.map(\.key.rawValue))::text[], \(rows.map(\.value.events))::bigint[], \(email)::bigint[], \(phone)::bigint[],
-                \(externalID)::bigint[], \(ttclid)::bigint[], \(ttp)::bigint[], \(ip)::bigint[], \(userAgent)::bigint[],
-                \(pageViews)::bigint[], \(sdkLoaded)::bigint[], \(sdkBlocked)::bigint[], \(baseCode)::bigint[])
-                AS counts (pixel_id, events, email, phone, external_id, ttclid, ttp, ip, user_agent, pageviews, sdk_loaded, sdk_blocked, base_code)
-            ON CONFLICT (pixel_id, hour, node) DO UPDATE SET events = match_key_hour.events + excluded.events,
-                \(unescaped: Self.matchKeyColumns.map { "\($0) = match_key_hour.\($0) + excluded.\($0)" }.joined(separator: ", "))
-            """
-        )
-    }
-
-    public func matchKeyCoverage(of pixel: PixelID, since date: Date) async throws -> MatchKeyCoverage {
-        let sums = (["events"] + Self.matchKeyColumns).map { "coalesce(sum(\($0)), 0)::bigint AS \($0)" }.joined(separator: ", ")
-        guard
-            let row = try await self.database.rows(
-                "SELECT \(unescaped: sums) FROM match_key_hour WHERE pixel_id = \(pixel.rawValue) AND hour >= \(MatchKeyCoverage.hour(of: date))"
-            ).first
-        else { return .empty }
-        return MatchKeyCoverage(
-            events: try row["events"].decode(Int.self),
-            carrying: Dictionary(uniqueKeysWithValues: try Self.matchKeyColumns.map { ($0, try row[$0].decode(Int.self)) })
-        )
-    }
-
-    public func pruneHistory(before date: Date) async throws -> Int {
-        let sent = try await self.database.rows("DELETE FROM sent_event WHERE sent_at_ms < \(date.postgresMilliseconds) RETURNING id").count
-        let hours = try await self.database.rows("DELETE FROM match_key_hour WHERE hour < \(MatchKeyCoverage.hour(of: date)) RETURNING hour").count
-        return sent + hours
-    }
-
-    /// The columns of `match_key_hour`, named as the Events API names the keys.
-    static let matchKeyColumns = MatchKeyCoverage.countNames
-
-    private static func status(from row: PostgresRandomAccessRow) throws -> DeliveryStatus {
-        let lastError = try row["last_error_message"].decode(String?.self).map { message in
-            DeliveryStatus.Failure(
-                code: try row["last_error_code"].decode(Int?.self), message: message, requestID: try row["last_error_request_id"].decode(String?.self),
-                at: Date(postgresMilliseconds: try row["last_error_at_ms"].decode(Int64?.self) ?? 0)
-            )
-        }
-        return DeliveryStatus(
-            state: DeliveryStatus.State(rawValue: try row["status"].decode(String.self)) ?? .unreachable,
-            at: Date(postgresMilliseconds: try row["status_at_ms"].decode(Int64.self)), lastRequestID: try row["last_request_id"].decode(String?.self),
-            lastError: lastError, sent: try row["sent_count"].decode(Int.self), failed: try row["failed_count"].decode(Int.self),
-            expired: try row["expired_count"].decode(Int.self), pausedAtVersion: try row["paused_at_version"].decode(Int?.self)
-        )
-    }
-
-    public func counts(of pixel: PixelID) async throws -> (queued: Int, failed: Int) {
-        let row = try await self.database.rows(
-            """
-            SELECT count(*) FILTER (WHERE state = 'pending') AS queued, count(*) FILTER (WHERE state = 'failed') AS failed
-            FROM outbox_event WHERE pixel_id = \(pixel.rawValue)
-            """
-        ).first
-        return (try row?["queued"].decode(Int.self) ?? 0, try row?["failed"].decode(Int.self) ?? 0)
-    }
-
-    public func pendingEvents(of pixel: PixelID) async throws -> [OutboxEvent] {
-        try await self.database.rows("SELECT * FROM outbox_event WHERE state = 'pending' AND pixel_id = \(pixel.rawValue) ORDER BY id")
-            .compactMap(Self.event(from:))
-    }
-
-    /// Every event id of the pixel, in the order they came (tests and diagnostics).
-    public func eventIDs(of pixel: PixelID) async throws -> [String] {
-        try await self.database.rows("SELECT event_id FROM outbox_event WHERE pixel_id = \(pixel.rawValue) ORDER BY id").map { try $0["event_id"].decode(String.self) }
-    }
-
-    /// Records a failure; `state` nil keeps the pixel's current state.
-    private static func record(
-        _ state: DeliveryStatus.State?, failure: DeliveryStatus.Failure, pixel: PixelID, failed: Int, pausedAtVersion: Int?,
-        _ connection: PostgresConnection, logger: Logger
-    ) async throws {
-        let at = failure.at.postgresMilliseconds
-        try await connection.query(
-            """
-            INSERT INTO delivery_status (pixel_id, status, status_at_ms, last_error_code, last_error_message, last_error_request_id,
-                last_error_at_ms, failed_count, paused_at_version)
-            VALUES (\(pixel.rawValue), coalesce(\(state?.rawValue)::text, 'ok'), \(at), \(failure.code), \(failure.message), \(failure.requestID),
-                \(at), \(failed), \(pausedAtVersion))
-            ON CONFLICT (pixel_id) DO UPDATE SET
-                status = coalesce(\(state?.rawValue)::text, delivery_status.status),
-                status_at_ms = CASE WHEN \(state?.rawValue)::text IS NULL THEN delivery_status.status_at_ms ELSE excluded.status_at_ms END,
-                last_error_code = excluded.last_error_code, last_error_message = excluded.last_error_message,
-                last_error_request_id = excluded.last_error_request_id, last_error_at_ms = excluded.last_error_at_ms,
-                failed_count = delivery_status.failed_count + excluded.failed_count,
-                paused_at_version = coalesce(excluded.paused_at_version, delivery_status.paused_at_version)
-            """,
-            logger: logger
-        )
     }
 
     static func event(from row: PostgresRandomAccessRow) throws -> OutboxEvent? {

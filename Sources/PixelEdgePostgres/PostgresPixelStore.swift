@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import Logging
-import PixelEdgeCore
+public import PixelEdgeCore
 import PostgresNIO
 
 /// Pixel configurations on PostgreSQL, for several nodes: the contract of `SQLitePixelStore`. Writers take
@@ -35,7 +35,7 @@ public struct PostgresPixelStore: PixelStore {
         ).map(Self.pixel(from:))
     }
 
-    public func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel {
+    public func save(_ edit: PixelEdit, for id: PixelID, now: Date) async throws -> SavedPixel {
         let logger = self.database.logger
         return try await self.database.transaction { connection in
             var revision = try await Self.lockRevision(connection, logger: logger)
@@ -52,7 +52,6 @@ public struct PostgresPixelStore: PixelStore {
                 removedVersion = try removal["version"].decode(Int.self)
             }
             revision += 1
-            let now = Date()
             let pixel = PixelSaveRules.written(
                 id: id, tiktok: destination, settings: settings, currentVersion: current?.version, removedVersion: removedVersion, now: now
             )
@@ -79,17 +78,17 @@ public struct PostgresPixelStore: PixelStore {
         }
     }
 
-    public func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)], accessToken: TikTokAccessToken?) async throws {
+    public func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)], accessToken: TikTokAccessToken?, now: Date) async throws {
         let logger = self.database.logger
         // An import of many pixels is one transaction: it takes longer than any request's.
         try await self.database.transaction(timeout: .seconds(600)) { connection in
             let revision = try await Self.lockRevision(connection, logger: logger) + 1
-            let now = Date().postgresMilliseconds
+            let nowMilliseconds = now.postgresMilliseconds
             for pixel in pixels {
                 try await connection.query(
                     """
                     INSERT INTO pixel (id, tiktok_pixel_code, tiktok_access_token, tiktok_enabled, version, revision, updated_at_ms)
-                    VALUES (\(pixel.id.rawValue), \(pixel.pixelCode.rawValue), \(accessToken?.secret), true, 1, \(revision), \(now))
+                    VALUES (\(pixel.id.rawValue), \(pixel.pixelCode.rawValue), \(accessToken?.secret), true, 1, \(revision), \(nowMilliseconds))
                     ON CONFLICT (id) DO NOTHING
                     """,
                     logger: logger

@@ -1,6 +1,6 @@
 import Foundation
 import NIOSSL
-import PixelEdgeCore
+public import PixelEdgeCore
 import PostgresNIO
 
 /// Where a PostgreSQL database is and how to reach it, from a `--database` URL:

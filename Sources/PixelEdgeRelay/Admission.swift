@@ -1,5 +1,5 @@
 import Foundation
-import PixelEdgeCore
+public import PixelEdgeCore
 import Synchronization
 
 /// How much of the outbox `/collect` lets each pixel and each client take, so that one anonymous client

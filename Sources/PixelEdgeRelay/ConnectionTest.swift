@@ -1,5 +1,5 @@
-import Foundation
-import PixelEdgeCore
+public import Foundation
+public import PixelEdgeCore
 import PixelEdgeMetrics
 
 /// Asks TikTok whether it accepts a pixel's Pixel Code and access token, and says, in plain words, what it
@@ -94,11 +94,11 @@ public struct ConnectionTest: Sendable {
 /// API, the console and `pixels show` say at once whether TikTok accepts the pixel.
 public struct PixelVerification: Sendable {
     let test: ConnectionTest
-    let outbox: any EventOutbox
+    let statuses: any DeliveryStatusStore
 
-    public init(test: ConnectionTest, outbox: any EventOutbox) {
+    public init(test: ConnectionTest, statuses: any DeliveryStatusStore) {
         self.test = test
-        self.outbox = outbox
+        self.statuses = statuses
     }
 
     /// Whether saving this pixel calls for a verification: TikTok, enabled or not, with a token.
@@ -106,11 +106,11 @@ public struct PixelVerification: Sendable {
         pixel.tiktok?.accessToken != nil
     }
 
-    public func verify(_ pixel: PixelConfig, now: Date = Date()) async throws -> ConnectionTest.Result {
+    public func verify(_ pixel: PixelConfig, now: Date) async throws -> ConnectionTest.Result {
         let result = try await self.test.run(for: pixel, now: now)
         let failure = result.ok ? nil : DeliveryStatus.Failure(code: result.code, message: result.message, requestID: result.requestId, at: now)
-        try await self.outbox.recordVerification(
-            of: pixel.id, atVersion: pixel.version, state: result.status, requestID: result.requestId, failure: failure
+        try await self.statuses.recordVerification(
+            of: pixel.id, atVersion: pixel.version, state: result.status, requestID: result.requestId, failure: failure, now: now
         )
         return result
     }

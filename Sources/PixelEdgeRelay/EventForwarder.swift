@@ -1,8 +1,8 @@
-import Foundation
-import Logging
-import PixelEdgeCore
-import PixelEdgeMetrics
-import ServiceLifecycle
+public import Foundation
+public import Logging
+public import PixelEdgeCore
+public import PixelEdgeMetrics
+public import ServiceLifecycle
 import Synchronization
 
 /// Sends the outbox to TikTok's Events API, per pixel, in batches, until TikTok has accepted every event.
@@ -20,11 +20,7 @@ import Synchronization
 ///   until each bad event is alone and marked failed; when both halves of a split are refused, bad events
 ///   are many and the rest is sent one by one, which costs fewer calls than halving further. Isolation
 ///   spends at most `isolationCallsPerPass` calls per pixel per pass: what is left waits for the next passes.
-/// - Events not delivered within `maximumAge` of their time (48 hours by default: TikTok's horizon for
-///   merging a browser event with its server copy) are marked expired, counted in the pixel's status and in
-///   `pixeledge_events_expired_total`, and never sent, whatever the pixel's state (a paused pixel's too).
-/// - Failed and expired events are kept for inspection for `failedRetention`, at most `maximumFailedEvents`
-///   of them, then deleted and counted in `pixeledge_failed_events_expired_total`.
+/// Expiry, pruning and recounting are `OutboxHousekeeping`'s, a service of its own on the same settings.
 /// Delivery is at least once, always with the stored `event_id`, so TikTok drops any repeat.
 public struct EventForwarder: Service {
     public struct Settings: Sendable {
@@ -55,9 +51,36 @@ public struct EventForwarder: Service {
         public var maximumFailedEvents: Int = 10_000
 
         public init() {}
+
+        public static let windowRange: ClosedRange<Duration> = .milliseconds(10)...(.milliseconds(600_000))
+        public static let claimLeaseRange: ClosedRange<Duration> = .seconds(1)...(.seconds(3600))
+        public static let concurrencyRange = 1...1024
+        /// From a minute to `maximumAgeLimit`.
+        public static let maximumAgeRange: ClosedRange<TimeInterval> = 60...maximumAgeLimit
+
+        /// Refuses values out of their ranges, naming each by its `pixel-edge serve` option.
+        public func validate() throws(ConfigurationError) {
+            guard Self.windowRange.contains(self.window) else {
+                throw ConfigurationError(field: "forward-window-ms", message: "must be between 10 and 600000")
+            }
+            guard !self.node.isEmpty, self.node.count <= 200, self.node.unicodeScalars.allSatisfy({ (33...126).contains($0.value) }) else {
+                throw ConfigurationError(field: "node-name", message: "must be 1 to 200 printable ASCII characters without spaces")
+            }
+            guard Self.claimLeaseRange.contains(self.claimLease) else {
+                throw ConfigurationError(field: "claim-lease", message: "must be between 1s and 1h, not \(self.claimLease.seconds) seconds")
+            }
+            guard Self.concurrencyRange.contains(self.concurrency) else {
+                throw ConfigurationError(field: "forward-concurrency", message: "must be between 1 and 1024, not \(self.concurrency)")
+            }
+            guard Self.maximumAgeRange.contains(self.maximumAge) else {
+                throw ConfigurationError(
+                    field: "max-event-age", message: "must be between 1m and 7d (TikTok's limit on event times), not \(Int(self.maximumAge)) seconds"
+                )
+            }
+        }
     }
 
-    let outbox: any EventOutbox
+    let outbox: any EventQueue & DeliveryStatusStore
     let store: any PixelStore
     let client: EventsAPIClient
     let settings: Settings
@@ -68,12 +91,9 @@ public struct EventForwarder: Service {
     private let unavailable = UnavailableTally()
     /// Codes TikTok answered that `TikTokAnswerCode` does not know, logged the first time only.
     private let unexpectedCodes = SeenOnce<Int>(limit: 100)
-    /// The console's history is kept 48 hours: pruning it once a minute is enough, and spares the store its
-    /// deletes on every pass (every 50 ms by default, on each node).
-    private let historyPruning = Schedule(every: 60)
 
     public init(
-        outbox: any EventOutbox, store: any PixelStore, client: EventsAPIClient, settings: Settings = .init(), depth: OutboxDepth,
+        outbox: any EventQueue & DeliveryStatusStore, store: any PixelStore, client: EventsAPIClient, settings: Settings = .init(), depth: OutboxDepth,
         metrics: PixelEdgeMetrics, logger: Logger
     ) {
         self.outbox = outbox
@@ -121,10 +141,7 @@ public struct EventForwarder: Service {
                 case .finished(let pixel):
                     inFlight.remove(pixel)
                 case .window:
-                    let now = Date()
-                    await self.expire(now: now)
-                    await self.tidy(now: now)
-                    let due = await self.duePixels(now: now)
+                    let due = await self.duePixels(now: Date())
                     queued += due.filter { !inFlight.contains($0) && !queued.contains($0) }
                     self.logUnavailable()
                     group.addTask { await Self.wait(window) }
@@ -154,12 +171,11 @@ public struct EventForwarder: Service {
         }
     }
 
-    /// One pass over every pixel with events due now, ended when every pixel's is (tests pass their time).
-    public func forwardDue(now: Date = Date()) async {
-        await self.expire(now: now)
+    /// One pass over every pixel with events due at `now`, ended when every pixel's is: the scheduler's
+    /// work without its clock, for tests (which run `OutboxHousekeeping.sweep` beside it).
+    public func forwardPass(now: Date) async {
         await self.forwardEach(await self.duePixels(now: now), now: now)
         self.logUnavailable()
-        await self.tidy(now: now)
     }
 
     private func duePixels(now: Date) async -> [PixelID] {
@@ -168,42 +184,6 @@ public struct EventForwarder: Service {
         } catch {
             self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
             return []
-        }
-    }
-
-    /// Marks what is older than the maximum age expired: never sent.
-    private func expire(now: Date) async {
-        do {
-            for (pixel, count) in try await self.outbox.expirePending(eventTimeBefore: now.addingTimeInterval(-self.settings.maximumAge)) {
-                self.depth.removed(count, of: pixel)
-                self.metrics.eventsExpired(count)
-                self.logger.warning(
-                    "events expired before they could be delivered",
-                    metadata: ["pixel": "\(pixel)", "count": "\(count)", "maximumAge": "\(Int(self.settings.maximumAge))s"]
-                )
-            }
-        } catch {
-            self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Deletes the failed and expired events kept long enough and the console's old history; recounts the
-    /// outbox.
-    private func tidy(now: Date) async {
-        do {
-            let expired = try await self.outbox.pruneUndeliverable(
-                receivedBefore: now.addingTimeInterval(-self.settings.failedRetention), keepingAtMost: self.settings.maximumFailedEvents
-            )
-            if expired > 0 {
-                self.metrics.failedEventsExpired(expired)
-                self.logger.info("failed events expired", metadata: ["count": "\(expired)"])
-            }
-            if self.historyPruning.isDue(at: now) {
-                _ = try await self.outbox.pruneHistory(before: now.addingTimeInterval(-RecentEvent.keptFor.seconds))
-            }
-            self.depth.counted(try await self.outbox.pendingCounts())
-        } catch {
-            self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
         }
     }
 
@@ -470,25 +450,6 @@ final class SeenOnce<Value: Hashable & Sendable>: Sendable {
         self.seen.withLock { seen in
             guard seen.count < self.limit else { return false }
             return seen.insert(value).inserted
-        }
-    }
-}
-
-/// Says when work done every `interval` is due, by the time a pass is given (tests pass their own).
-final class Schedule: Sendable {
-    private let interval: TimeInterval
-    private let last = Mutex<Date?>(nil)
-
-    init(every interval: TimeInterval) {
-        self.interval = interval
-    }
-
-    /// True the first time, then once `interval` has passed since it last was; a clock set back makes it due.
-    func isDue(at now: Date) -> Bool {
-        self.last.withLock { last in
-            if let previous = last, now >= previous, now.timeIntervalSince(previous) < self.interval { return false }
-            last = now
-            return true
         }
     }
 }

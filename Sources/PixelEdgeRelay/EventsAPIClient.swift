@@ -1,8 +1,8 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import Foundation
-import NIOCore
+public import NIOCore
 import NIOHTTP1
-import PixelEdgeCore
+public import PixelEdgeCore
 import PixelEdgeMetrics
 
 /// Posts batches to `{base}/open_api/v1.3/event/track/` with the pixel's access token.

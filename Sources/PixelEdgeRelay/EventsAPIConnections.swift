@@ -1,6 +1,6 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import NIOCore
-import ServiceLifecycle
+public import ServiceLifecycle
 import Synchronization
 
 /// The HTTP client the relay talks to TikTok with, run as a service so that it shuts down after the forwarder.

@@ -1,5 +1,5 @@
-import PixelEdgeCore
-import PixelEdgeMetrics
+public import PixelEdgeCore
+public import PixelEdgeMetrics
 import Synchronization
 
 /// How many events wait in the outbox, in all and per pixel: what `/collect` answers 429 on past

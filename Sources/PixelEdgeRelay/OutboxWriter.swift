@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
-import PixelEdgeCore
-import PixelEdgeMetrics
-import ServiceLifecycle
+public import PixelEdgeCore
+public import PixelEdgeMetrics
+public import ServiceLifecycle
 
 /// Stores accepted events in the outbox with group commit: requests arriving while a transaction is being
 /// written wait for the next one, so a burst costs one fsync per group instead of one per event. Each
@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// than in each commit: a group of events for many pixels would otherwise cost a statement per pixel on
 /// the path of every 204. A `kill -9` loses at most that second of counts (statistics, never an event).
 public actor OutboxWriter: Service {
-    let outbox: any EventOutbox
+    let outbox: any EventQueue & EventHistory
     let metrics: PixelEdgeMetrics
     let depth: OutboxDepth
     let health: StoreHealth
@@ -25,7 +25,7 @@ public actor OutboxWriter: Service {
     private var tally: [Int64: [PixelID: MatchKeyCoverage]] = [:]
     static let matchKeyCountInterval = Duration.seconds(1)
 
-    public init(outbox: any EventOutbox, metrics: PixelEdgeMetrics, depth: OutboxDepth, health: StoreHealth) {
+    public init(outbox: any EventQueue & EventHistory, metrics: PixelEdgeMetrics, depth: OutboxDepth, health: StoreHealth) {
         self.outbox = outbox
         self.metrics = metrics
         self.depth = depth
@@ -35,7 +35,7 @@ public actor OutboxWriter: Service {
 
     /// Returns once `event` is durably stored.
     public func store(_ event: CollectedEvent) async throws {
-        guard !self.isClosed else { throw CollectError(.serviceUnavailable, "the server is shutting down: try again") }
+        guard !self.isClosed else { throw CollectError(.unavailable, "the server is shutting down: try again") }
         // A deleted or replaced database file stays so until a restart: no point writing to it again.
         if let problem = self.health.currentProblem, problem.reason.isPermanent { throw problem }
         try await withCheckedThrowingContinuation { continuation in

@@ -1,6 +1,6 @@
-import Logging
-import PixelEdgeCore
-import PixelEdgeMetrics
+public import Logging
+public import PixelEdgeCore
+public import PixelEdgeMetrics
 import Synchronization
 
 /// Whether the store takes writes, as the last write or probe found it: what `/readyz` answers from, so that

@@ -1,7 +1,7 @@
-import Foundation
-import GRDB
+public import Foundation
+public import GRDB
 
-import PixelEdgeCore
+public import PixelEdgeCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

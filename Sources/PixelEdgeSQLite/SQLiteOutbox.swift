@@ -1,13 +1,13 @@
-import Foundation
+public import Foundation
 import GRDB
-import PixelEdgeCore
+public import PixelEdgeCore
 
 /// The durable outbox of accepted events and the delivery status of each pixel, in the same SQLite
 /// database as the pixels (WAL, synchronous=FULL): an event answered 204 survives `kill -9`.
 ///
 /// Only `append` checks that the database file is still the one opened: it is what a 204 rests on. The
 /// forwarder's writes go on with an orphaned file, which still holds events worth delivering.
-public struct SQLiteOutbox: EventOutbox {
+public struct SQLiteOutbox: EventQueue {
     let database: SQLiteDatabase
 
     public init(database: SQLiteDatabase) {
@@ -15,7 +15,7 @@ public struct SQLiteOutbox: EventOutbox {
     }
 
     /// Stores events in one transaction (one fsync for a whole group of requests).
-    public func append(_ events: [CollectedEvent], now: Date = Date()) async throws {
+    public func append(_ events: [CollectedEvent], now: Date) async throws {
         let rows = try events.map { event in (event, try event.eventsAPIDataJSON(), MatchKeys(carriedBy: event).rawValue) }
         try await self.database.write { db in
             // Compiled once per connection, not once per event.
@@ -141,12 +141,6 @@ public struct SQLiteOutbox: EventOutbox {
         }
     }
 
-    public func pause(_ pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
-        try await self.database.write(checkingFile: false) { db in
-            try Self.record(state, failure: failure, pixel: pixel, failed: 0, pausedAtVersion: version, db)
-        }
-    }
-
     public func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws {
         try await self.database.write(checkingFile: false) { db in
             for event in events {
@@ -168,7 +162,7 @@ public struct SQLiteOutbox: EventOutbox {
         }
     }
 
-    public func expirePending(eventTimeBefore date: Date) async throws -> [PixelID: Int] {
+    public func expirePending(eventTimeBefore date: Date, now: Date) async throws -> [PixelID: Int] {
         // Most passes have nothing to expire: an indexed read, and a write only when there is.
         let due = try await self.database.read { db in
             try Bool.fetchOne(
@@ -193,7 +187,7 @@ public struct SQLiteOutbox: EventOutbox {
                         INSERT INTO delivery_status (pixel_id, status, status_at_ms, expired_count) VALUES (?, 'ok', ?, ?)
                         ON CONFLICT (pixel_id) DO UPDATE SET expired_count = expired_count + excluded.expired_count
                         """,
-                    arguments: [pixel, Date().unixMilliseconds, count]
+                    arguments: [pixel, now.unixMilliseconds, count]
                 )
             }
             return Dictionary(uniqueKeysWithValues: counts.compactMap { key, value in PixelID(key).map { ($0, value) } })
@@ -213,204 +207,11 @@ public struct SQLiteOutbox: EventOutbox {
         }
     }
 
-    public func recordVerification(
-        of pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?
-    ) async throws {
-        try await self.database.write(checkingFile: false) { db in
-            if let failure {
-                try Self.record(state, failure: failure, pixel: pixel, failed: 0, pausedAtVersion: nil, db)
-                return
-            }
-            try db.execute(
-                sql: """
-                    INSERT INTO delivery_status (pixel_id, status, status_at_ms, last_request_id) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (pixel_id) DO UPDATE SET
-                        status = excluded.status, status_at_ms = excluded.status_at_ms,
-                        last_request_id = coalesce(excluded.last_request_id, last_request_id),
-                        paused_at_version = CASE WHEN paused_at_version <= ? THEN NULL ELSE paused_at_version END
-                    """,
-                arguments: [pixel.rawValue, state.rawValue, Date().unixMilliseconds, requestID, version]
-            )
-        }
-    }
-
-    public func status(of pixel: PixelID) async throws -> DeliveryStatus? {
-        try await self.database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM delivery_status WHERE pixel_id = ?", arguments: [pixel.rawValue]).map(Self.status(from:))
-        }
-    }
-
-    public func statuses(of pixels: [PixelID]) async throws -> [PixelID: DeliveryStatus] {
-        try await self.database.read { db in
-            var statuses: [PixelID: DeliveryStatus] = [:]
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM delivery_status WHERE pixel_id IN (\(databaseQuestionMarks(count: pixels.count)))",
-                arguments: StatementArguments(pixels.map(\.rawValue))
-            )
-            for row in rows {
-                if let pixel = PixelID(row["pixel_id"] as String) { statuses[pixel] = Self.status(from: row) }
-            }
-            return statuses
-        }
-    }
-
-    private static func status(from row: Row) -> DeliveryStatus {
-        let lastError = (row["last_error_message"] as String?).map { message in
-            DeliveryStatus.Failure(
-                code: row["last_error_code"], message: message, requestID: row["last_error_request_id"],
-                at: Date(unixMilliseconds: row["last_error_at_ms"] ?? 0)
-            )
-        }
-        return DeliveryStatus(
-            state: DeliveryStatus.State(rawValue: row["status"]) ?? .unreachable,
-            at: Date(unixMilliseconds: row["status_at_ms"]), lastRequestID: row["last_request_id"], lastError: lastError,
-            sent: row["sent_count"], failed: row["failed_count"], expired: row["expired_count"], pausedAtVersion: row["paused_at_version"]
-        )
-    }
-
-    public func recentEvents(of pixel: PixelID, limit: Int) async throws -> [RecentEvent] {
-        try await self.database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM (
-                        SELECT id, event_id, event_name, received_at_ms, match_keys, state, attempts, NULL AS request_id, last_error_code,
-                            last_error FROM outbox_event WHERE pixel_id = ? ORDER BY id DESC LIMIT ?)
-                    UNION ALL
-                    SELECT * FROM (
-                        SELECT id, event_id, event_name, received_at_ms, match_keys, 'sent', attempts, request_id, NULL, NULL
-                        FROM sent_event WHERE pixel_id = ? ORDER BY id DESC LIMIT ?)
-                    ORDER BY id DESC LIMIT ?
-                    """,
-                arguments: [pixel.rawValue, limit, pixel.rawValue, limit, limit]
-            ).map { row in
-                RecentEvent(
-                    id: row[0], eventID: row[1], eventName: row[2], receivedAt: Date(unixMilliseconds: row[3]), matchKeys: MatchKeys(rawValue: row[4]),
-                    state: RecentEvent.State(outboxState: row[5]), attempts: row[6], requestID: row[7], errorCode: row[8], errorMessage: row[9]
-                )
-            }
-        }
-    }
-
-    public func addMatchKeyCounts(_ counts: [PixelID: MatchKeyCoverage], hour: Int64) async throws {
-        guard !counts.isEmpty else { return }
-        try await self.database.write(checkingFile: false) { db in
-            let upsert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO match_key_hour (pixel_id, hour, events, \(Self.matchKeyColumns.joined(separator: ", ")))
-                    VALUES (?, ?, ?, \(Self.matchKeyColumns.map { _ in "?" }.joined(separator: ", ")))
-                    ON CONFLICT (pixel_id, hour) DO UPDATE SET events = events + excluded.events,
-                        \(Self.matchKeyColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
-                    """
-            )
-            for (pixel, coverage) in counts {
-                try upsert.execute(
-                    arguments: StatementArguments([pixel.rawValue, hour, coverage.events] as [any DatabaseValueConvertible])
-                        + StatementArguments(Self.matchKeyColumns.map { coverage.carrying[$0] ?? 0 })
-                )
-            }
-        }
-    }
-
-    public func matchKeyCoverage(of pixel: PixelID, since date: Date) async throws -> MatchKeyCoverage {
-        try await self.database.read { db in
-            let sums = (["events"] + Self.matchKeyColumns).map { "coalesce(sum(\($0)), 0)" }.joined(separator: ", ")
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT \(sums) FROM match_key_hour WHERE pixel_id = ? AND hour >= ?",
-                    arguments: [pixel.rawValue, MatchKeyCoverage.hour(of: date)]
-                )
-            else { return .empty }
-            return MatchKeyCoverage(
-                events: row[0], carrying: Dictionary(uniqueKeysWithValues: Self.matchKeyColumns.enumerated().map { ($1, row[$0 + 1] as Int) })
-            )
-        }
-    }
-
-    public func pruneHistory(before date: Date) async throws -> Int {
-        // Every forwarder pass asks; an indexed read, and a write (the file's lock) only when there is something.
-        let due = try await self.database.read { db in
-            try Bool.fetchOne(
-                db,
-                sql: "SELECT EXISTS (SELECT 1 FROM sent_event WHERE sent_at_ms < ?) OR EXISTS (SELECT 1 FROM match_key_hour WHERE hour < ?)",
-                arguments: [date.unixMilliseconds, MatchKeyCoverage.hour(of: date)]
-            ) ?? false
-        }
-        guard due else { return 0 }
-        return try await self.database.write(checkingFile: false) { db in
-            try db.execute(sql: "DELETE FROM sent_event WHERE sent_at_ms < ?", arguments: [date.unixMilliseconds])
-            let sent = db.changesCount
-            try db.execute(sql: "DELETE FROM match_key_hour WHERE hour < ?", arguments: [MatchKeyCoverage.hour(of: date)])
-            return sent + db.changesCount
-        }
-    }
-
-    /// The count columns of `match_key_hour`: the match keys, named as the Events API names them, and the
-    /// install check's.
-    static let matchKeyColumns = MatchKeyCoverage.countNames
-
-    /// Records a failure; `state` nil keeps the pixel's current state.
-    private static func record(
-        _ state: DeliveryStatus.State?, failure: DeliveryStatus.Failure, pixel: PixelID, failed: Int, pausedAtVersion: Int?, _ db: Database
-    ) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO delivery_status (pixel_id, status, status_at_ms, last_error_code, last_error_message, last_error_request_id,
-                    last_error_at_ms, failed_count, paused_at_version)
-                VALUES (?, coalesce(?, 'ok'), ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (pixel_id) DO UPDATE SET
-                    status = coalesce(?, status), status_at_ms = CASE WHEN ? IS NULL THEN status_at_ms ELSE excluded.status_at_ms END,
-                    last_error_code = excluded.last_error_code, last_error_message = excluded.last_error_message,
-                    last_error_request_id = excluded.last_error_request_id, last_error_at_ms = excluded.last_error_at_ms,
-                    failed_count = failed_count + excluded.failed_count,
-                    paused_at_version = coalesce(excluded.paused_at_version, paused_at_version)
-                """,
-            arguments: [
-                pixel.rawValue, state?.rawValue, failure.at.unixMilliseconds, failure.code, failure.message, failure.requestID,
-                failure.at.unixMilliseconds, failed, pausedAtVersion, state?.rawValue, state?.rawValue,
-            ]
-        )
-    }
-
-    public func counts(of pixel: PixelID) async throws -> (queued: Int, failed: Int) {
-        try await self.database.read { db in
-            let queued = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_event WHERE pixel_id = ? AND state = 'pending'", arguments: [pixel.rawValue]) ?? 0
-            let failed = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_event WHERE pixel_id = ? AND state = 'failed'", arguments: [pixel.rawValue]) ?? 0
-            return (queued, failed)
-        }
-    }
-
-    /// The state of each stored copy of an event (tests and diagnostics): pending, failed or expired.
-    public func states(of pixel: PixelID) async throws -> [String: String] {
-        try await self.database.read { db in
-            var states: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT event_id, state FROM outbox_event WHERE pixel_id = ?", arguments: [pixel.rawValue]) {
-                states[row["event_id"]] = row["state"]
-            }
-            return states
-        }
-    }
-
-    /// The pixel's pending events in the order they came, claimed or not (tests and diagnostics).
-    public func pendingEvents(of pixel: PixelID) async throws -> [OutboxEvent] {
-        try await self.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM outbox_event WHERE state = 'pending' AND pixel_id = ? ORDER BY id", arguments: [pixel.rawValue])
-                .compactMap(Self.event(from:))
-        }
-    }
-
-    private static func event(from row: Row) -> OutboxEvent? {
+    static func event(from row: Row) -> OutboxEvent? {
         guard let pixel = PixelID(row["pixel_id"] as String) else { return nil }
         return OutboxEvent(
             id: row["id"], pixel: pixel, eventID: row["event_id"], eventName: row["event_name"], data: row["data"],
             attempts: row["attempts"], receivedAt: Date(unixMilliseconds: row["received_at_ms"])
         )
-    }
-
-    /// Every event id stored for a pixel, pending or failed (tests and diagnostics).
-    public func eventIDs(of pixel: PixelID) async throws -> [String] {
-        try await self.database.read { db in
-            try String.fetchAll(db, sql: "SELECT event_id FROM outbox_event WHERE pixel_id = ? ORDER BY id", arguments: [pixel.rawValue])
-        }
     }
 }

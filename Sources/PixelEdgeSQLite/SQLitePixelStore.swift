@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import GRDB
-import PixelEdgeCore
+public import PixelEdgeCore
 
 /// Pixel configurations in the embedded database. Every change moves a single store revision forward, and
 /// each pixel row (or the tombstone of a removed one) records the revision that last touched it, so a
@@ -43,7 +43,7 @@ public struct SQLitePixelStore: PixelStore {
         }
     }
 
-    public func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel {
+    public func save(_ edit: PixelEdit, for id: PixelID, now: Date) async throws -> SavedPixel {
         try await self.database.write { db in
             let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM pixel WHERE id = ?", arguments: [id.rawValue])
             let current = try row.map(Self.pixel(from:))
@@ -54,7 +54,6 @@ public struct SQLitePixelStore: PixelStore {
             }
             let removedVersion = current == nil ? try Int.fetchOne(db, sql: "SELECT version FROM pixel_removal WHERE id = ?", arguments: [id.rawValue]) : nil
             let revision = try Self.nextRevision(db)
-            let now = Date()
             let pixel = PixelSaveRules.written(
                 id: id, tiktok: destination, settings: settings, currentVersion: current?.version, removedVersion: removedVersion, now: now
             )
@@ -96,17 +95,17 @@ public struct SQLitePixelStore: PixelStore {
         }
     }
 
-    public func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)], accessToken: TikTokAccessToken?) async throws {
+    public func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)], accessToken: TikTokAccessToken?, now: Date) async throws {
         try await self.database.write { db in
             let revision = try Self.nextRevision(db)
-            let now = Date().unixMilliseconds
+            let nowMilliseconds = now.unixMilliseconds
             for pixel in pixels {
                 try db.execute(
                     sql: """
                         INSERT OR IGNORE INTO pixel (id, tiktok_pixel_code, tiktok_access_token, tiktok_enabled, version, revision, updated_at_ms)
                         VALUES (?, ?, ?, 1, 1, ?, ?)
                         """,
-                    arguments: [pixel.id.rawValue, pixel.pixelCode.rawValue, accessToken?.secret, revision, now]
+                    arguments: [pixel.id.rawValue, pixel.pixelCode.rawValue, accessToken?.secret, revision, nowMilliseconds]
                 )
             }
         }

@@ -1,4 +1,4 @@
-import GRDB
+public import GRDB
 import PixelEdgeCore
 
 extension StoreError {

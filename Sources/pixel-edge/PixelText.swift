@@ -1,5 +1,5 @@
 import Foundation
-import PixelEdge
+import PixelEdgeAdministration
 import PixelEdgeCore
 
 /// How the CLI prints pixels for people (`--json` prints `PixelDocument` instead).

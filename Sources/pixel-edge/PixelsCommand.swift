@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
-import PixelEdge
+import PixelEdgeAdministration
 import PixelEdgeCore
 import PixelEdgeRelay
-import PixelEdgeSQLite
 
 struct PixelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -116,21 +115,18 @@ struct SetPixel: AsyncParsableCommand {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }
-        let (verify, base) = (self.verify, self.tiktokAPIBase)
-        let (saved, verification): (SavedPixel, ConnectionTest.Result?)
+        let verify = self.verify
+        let outcome: PixelAdministration.SaveOutcome
         do {
-            (saved, verification) = try await self.database.withStore(creatingIfMissing: true) { store, outbox in
-                let saved = try await store.save(edit, for: id)
-                guard verify, PixelVerification.applies(to: saved.pixel) else { return (saved, nil) }
-                let verification = PixelVerification(test: ConnectionTest(client: EventsAPIClient(base: base)), outbox: outbox)
-                return (saved, try await verification.verify(saved.pixel))
+            outcome = try await self.database.withAdministration(creatingIfMissing: true, tiktokAPIBase: self.tiktokAPIBase) { administration in
+                try await administration.save(edit, for: id, verify: verify, now: Date())
             }
         } catch let error as ConfigurationError {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }
-        let outcome = saved.created ? "created" : saved.changed ? "updated" : "unchanged"
-        print(PixelText.describe(saved.pixel, outcome: outcome))
+        let (saved, verification) = (outcome.saved, outcome.verification)
+        print(PixelText.describe(saved.pixel, outcome: outcome.word))
         for warning in saved.warnings {
             printError("warning: \(warning.message)")
         }
@@ -196,7 +192,7 @@ struct ListPixels: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let pixels = try await self.database.withStore(creatingIfMissing: false) { store, _ in try await store.allPixels() }
+        let pixels = try await self.database.withAdministration(creatingIfMissing: false) { try await $0.allPixels() }
         if self.json {
             print(try PixelDocument.json(["pixels": pixels.map { PixelDocument($0) }]))
         } else {
@@ -218,19 +214,19 @@ struct ShowPixel: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parsePixelID(self.pixelID)
-        let found = try await self.database.withStore(creatingIfMissing: false) { store, outbox -> (PixelConfig, DeliveryStatus?, (queued: Int, failed: Int))? in
-            guard let pixel = try await store.pixel(id) else { return nil }
-            return (pixel, try await outbox.status(of: id), try await outbox.counts(of: id))
-        }
-        guard let (pixel, status, counts) = found else {
-            printError("error: no pixel \(id)")
+        let details: PixelAdministration.Details
+        do {
+            details = try await self.database.withAdministration(creatingIfMissing: false) { try await $0.details(of: id) }
+        } catch let error as PixelNotFound {
+            printError("error: \(error.message)")
             throw ExitCode.failure
         }
-        let delivery = PixelDocument.Delivery(status: status, pixelCode: pixel.tiktok?.pixelCode.rawValue ?? "", queued: counts.queued, failed: counts.failed)
+        let pixel = details.pixel
         print(
             self.json
-                ? try PixelDocument.json(PixelDocument(pixel, delivery: delivery))
-                : PixelText.describe(pixel, outcome: nil) + "\n" + PixelText.describe(status, pixelCode: pixel.tiktok?.pixelCode.rawValue ?? "", queued: counts.queued, failed: counts.failed)
+                ? try PixelDocument.json(details.document)
+                : PixelText.describe(pixel, outcome: nil) + "\n"
+                    + PixelText.describe(details.status, pixelCode: details.pixelCode, queued: details.queued, failed: details.failed)
         )
         if !self.json {
             for warning in pixel.warnings {
@@ -250,8 +246,10 @@ struct RemovePixel: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parsePixelID(self.pixelID)
-        guard try await self.database.withStore(creatingIfMissing: false, { store, _ in try await store.remove(id) }) else {
-            printError("error: no pixel \(id)")
+        do {
+            try await self.database.withAdministration(creatingIfMissing: false) { try await $0.remove(id) }
+        } catch let error as PixelNotFound {
+            printError("error: \(error.message)")
             throw ExitCode.failure
         }
         print("removed pixel \(id)")
@@ -278,16 +276,14 @@ struct TestPixel: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parsePixelID(self.pixelID)
-        guard let pixel = try await self.database.withStore(creatingIfMissing: false, { store, _ in try await store.pixel(id) }) else {
-            printError("error: no pixel \(id)")
-            throw ExitCode.failure
-        }
-        let base = self.tiktokAPIBase
         let result: ConnectionTest.Result
         do {
-            result = try await self.database.withStore(creatingIfMissing: false) { _, outbox in
-                try await PixelVerification(test: ConnectionTest(client: EventsAPIClient(base: base)), outbox: outbox).verify(pixel)
+            result = try await self.database.withAdministration(creatingIfMissing: false, tiktokAPIBase: self.tiktokAPIBase) {
+                try await $0.test(id, now: Date())
             }
+        } catch let error as PixelNotFound {
+            printError("error: \(error.message)")
+            throw ExitCode.failure
         } catch let error as ConfigurationError {
             printError("error: \(error.message)")
             throw ExitCode.failure

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import PixelEdge
+import PixelEdgeApp
 import PixelEdgeBundles
 import PixelEdgeCore
+import PixelEdgeHTTP
 import PixelEdgeRelay
 
 struct ServeCommand: AsyncParsableCommand {
@@ -14,18 +15,18 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Address to listen on.")
-    var host = "127.0.0.1"
+    var host = ServerConfiguration.defaults.host
 
     @Option(help: "Port to listen on (0 picks a free one, printed at start).")
-    var port = 8080
+    var port = ServerConfiguration.defaults.port
 
     @OptionGroup var database: DatabaseOptions
 
     @Option(help: "Directory of the bundle's Mustache templates.")
-    var templates = "Templates"
+    var templates = ServerConfiguration.defaults.templatesDirectory
 
     @Option(name: .customLong("public"), help: "Directory of static files served at /.")
-    var publicDirectory = "Public"
+    var publicDirectory = ServerConfiguration.defaults.publicDirectory
 
     @Option(name: .customLong("events-js-url"), help: "URL of TikTok's events.js that bundles load.")
     var eventsJSURL = BundleSettings.tiktokEventsJSURL
@@ -55,10 +56,10 @@ struct ServeCommand: AsyncParsableCommand {
     var allowCustomEvents = false
 
     @Option(name: .customLong("forward-window-ms"), help: "How long events gather before a batch goes to TikTok.")
-    var forwardWindowMilliseconds = 1000
+    var forwardWindowMilliseconds = Int(EventForwarder.Settings().window / .milliseconds(1))
 
     @Option(name: .customLong("forward-concurrency"), help: "Pixels whose events are sent to TikTok at once.")
-    var forwardConcurrency = 16
+    var forwardConcurrency = EventForwarder.Settings().concurrency
 
     @Option(
         name: .customLong("claim-lease"),
@@ -91,16 +92,16 @@ struct ServeCommand: AsyncParsableCommand {
     var bundleCacheSize = ByteSizeOption(bytes: BundleCache.defaultLimit)
 
     @Option(name: .customLong("max-age"), help: "Cache-Control max-age of bundles, in seconds.")
-    var maxAge = 300
+    var maxAge = BundleCachePolicy().maxAge
 
     @Option(name: .customLong("s-maxage"), help: "Cache-Control s-maxage (shared caches, CDNs), in seconds.")
-    var sharedMaxAge = 3600
+    var sharedMaxAge = BundleCachePolicy().sharedMaxAge
 
     @Option(name: .customLong("stale-while-revalidate"), help: "Cache-Control stale-while-revalidate, in seconds.")
-    var staleWhileRevalidate = 86400
+    var staleWhileRevalidate = BundleCachePolicy().staleWhileRevalidate
 
     @Option(name: .customLong("stale-if-error"), help: "Cache-Control stale-if-error, in seconds.")
-    var staleIfError = 604_800
+    var staleIfError = BundleCachePolicy().staleIfError
 
     @Option(name: .customLong("reload-interval-ms"), help: "How often to look for configuration changes made by other processes.")
     var reloadIntervalMilliseconds = Int(BundleCacheUpdater.defaultPollInterval / .milliseconds(1))
@@ -118,53 +119,34 @@ struct ServeCommand: AsyncParsableCommand {
     var threads: Int?
 
     @Option(name: .customLong("idle-timeout"), help: "Seconds a keep-alive connection may wait for its next request.")
-    var idleTimeout = 75.0
+    var idleTimeout = ConnectionSettings.defaults.idleTimeout.seconds
 
     @Option(name: .customLong("head-timeout"), help: "Seconds a request may take from its first byte to the end of its head (then 408).")
-    var headTimeout = 10.0
+    var headTimeout = ConnectionSettings.defaults.headTimeout.seconds
 
     @Option(name: .customLong("body-timeout"), help: "Seconds a request may take from its head to the end of its body (then 408).")
-    var bodyTimeout = 10.0
+    var bodyTimeout = ConnectionSettings.defaults.bodyTimeout.seconds
 
     @Option(name: .customLong("send-timeout"), help: "Seconds a client may leave a response unread before its connection is dropped.")
-    var sendTimeout = 30.0
+    var sendTimeout = ConnectionSettings.defaults.sendTimeout.seconds
 
     @Option(name: .customLong("max-connections"), help: "Open connections; past it the longest idle one is closed for each new one (default: 16384, or fewer with a lower open-file limit).")
     var maxConnections: Int?
 
     @Option(name: .customLong("drain-timeout"), help: "Seconds requests in flight have to finish after SIGTERM.")
-    var drainTimeout = 10.0
+    var drainTimeout = ConnectionSettings.defaults.drainTimeout.seconds
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    /// The checks of what only the command line has (URLs, headers, the log level); then the ranges, which
+    /// are the library's (`ServerConfiguration.validate()`), reported with the option's name.
     func validate() throws {
-        guard (0...65535).contains(self.port) else {
-            throw ValidationError("--port must be between 0 and 65535, not \(self.port)")
-        }
-        for (name, value) in [("--max-age", maxAge), ("--s-maxage", sharedMaxAge), ("--stale-while-revalidate", staleWhileRevalidate), ("--stale-if-error", staleIfError)] where value < 0 {
-            throw ValidationError("\(name) must be 0 or more seconds, not \(value)")
-        }
-        guard (10...60_000).contains(self.reloadIntervalMilliseconds) else {
-            throw ValidationError("--reload-interval-ms must be between 10 and 60000")
-        }
         if let purgeURL, let problem = URLOption.problem(with: purgeURL, allowRelative: false) {
             throw ValidationError("--purge-url \(problem)")
         }
         for header in self.purgeHeaders where Self.header(header) == nil {
             throw ValidationError("--purge-header must look like 'Name: value'")
-        }
-        for (name, value) in [
-            ("--idle-timeout", self.idleTimeout), ("--head-timeout", self.headTimeout), ("--body-timeout", self.bodyTimeout),
-            ("--send-timeout", self.sendTimeout), ("--drain-timeout", self.drainTimeout),
-        ] where !(0.05...86400).contains(value) {
-            throw ValidationError("\(name) must be between 0.05 and 86400 seconds, not \(value)")
-        }
-        if let maxConnections, maxConnections < 1 {
-            throw ValidationError("--max-connections must be at least 1, not \(maxConnections)")
-        }
-        if let threads, !(1...256).contains(threads) {
-            throw ValidationError("--threads must be between 1 and 256")
         }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not \(self.logLevel)")
@@ -196,49 +178,16 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        guard self.outboxLimit > 0 else {
-            throw ValidationError("--outbox-limit must be at least 1")
-        }
-        guard (10...600_000).contains(self.forwardWindowMilliseconds) else {
-            throw ValidationError("--forward-window-ms must be between 10 and 600000")
-        }
-        guard !self.nodeName.isEmpty, self.nodeName.count <= 200, self.nodeName.unicodeScalars.allSatisfy({ (33...126).contains($0.value) }) else {
-            throw ValidationError("--node-name must be 1 to 200 printable ASCII characters without spaces")
-        }
-        guard self.bundleCacheSize.bytes >= 1 << 20 else {
-            throw ValidationError("--bundle-cache-size must be at least 1M (about 150 bundles), not \(self.bundleCacheSize.bytes) bytes")
-        }
-        guard (1...3600).contains(self.claimLease.seconds) else {
-            throw ValidationError("--claim-lease must be between 1s and 1h, not \(self.claimLease.seconds) seconds")
-        }
-        guard (1...1024).contains(self.forwardConcurrency) else {
-            throw ValidationError("--forward-concurrency must be between 1 and 1024, not \(self.forwardConcurrency)")
-        }
-        guard (60...EventForwarder.Settings.maximumAgeLimit).contains(self.maxEventAge.seconds) else {
-            throw ValidationError("--max-event-age must be between 1m and 7d (TikTok's limit on event times), not \(Int(self.maxEventAge.seconds)) seconds")
+        do throws(ConfigurationError) {
+            try self.makeConfiguration().validate()
+        } catch {
+            throw ValidationError(error.field.isEmpty ? error.message : "--\(error.field) \(error.message)")
         }
     }
 
-    func run() async throws {
-        var logger = Logger(label: "pixel-edge")
-        logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
-        // Before the default connection limit is worked out from it.
-        let fileLimit = FileDescriptorLimit.raiseToMaximum()
-        let connections = ConnectionSettings(
-            idleTimeout: .seconds(self.idleTimeout),
-            headTimeout: .seconds(self.headTimeout),
-            bodyTimeout: .seconds(self.bodyTimeout),
-            sendTimeout: .seconds(self.sendTimeout),
-            maximumConnections: self.maxConnections ?? ConnectionSettings.defaultMaximumConnections,
-            drainTimeout: .seconds(self.drainTimeout)
-        )
-        if connections.maximumConnections > fileLimit - 64 {
-            logger.warning(
-                "--max-connections is close to the open-file limit: accepting may fail before the limit is reached",
-                metadata: ["maxConnections": "\(connections.maximumConnections)", "openFileLimit": "\(fileLimit)"]
-            )
-        }
-        let configuration = ServerConfiguration(
+    /// The server's configuration from the flags: only a mapping, the defaults and ranges being the library's.
+    func makeConfiguration() throws(ConfigurationError) -> ServerConfiguration {
+        ServerConfiguration(
             host: self.host,
             port: self.port,
             database: self.database.location,
@@ -265,7 +214,7 @@ struct ServeCommand: AsyncParsableCommand {
                     settings.window = .milliseconds(self.forwardWindowMilliseconds)
                     settings.maximumAge = self.maxEventAge.seconds
                     settings.concurrency = self.forwardConcurrency
-                    settings.claimLease = .milliseconds(Int64(self.claimLease.seconds * 1000))
+                    settings.claimLease = .milliseconds(Int64(clampingMilliseconds: self.claimLease.seconds * 1000))
                     settings.node = self.nodeName
                     return settings
                 }()
@@ -277,9 +226,30 @@ struct ServeCommand: AsyncParsableCommand {
             reloadInterval: .milliseconds(self.reloadIntervalMilliseconds),
             demo: self.demo,
             threads: self.threads,
-            connections: connections,
+            connections: ConnectionSettings(
+                idleTimeout: .seconds(self.idleTimeout),
+                headTimeout: .seconds(self.headTimeout),
+                bodyTimeout: .seconds(self.bodyTimeout),
+                sendTimeout: .seconds(self.sendTimeout),
+                maximumConnections: self.maxConnections ?? ConnectionSettings.defaultMaximumConnections,
+                drainTimeout: .seconds(self.drainTimeout)
+            ),
             publicURL: self.publicURL
         )
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "pixel-edge")
+        logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
+        // Before the default connection limit is worked out from it.
+        let fileLimit = FileDescriptorLimit.raiseToMaximum()
+        let configuration = try self.makeConfiguration()
+        if configuration.connections.maximumConnections > fileLimit - 64 {
+            logger.warning(
+                "--max-connections is close to the open-file limit: accepting may fail before the limit is reached",
+                metadata: ["maxConnections": "\(configuration.connections.maximumConnections)", "openFileLimit": "\(fileLimit)"]
+            )
+        }
         let server: PixelEdgeServer
         do {
             server = try PixelEdgeServer(configuration: configuration, logger: logger)

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from conftest import BINARY, PixelEdge, free_port, http_request
+from conftest import BENCH, BINARY, PixelEdge, free_port, http_request
 from servers import FakeEventsAPI
 
 ADMIN_TOKEN = "console-test-admin-token"
@@ -260,7 +260,7 @@ def test_the_console_works_at_a_phone_width(page, console):
 
 def test_many_pixels_come_a_page_at_a_time_and_can_be_searched(page, tmp_path):
     database = tmp_path / "many.sqlite"
-    subprocess.run([str(BINARY), "bench", "seed", "--pixels", "250", "--database", str(database)], check=True, capture_output=True)
+    subprocess.run([str(BENCH), "seed", "--pixels", "250", "--database", str(database)], check=True, capture_output=True)
     server = PixelEdge(database=str(database), environment={"PIXELEDGE_ADMIN_TOKEN": ADMIN_TOKEN})
     try:
         log_in(page, server)

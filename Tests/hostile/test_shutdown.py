@@ -145,7 +145,7 @@ def test_a_pass_over_many_pixels_with_a_silent_events_api_does_not_hold_the_exit
     api = SilentEventsAPI()
     server = PixelEdge("--drain-timeout", "1", "--tiktok-api-base", api.base)
     try:
-        server.cli("bench", "seed", "--pixels", "200", "--events-per-pixel", "2", "--tiktok-access-token", "T" * 64)
+        server.seed("--pixels", "200", "--events-per-pixel", "2", "--tiktok-access-token", "T" * 64)
         api.wait_for_connections(16)
         terminated = time.monotonic()
         server.process.send_signal(signal.SIGTERM)

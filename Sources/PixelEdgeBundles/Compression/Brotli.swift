@@ -1,5 +1,5 @@
 import CBrotli
-import NIOCore
+public import NIOCore
 
 /// Brotli (RFC 7932) through libbrotli, in text mode (bundles are JavaScript).
 public enum Brotli {

@@ -1,5 +1,5 @@
 import CompressNIO
-import NIOCore
+public import NIOCore
 
 /// gzip (RFC 1952) through zlib. Bundles are compressed once per version, so the slowest, smallest level is the right one.
 public enum Gzip {

@@ -1,5 +1,4 @@
-import Foundation
-import HTTPTypes
+public import Foundation
 
 /// Turns a `/collect` body into a `CollectedEvent`, or a `CollectError` naming the field that is wrong.
 ///
@@ -35,24 +34,24 @@ public struct CollectRequestParser: Sendable {
         do {
             value = try JSONParser.parse(body, limits: self.limits)
         } catch {
-            throw CollectError(.badRequest, field: "body", error.isLimit ? "the body is over a limit: \(error)" : "the body is not valid JSON: \(error)")
+            throw CollectError(.invalid, field: "body", error.isLimit ? "the body is over a limit: \(error)" : "the body is not valid JSON: \(error)")
         }
         guard case .object(let object) = value else {
-            throw CollectError(.badRequest, field: "body", "the body must be a JSON object, found \(value.kind)")
+            throw CollectError(.invalid, field: "body", "the body must be a JSON object, found \(value.kind)")
         }
         guard let pixelText = try Self.string(object, "pixel") else {
-            throw CollectError(.badRequest, field: "pixel", "pixel is required")
+            throw CollectError(.invalid, field: "pixel", "pixel is required")
         }
         guard let pixel = PixelID(pixelText) else {
-            throw CollectError(.badRequest, field: "pixel", "pixel is not a valid pixel id (1 to 64 characters of a-z, 0-9, - and _)")
+            throw CollectError(.invalid, field: "pixel", "pixel is not a valid pixel id (1 to 64 characters of a-z, 0-9, - and _)")
         }
         guard let eventName = try Self.string(object, "event", maximumLength: 64) else {
-            throw CollectError(.badRequest, field: "event", "event is required")
+            throw CollectError(.invalid, field: "event", "event is required")
         }
         // CompletePayment and SubmitForm (old bundles, other callers) under the names TikTok's SDK sends.
         let event = try self.eventNames.resolve(eventName)
         guard let eventID = try Self.identifier(object, "event_id", maximumLength: Self.maximumEventIDLength) else {
-            throw CollectError(.badRequest, field: "event_id", "event_id is required: a non-empty string shared with the browser pixel")
+            throw CollectError(.invalid, field: "event_id", "event_id is required: a non-empty string shared with the browser pixel")
         }
         var eventTime = Int64(now.timeIntervalSince1970)
         switch object["event_time"] {
@@ -63,7 +62,7 @@ public struct CollectRequestParser: Sendable {
                 eventTime = Int64(seconds)
             }
         case let other?:
-            throw CollectError(.badRequest, field: "event_time", "event_time must be a number of Unix seconds, found \(other.kind)")
+            throw CollectError(.invalid, field: "event_time", "event_time must be a number of Unix seconds, found \(other.kind)")
         }
         var redacted: [String] = []
         var properties: [String: JSONValue]?
@@ -79,7 +78,7 @@ public struct CollectRequestParser: Sendable {
                 properties?["currency"] = .string(currency.uppercased())
             }
         case let other?:
-            throw CollectError(.badRequest, field: "properties", "properties must be an object, found \(other.kind)")
+            throw CollectError(.invalid, field: "properties", "properties must be an object, found \(other.kind)")
         }
         func page(_ key: String) throws(CollectError) -> String? {
             guard let text = try Self.string(object, key, maximumLength: 4096) else { return nil }
@@ -113,11 +112,11 @@ public struct CollectRequestParser: Sendable {
         case nil, .null?: return nil
         case .string(let text)?:
             if let maximumLength, text.utf8.count > maximumLength {
-                throw CollectError(.badRequest, field: key, "\(key) is \(text.utf8.count) bytes long: at most \(maximumLength)")
+                throw CollectError(.invalid, field: key, "\(key) is \(text.utf8.count) bytes long: at most \(maximumLength)")
             }
             return text.isEmpty ? nil : text
         case let other?:
-            throw CollectError(.badRequest, field: key, "\(key) must be a string, found \(other.kind)")
+            throw CollectError(.invalid, field: key, "\(key) must be a string, found \(other.kind)")
         }
     }
 
@@ -125,7 +124,7 @@ public struct CollectRequestParser: Sendable {
     private static func identifier(_ object: [String: JSONValue], _ key: String, maximumLength: Int) throws(CollectError) -> String? {
         guard let text = try Self.string(object, key, maximumLength: maximumLength) else { return nil }
         if let match = PersonalData.firstMatch(in: text) {
-            throw CollectError(.badRequest, field: key, "\(key) holds \(match.kind): it must be an opaque id, never a visitor's contact details")
+            throw CollectError(.invalid, field: key, "\(key) holds \(match.kind): it must be an opaque id, never a visitor's contact details")
         }
         return text
     }
@@ -138,7 +137,7 @@ public struct CollectRequestParser: Sendable {
         let present = keys.filter { object[$0] != nil && object[$0] != .null }
         guard let key = present.first else { return nil }
         if present.count > 1 {
-            throw CollectError(.badRequest, field: key, "\(present.joined(separator: " and ")) are the same field: send one of them")
+            throw CollectError(.invalid, field: key, "\(present.joined(separator: " and ")) are the same field: send one of them")
         }
         guard let value = try Self.string(object, key) else { return nil }
         if value.utf8.count == 64, value.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
@@ -146,11 +145,11 @@ public struct CollectRequestParser: Sendable {
         }
         if rawLooksLike(value) {
             throw CollectError(
-                .badRequest, field: key,
+                .invalid, field: key,
                 "\(key) looks like \(rawName): send its SHA-256 hash (64 lowercase hex characters), never the value itself"
             )
         }
-        throw CollectError(.badRequest, field: key, "\(key) must be a SHA-256 hash: 64 lowercase hex characters")
+        throw CollectError(.invalid, field: key, "\(key) must be a SHA-256 hash: 64 lowercase hex characters")
     }
 
     /// `navigator.language`: a BCP 47 tag such as `en-GB`, letters, digits and hyphens only.
@@ -159,7 +158,7 @@ public struct CollectRequestParser: Sendable {
         guard text.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }),
               text.utf8.first.map({ (65...90).contains($0) || (97...122).contains($0) }) == true
         else {
-            throw CollectError(.badRequest, field: "locale", "locale must be a language tag such as en-GB (letters, digits and hyphens)")
+            throw CollectError(.invalid, field: "locale", "locale must be a language tag such as en-GB (letters, digits and hyphens)")
         }
         return text
     }
@@ -171,17 +170,17 @@ public struct CollectRequestParser: Sendable {
         case nil, .null?: break
         case .string(let text)?:
             guard let sdk = InstallCheck.SDK(rawValue: text) else {
-                throw CollectError(.badRequest, field: "sdk", "sdk must be \"loaded\" or \"blocked\", found \"\(text.prefix(20))\"")
+                throw CollectError(.invalid, field: "sdk", "sdk must be \"loaded\" or \"blocked\", found \"\(text.prefix(20))\"")
             }
             check.sdk = sdk
         case let other?:
-            throw CollectError(.badRequest, field: "sdk", "sdk must be the string \"loaded\" or \"blocked\", found \(other.kind)")
+            throw CollectError(.invalid, field: "sdk", "sdk must be the string \"loaded\" or \"blocked\", found \(other.kind)")
         }
         switch object["base_code"] {
         case nil, .null?, .bool(false)?, .number(0)?: break
         case .bool(true)?, .number(1)?: check.baseCode = true
         case let other?:
-            throw CollectError(.badRequest, field: "base_code", "base_code must be 1 or true when given, found \(other.kind)")
+            throw CollectError(.invalid, field: "base_code", "base_code must be 1 or true when given, found \(other.kind)")
         }
         return check
     }
@@ -192,9 +191,9 @@ public struct CollectRequestParser: Sendable {
         case nil, .null?: return false
         case .string("granted")?: return true
         case .string?:
-            throw CollectError(.badRequest, field: "consent", "consent must be \"granted\" when given: an event without consent is not sent at all")
+            throw CollectError(.invalid, field: "consent", "consent must be \"granted\" when given: an event without consent is not sent at all")
         case let other?:
-            throw CollectError(.badRequest, field: "consent", "consent must be the string \"granted\", found \(other.kind)")
+            throw CollectError(.invalid, field: "consent", "consent must be the string \"granted\", found \(other.kind)")
         }
     }
 
@@ -210,7 +209,7 @@ public struct CollectRequestParser: Sendable {
         for (key, member) in value {
             if let match = PersonalData.firstMatch(in: key) {
                 throw CollectError(
-                    .badRequest, field: path,
+                    .invalid, field: path,
                     "a property name in \(path) holds \(match.kind): names are fixed words such as content_id, values carry the data"
                 )
             }
@@ -244,21 +243,21 @@ public struct CollectRequestParser: Sendable {
         let numeric = ["value", "price", "quantity"]
         for key in numeric {
             if let value = properties[key], case .number = value {} else if let value = properties[key], value != .null {
-                throw CollectError(.badRequest, field: "properties.\(key)", "properties.\(key) must be a number, found \(value.kind)")
+                throw CollectError(.invalid, field: "properties.\(key)", "properties.\(key) must be a number, found \(value.kind)")
             }
         }
         if let contents = properties["contents"] {
             guard case .array(let items) = contents else {
-                throw CollectError(.badRequest, field: "properties.contents", "properties.contents must be an array, found \(contents.kind)")
+                throw CollectError(.invalid, field: "properties.contents", "properties.contents must be an array, found \(contents.kind)")
             }
             for (index, item) in items.enumerated() {
                 guard case .object(let fields) = item else {
-                    throw CollectError(.badRequest, field: "properties.contents[\(index)]", "properties.contents[\(index)] must be an object, found \(item.kind)")
+                    throw CollectError(.invalid, field: "properties.contents[\(index)]", "properties.contents[\(index)] must be an object, found \(item.kind)")
                 }
                 for key in ["price", "quantity"] {
                     if let value = fields[key], case .number = value {} else if let value = fields[key], value != .null {
                         throw CollectError(
-                            .badRequest, field: "properties.contents[\(index)].\(key)",
+                            .invalid, field: "properties.contents[\(index)].\(key)",
                             "properties.contents[\(index)].\(key) must be a number, found \(value.kind)"
                         )
                     }

@@ -1,4 +1,3 @@
-import HTTPTypes
 
 /// Which event names `/collect` accepts, and the name each is sent under: TikTok's standard events, plus
 /// custom names when the operator allows them (TikTok cannot optimise for custom events, so a typo such as
@@ -65,16 +64,16 @@ public struct EventNames: Sendable {
     func resolve(_ name: String) throws(CollectError) -> String {
         if Self.standard.contains(name) { return Self.sentName(of: name) }
         if let standard = Self.standard.first(where: { $0.lowercased() == name.lowercased() }) {
-            throw CollectError(.badRequest, field: "event", "unknown event \"\(name)\": TikTok's event names are case-sensitive, use \"\(standard)\"")
+            throw CollectError(.invalid, field: "event", "unknown event \"\(name)\": TikTok's event names are case-sensitive, use \"\(standard)\"")
         }
         guard self.allowsCustom else {
             throw CollectError(
-                .badRequest, field: "event",
+                .invalid, field: "event",
                 "unknown event \"\(name)\": use one of TikTok's standard events (\(Self.standard.sorted().joined(separator: ", "))), or start the server with --allow-custom-events"
             )
         }
         guard (1...64).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-            throw CollectError(.badRequest, field: "event", "custom event names are 1 to 64 letters, digits or _")
+            throw CollectError(.invalid, field: "event", "custom event names are 1 to 64 letters, digits or _")
         }
         return name
     }

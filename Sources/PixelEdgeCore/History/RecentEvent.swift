@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One of a pixel's latest server-side events as the console lists it: what it was, which match keys it
 /// carried, and what became of it.

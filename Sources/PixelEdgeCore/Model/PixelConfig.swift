@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A pixel's TikTok destination: where its browser pixel and server-side events go.
 public struct TikTokDestination: Equatable, Sendable {

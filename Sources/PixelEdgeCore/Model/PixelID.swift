@@ -65,3 +65,8 @@ public struct PixelID: Hashable, Comparable, Sendable, CustomStringConvertible, 
         try container.encode(self.rawValue)
     }
 }
+
+extension PixelID {
+    /// The path of the pixel's bundle, as its install tag names it.
+    public var bundlePath: String { "/p/\(self.rawValue)/pb.js" }
+}

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What saving an edit over a pixel's stored state comes to: the same rules for every store, so that only
 /// their SQL differs (SQLitePixelStore and PostgresPixelStore read the row, ask these, and write).

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where pixel configurations live. The embedded default is `SQLitePixelStore`; the protocol is the seam for a
 /// store that several nodes share.
@@ -8,11 +8,12 @@ public protocol PixelStore: Sendable {
     /// Up to `limit` pixels whose id comes after `after`, in id order, of those whose id or TikTok Pixel Code
     /// contains `search` (ignoring case; every pixel when it is empty): a page of the admin API's list.
     func pixels(containing search: String, after: PixelID?, limit: Int) async throws -> [PixelConfig]
-    /// Applies `edit` atomically; throws `ConfigurationError` (storing nothing) when the result would be invalid.
-    func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel
+    /// Applies `edit` atomically, as of `now`; throws `ConfigurationError` (storing nothing) when the result
+    /// would be invalid.
+    func save(_ edit: PixelEdit, for id: PixelID, now: Date) async throws -> SavedPixel
     /// Creates many pixels with a TikTok Pixel Code (and a token, if given) in one transaction: imports,
     /// benchmarks. Existing ids are skipped.
-    func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)], accessToken: TikTokAccessToken?) async throws
+    func createMany(_ pixels: [(id: PixelID, pixelCode: TikTokPixelCode)], accessToken: TikTokAccessToken?, now: Date) async throws
     /// Returns false when there was no such pixel.
     func remove(_ id: PixelID) async throws -> Bool
     /// Everything that changed after `revision`, from any process writing to the store. `changes(after: .zero)` is everything.
@@ -23,6 +24,13 @@ public protocol PixelStore: Sendable {
     /// the same answer for every process that shares the store, so bundles carry the same Last-Modified
     /// on every node.
     func recordTemplates(version: String, now: Date) async throws -> Date
+}
+
+extension PixelStore {
+    /// A save as of the system clock, for callers that keep no clock of their own (tests, scripts).
+    public func save(_ edit: PixelEdit, for id: PixelID) async throws -> SavedPixel {
+        try await self.save(edit, for: id, now: Date())
+    }
 }
 
 /// A point in the store's history: every change to any pixel moves it forward.

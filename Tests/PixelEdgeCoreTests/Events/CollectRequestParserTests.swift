@@ -15,7 +15,7 @@ import Testing
     }
 
     func rejects(_ json: String, field: String, message: String, parser: CollectRequestParser? = nil) {
-        #expect(throws: CollectError(.badRequest, field: field, message)) { try self.parse(json, parser: parser) }
+        #expect(throws: CollectError(.invalid, field: field, message)) { try self.parse(json, parser: parser) }
     }
 
     @Test func acceptsWhatPbJsSends() throws {
@@ -160,7 +160,7 @@ import Testing
         ("ttp", #","ttp":"(415) 555-0123""#, "1", "a phone number"),
     ])
     func identifiersHoldingPersonalDataAreRefused(_ field: String, _ extra: String, _ eventID: String, _ kind: String) {
-        #expect(throws: CollectError(.badRequest, field: field, "\(field) holds \(kind): it must be an opaque id, never a visitor's contact details")) {
+        #expect(throws: CollectError(.invalid, field: field, "\(field) holds \(kind): it must be an opaque id, never a visitor's contact details")) {
             try self.parse(extra, eventID: eventID)
         }
     }
@@ -179,7 +179,7 @@ import Testing
     }
 
     @Test func aPropertyNameHoldingPersonalDataIsRefused() {
-        #expect(throws: CollectError(.badRequest, field: "properties", "a property name in properties holds an email address: names are fixed words such as content_id, values carry the data")) {
+        #expect(throws: CollectError(.invalid, field: "properties", "a property name in properties holds an email address: names are fixed words such as content_id, values carry the data")) {
             try self.parse(#","properties":{"jane@example.com":1}"#)
         }
     }
@@ -187,13 +187,13 @@ import Testing
     @Test func theEventIDLimitCountsBytesNotCharacters() {
         // 4 KB of combining marks is one Character: the limit is on what is stored.
         let marks = "e" + String(repeating: "\u{301}", count: 2_000)
-        #expect(throws: CollectError(.badRequest, field: "event_id", "event_id is 4001 bytes long: at most 128")) {
+        #expect(throws: CollectError(.invalid, field: "event_id", "event_id is 4001 bytes long: at most 128")) {
             try self.parse("", eventID: marks)
         }
     }
 
     @Test func deepBodiesAreRefusedWithoutAParse() {
-        #expect(throws: CollectError(.badRequest, field: "body", "the body is over a limit: nesting deeper than 16 levels at byte 16")) {
+        #expect(throws: CollectError(.invalid, field: "body", "the body is over a limit: nesting deeper than 16 levels at byte 16")) {
             try self.parser.parse(Array(String(repeating: "[", count: 513).utf8))
         }
     }

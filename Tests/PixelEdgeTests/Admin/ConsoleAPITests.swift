@@ -5,7 +5,9 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
 @testable import PixelEdgeBundles
 @testable import PixelEdgeCore
 @testable import PixelEdgeMetrics
@@ -253,7 +255,7 @@ import Testing
             for id in ["shop1", "blog", "shop2", "shop3", "news"] {
                 _ = try await server.store.save(PixelEdit(pixelCode: .set(code)), for: try PixelID(validating: id))
             }
-            try await server.outbox.recordVerification(of: try PixelID(validating: "news"), atVersion: 1, state: .ok, requestID: "req-1", failure: nil)
+            try await server.outbox.recordVerification(of: try PixelID(validating: "news"), atVersion: 1, state: .ok, requestID: "req-1", failure: nil, now: Date())
             var pages: [[String]] = []
             var after = ""
             repeat {

@@ -2,7 +2,9 @@ import Foundation
 import NIOCore
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
 @testable import PixelEdgeBundles
 @testable import PixelEdgeCore
 @testable import PixelEdgeMetrics
@@ -29,7 +31,7 @@ import Testing
     func seed(_ count: Int) async throws {
         try await self.store.createMany(try (0..<count).map { index in
             (id: try PixelID(validating: "p\(index)"), pixelCode: try TikTokPixelCode.parse("C4" + String(format: "%018d", index)).value)
-        }, accessToken: nil)
+        }, accessToken: nil, now: Date())
     }
 
     func id(_ index: Int) -> PixelID { PixelID("p\(index)")! }

@@ -2,7 +2,9 @@ import Foundation
 import NIOCore
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
 @testable import PixelEdgeBundles
 @testable import PixelEdgeCore
 @testable import PixelEdgeMetrics

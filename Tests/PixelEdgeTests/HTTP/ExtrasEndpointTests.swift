@@ -5,7 +5,9 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
 @testable import PixelEdgeBundles
 @testable import PixelEdgeMetrics
 @testable import PixelEdgeRelay

@@ -6,7 +6,9 @@ import NIOCore
 import NIOPosix
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
 @testable import PixelEdgeBundles
 @testable import PixelEdgeCore
 @testable import PixelEdgeMetrics

@@ -3,7 +3,9 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
 @testable import PixelEdgeBundles
 @testable import PixelEdgeMetrics
 @testable import PixelEdgeRelay

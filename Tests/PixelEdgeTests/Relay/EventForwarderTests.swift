@@ -4,7 +4,9 @@ import Logging
 import Synchronization
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
 @testable import PixelEdgeBundles
 @testable import PixelEdgeCore
 @testable import PixelEdgeMetrics
@@ -495,24 +497,32 @@ import Testing
         #expect(Set(self.fake.requests.flatMap(\.eventIDs)) == Set((1...20).map { "w\($0)" }))
     }
 
-    /// The console's sent history (48 hours) is pruned by the forwarder's passes, once a minute at most.
+    /// The console's sent history (48 hours) is pruned by the housekeeping beside the forwarder's passes,
+    /// once a minute at most.
     @Test func passesPruneTheSentHistoryOnceAMinute() async throws {
         try await self.configure()
         let kept = RecentEvent.keptFor.seconds
         let history: @Sendable () async throws -> [String] = { try await self.outbox.recentEvents(of: self.shop, limit: 100).map(\.eventID) }
         try await self.fake.run { base in
             let forwarder = self.forwarder(base)
+            let housekeeping = OutboxHousekeeping(
+                queue: self.outbox, history: self.outbox, settings: .init(), depth: self.depth, metrics: self.metrics, logger: TestEnvironment.logger
+            )
+            let window: @Sendable (Date) async -> Void = { now in
+                await housekeeping.sweep(now: now)
+                await forwarder.forwardPass(now: now)
+            }
             try await self.outbox.append([self.event("a")], now: self.t0)
-            await forwarder.forwardDue(now: self.t0)
+            await window(self.t0)
             try await self.outbox.append([self.event("b")], now: self.t0)
-            await forwarder.forwardDue(now: self.t0.addingTimeInterval(30))
+            await window(self.t0.addingTimeInterval(30))
             #expect(try await history() == ["b", "a"])
 
-            await forwarder.forwardDue(now: self.t0.addingTimeInterval(kept + 10))
+            await window(self.t0.addingTimeInterval(kept + 10))
             #expect(try await history() == ["b"], "a was sent more than 48 hours before")
-            await forwarder.forwardDue(now: self.t0.addingTimeInterval(kept + 40))
+            await window(self.t0.addingTimeInterval(kept + 40))
             #expect(try await history() == ["b"], "b is past 48 hours too, but the last prune was 30 s ago")
-            await forwarder.forwardDue(now: self.t0.addingTimeInterval(kept + 71))
+            await window(self.t0.addingTimeInterval(kept + 71))
             #expect(try await history() == [])
         }
     }

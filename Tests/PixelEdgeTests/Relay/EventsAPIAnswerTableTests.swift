@@ -3,7 +3,9 @@ import HTTPTypes
 import Logging
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
 @testable import PixelEdgeCore
 @testable import PixelEdgeMetrics
 @testable import PixelEdgeRelay

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
 @testable import PixelEdgeBundles
 @testable import PixelEdgeCore
 @testable import PixelEdgeMetrics
@@ -154,12 +156,12 @@ import Testing
             var events = self.events(["old", "recent"])
             events[0].eventTime -= 3600
             try await outbox.append(events, now: self.t0)
-            let expired = try await outbox.expirePending(eventTimeBefore: self.t0.addingTimeInterval(-60))
+            let expired = try await outbox.expirePending(eventTimeBefore: self.t0.addingTimeInterval(-60), now: self.t0)
             #expect(expired == [self.shop: 1], "\(name)")
             #expect(try await outbox.status(of: self.shop)?.expired == 1, "\(name)")
             let claimed = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: false, lease: .seconds(60))
             #expect(claimed.map(\.eventID) == ["recent"], "\(name)")
-            #expect(try await outbox.expirePending(eventTimeBefore: self.t0.addingTimeInterval(-60)).isEmpty)
+            #expect(try await outbox.expirePending(eventTimeBefore: self.t0.addingTimeInterval(-60), now: self.t0).isEmpty)
         }
     }
 
@@ -260,10 +262,10 @@ import Testing
             let name = kind.rawValue
             let refused = DeliveryStatus.Failure(code: 40105, message: "Access token is incorrect or has been revoked.", requestID: "req-1", at: self.t0)
             try await outbox.pause(self.shop, atVersion: 2, state: .invalidAccessToken, failure: refused)
-            try await outbox.recordVerification(of: self.shop, atVersion: 3, state: .invalidAccessToken, requestID: "req-2", failure: refused)
+            try await outbox.recordVerification(of: self.shop, atVersion: 3, state: .invalidAccessToken, requestID: "req-2", failure: refused, now: self.t0)
             #expect(try await outbox.status(of: self.shop)?.state == .invalidAccessToken, "\(name)")
             #expect(try await outbox.status(of: self.shop)?.pausedAtVersion == 2, "\(name): a failed test pauses nothing more")
-            try await outbox.recordVerification(of: self.shop, atVersion: 3, state: .ok, requestID: "req-3", failure: nil)
+            try await outbox.recordVerification(of: self.shop, atVersion: 3, state: .ok, requestID: "req-3", failure: nil, now: self.t0)
             let status = try #require(try await nodes.last!.outbox.status(of: self.shop))
             #expect(status.state == .ok && status.lastRequestID == "req-3" && status.pausedAtVersion == nil, "\(name)")
             #expect(status.lastError?.code == 40105, "\(name): the last error stays on record")

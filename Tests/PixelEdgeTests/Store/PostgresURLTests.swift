@@ -1,6 +1,8 @@
 import Testing
 
-@testable import PixelEdge
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
 @testable import PixelEdgeCore
 @testable import PixelEdgePostgres
 

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
-import PixelEdge
+import PixelEdgeApp
+import PixelEdgeHTTP
+import PixelEdgeRelay
 import Testing
 @testable import PixelEdgeBundles
 

@@ -1,0 +1,166 @@
+public import Foundation
+
+/// An accepted event waiting for TikTok, as stored.
+public struct OutboxEvent: Sendable, Equatable {
+    public let id: Int64
+    public let pixel: PixelID
+    public let eventID: String
+    public let eventName: String
+    /// The Events API `data` element, JSON.
+    public let data: String
+    public let attempts: Int
+    public let receivedAt: Date
+
+    public init(id: Int64, pixel: PixelID, eventID: String, eventName: String, data: String, attempts: Int, receivedAt: Date) {
+        self.id = id
+        self.pixel = pixel
+        self.eventID = eventID
+        self.eventName = eventName
+        self.data = data
+        self.attempts = attempts
+        self.receivedAt = receivedAt
+    }
+}
+
+/// What TikTok last said about a pixel's events, and how many went through.
+public struct DeliveryStatus: Sendable, Equatable {
+    /// Stored by its raw value; `TikTokAnswerCode` says which answer leads to which.
+    public enum State: String, Sendable, Codable, CaseIterable {
+        case ok
+        // The pixel's configuration needs a person: delivery pauses, events are kept.
+        case invalidPixelCode = "invalid_pixel_code"
+        case invalidAccessToken = "invalid_access_token"
+        case accessTokenExpired = "access_token_expired"
+        case accessTokenMissing = "access_token_missing"
+        case noPermission = "no_permission"
+        // Events are kept and retried with backoff.
+        case rateLimited = "rate_limited"
+        case maintenance
+        case tiktokError = "tiktok_error"
+        case unexpectedAnswer = "unexpected_answer"
+        case unreachable
+
+        /// Whether TikTok refuses the pixel's configuration until a person changes it (the console's red).
+        public var needsPerson: Bool {
+            switch self {
+            case .invalidPixelCode, .invalidAccessToken, .accessTokenExpired, .accessTokenMissing, .noPermission: true
+            case .ok, .rateLimited, .maintenance, .tiktokError, .unexpectedAnswer, .unreachable: false
+            }
+        }
+    }
+
+    public struct Failure: Sendable, Equatable {
+        /// TikTok's `code`, or nil when TikTok could not be reached.
+        public var code: Int?
+        public var message: String
+        public var requestID: String?
+        public var at: Date
+
+        public init(code: Int?, message: String, requestID: String?, at: Date) {
+            self.code = code
+            self.message = message
+            self.requestID = requestID
+            self.at = at
+        }
+    }
+
+    public var state: State
+    /// When `state` was last set.
+    public var at: Date
+    public var lastRequestID: String?
+    public var lastError: Failure?
+    public var sent: Int
+    public var failed: Int
+    /// Events not delivered within the maximum event age, never sent.
+    public var expired: Int
+    /// Set after a permanent error: delivery stops until the pixel's configuration moves past this version.
+    public var pausedAtVersion: Int?
+
+    public init(
+        state: State, at: Date, lastRequestID: String?, lastError: Failure?, sent: Int, failed: Int, expired: Int, pausedAtVersion: Int?
+    ) {
+        self.state = state
+        self.at = at
+        self.lastRequestID = lastRequestID
+        self.lastError = lastError
+        self.sent = sent
+        self.failed = failed
+        self.expired = expired
+        self.pausedAtVersion = pausedAtVersion
+    }
+}
+
+/// The durable queue of accepted events: what `/collect` writes and the forwarder sends from. The embedded
+/// store is `SQLiteOutbox`; a store that several nodes share meets the same contract, claims included: a
+/// node claims a pixel's due events for a lease, and no other claim returns them while it holds; what the
+/// node neither delivers, retries nor fails is released, or due again once the lease runs out (the node died).
+public protocol EventQueue: Sendable {
+    /// Stores events in one transaction (one commit for a whole group of requests); returns once committed.
+    func append(_ events: [CollectedEvent], now: Date) async throws
+    /// Events waiting to be sent, claimed or not, per pixel (pixels with none are absent).
+    func pendingCounts() async throws -> [PixelID: Int]
+    /// Pixels with at least one event due now and not claimed.
+    func duePixels(now: Date) async throws -> [PixelID]
+    /// Claims for `owner` (a node), until `now + lease`, the pixel's oldest due events: fresh ones, or
+    /// suspects (events of a batch TikTok refused).
+    func claim(for pixel: PixelID, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent]
+    /// Gives back claimed events not sent: due again at once.
+    func release(_ events: [OutboxEvent]) async throws
+    /// Gives back every claim of `owner`: a node that starts again releases what it held when it stopped
+    /// (killed, say) rather than wait for the leases. Returns how many events.
+    func releaseClaims(by owner: String) async throws -> Int
+    /// TikTok accepted these: they leave the outbox (and count as sent in the pixel's status).
+    func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws
+    /// A transient failure: the events are tried again after `delay` (the pixel's status says why).
+    func retry(_ events: [OutboxEvent], after delay: Duration, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws
+    /// Events TikTok will never accept: kept for inspection, never retried.
+    func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws
+    /// These events were in a batch TikTok refused: from now on they travel apart from fresh events.
+    func markSuspect(_ events: [OutboxEvent]) async throws
+    /// Marks the pending events whose time is before `date` expired, never sent; returns how many, per pixel.
+    func expirePending(eventTimeBefore date: Date, now: Date) async throws -> [PixelID: Int]
+    /// Deletes failed and expired events received before `date`, and the oldest beyond `limit`; returns how many.
+    func pruneUndeliverable(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int
+}
+
+extension EventQueue {
+    /// Events waiting to be sent, claimed or not.
+    public func pendingCount() async throws -> Int {
+        try await self.pendingCounts().values.reduce(0, +)
+    }
+}
+
+/// Each pixel's delivery status: what TikTok last said, whether delivery is paused, and the event counts
+/// the admin API, the console and `pixels show` report.
+public protocol DeliveryStatusStore: Sendable {
+    /// A permanent error for the pixel: its events stay queued, and delivery stops until its configuration
+    /// moves past `version`.
+    func pause(_ pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws
+    /// Records what a connection test of the pixel's configuration at `version` found at `now`: `failure`
+    /// nil when TikTok accepted the Pixel Code and token (which also lifts a pause at that version or before).
+    func recordVerification(
+        of pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?, now: Date
+    ) async throws
+    func status(of pixel: PixelID) async throws -> DeliveryStatus?
+    /// The delivery status of those of `pixels` that TikTok has answered once or more.
+    func statuses(of pixels: [PixelID]) async throws -> [PixelID: DeliveryStatus]
+    func counts(of pixel: PixelID) async throws -> (queued: Int, failed: Int)
+}
+
+/// What the console shows of a pixel's past: its latest events and its match-key counts per hour.
+public protocol EventHistory: Sendable {
+    /// The pixel's latest events, newest first: queued, failed and expired ones from the outbox, sent ones
+    /// from the last `RecentEvent.keptPerPixel` kept when they left it.
+    func recentEvents(of pixel: PixelID, limit: Int) async throws -> [RecentEvent]
+    /// Adds to the pixels' match-key counts for an hour (`MatchKeyCoverage.hour(of:)`). The writer counts
+    /// what it stores and adds the counts every second, off the path of `/collect`'s commits.
+    func addMatchKeyCounts(_ counts: [PixelID: MatchKeyCoverage], hour: Int64) async throws
+    /// The match keys of the pixel's events received since `date` (to the hour).
+    func matchKeyCoverage(of pixel: PixelID, since date: Date) async throws -> MatchKeyCoverage
+    /// Forgets the sent events and match-key counts older than `date`; returns how many rows went.
+    func pruneHistory(before date: Date) async throws -> Int
+}
+
+/// The three parts one store implements over the same tables (the outbox's rows feed all three); each user
+/// asks for the part it needs.
+public typealias EventOutbox = EventQueue & DeliveryStatusStore & EventHistory

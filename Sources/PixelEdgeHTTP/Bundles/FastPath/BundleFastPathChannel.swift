@@ -1,0 +1,67 @@
+public import HummingbirdCore
+public import Logging
+public import NIOCore
+import NIOHTTP1
+public import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+public import PixelEdgeBundles
+public import PixelEdgeMetrics
+
+/// Hummingbird's HTTP/1 child channel with the bundle fast path in its pipeline:
+///
+///     ConnectionGuard → request decoder → BundleFastPathHandler → response encoder
+///         → ForwardedResponseTracker → HTTP types codec → Hummingbird's responder
+///
+/// The guard sees the raw bytes first (timeouts, backpressure, how the connection ends); the fast path
+/// sits after the decoder, to read requests (refusing those that cannot be read safely), and before the
+/// encoder, so that the bytes it writes go to the socket as they are; what it passes on is handled by
+/// Hummingbird as usual. The three share one `HTTPConnectionState`.
+public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
+    public typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    public let responder: HTTPChannelHandler.Responder
+    let cache: BundleCache
+    let metrics: PixelEdgeMetrics
+    let settings: ConnectionSettings
+    let registry: ConnectionRegistry
+
+    public init(
+        responder: @escaping HTTPChannelHandler.Responder, cache: BundleCache, metrics: PixelEdgeMetrics, settings: ConnectionSettings,
+        registry: ConnectionRegistry
+    ) {
+        self.responder = responder
+        self.cache = cache
+        self.metrics = metrics
+        self.settings = settings
+        self.registry = registry
+    }
+
+    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let state = HTTPConnectionState()
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(ConnectionGuard(state: state, settings: self.settings, registry: self.registry, metrics: self.metrics))
+            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
+            try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, state: state))
+            try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
+            try pipeline.addHandler(ForwardedResponseTracker(state: state))
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    public func handle(value asyncChannel: Value, logger: Logger) async {
+        await self.handleHTTP(asyncChannel: asyncChannel, logger: logger)
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1 with the bundle fast path and PixelEdge's connection handling (see `BundleFastPathChannel`).
+    public static func bundleFastPath(
+        cache: BundleCache, metrics: PixelEdgeMetrics, settings: ConnectionSettings, registry: ConnectionRegistry
+    ) -> HTTPServerBuilder {
+        .init { responder in
+            BundleFastPathChannel(responder: responder, cache: cache, metrics: metrics, settings: settings, registry: registry)
+        }
+    }
+}
