@@ -7,24 +7,23 @@ final class ForwardedResponseTracker: ChannelOutboundHandler, RemovableChannelHa
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let state: HTTPConnectionState
+    /// The connection's first handler, whose state machine learns of each response from here.
+    private let connection: ConnectionGuard
 
-    init(state: HTTPConnectionState) {
-        self.state = state
+    init(connection: ConnectionGuard) {
+        self.connection = connection
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch self.unwrapOutboundIn(data) {
-        case .head(var head) where self.state.isClosing:
-            self.state.forwardedResponseStarted = true
-            head.headers.replaceOrAdd(name: "Connection", value: "close")
-            context.write(self.wrapOutboundOut(.head(head)), promise: promise)
-            return
-        case .head:
-            self.state.forwardedResponseStarted = true
+        case .head(var head):
+            if self.connection.responseStarted() {
+                head.headers.replaceOrAdd(name: "Connection", value: "close")
+                context.write(self.wrapOutboundOut(.head(head)), promise: promise)
+                return
+            }
         case .end:
-            if self.state.forwardedInFlight > 0 { self.state.forwardedInFlight -= 1 }
-            self.state.forwardedResponseStarted = false
+            self.connection.responseEnded()
         case .body:
             break
         }

@@ -15,7 +15,8 @@ public import PixelEdgeMetrics
 /// The guard sees the raw bytes first (timeouts, backpressure, how the connection ends); the fast path
 /// sits after the decoder, to read requests (refusing those that cannot be read safely), and before the
 /// encoder, so that the bytes it writes go to the socket as they are; what it passes on is handled by
-/// Hummingbird as usual. The three share one `HTTPConnectionState`.
+/// Hummingbird as usual. The fast path and the tracker report to `ConnectionGuard`, which owns the
+/// connection's state machine.
 public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
     public typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -38,13 +39,13 @@ public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let state = HTTPConnectionState()
+            let connection = ConnectionGuard(settings: self.settings, registry: self.registry, metrics: self.metrics)
             let pipeline = channel.pipeline.syncOperations
-            try pipeline.addHandler(ConnectionGuard(state: state, settings: self.settings, registry: self.registry, metrics: self.metrics))
+            try pipeline.addHandler(connection)
             try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-            try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, state: state))
+            try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, connection: connection))
             try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
-            try pipeline.addHandler(ForwardedResponseTracker(state: state))
+            try pipeline.addHandler(ForwardedResponseTracker(connection: connection))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
