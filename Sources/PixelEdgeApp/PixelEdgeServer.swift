@@ -127,7 +127,8 @@ public struct PixelEdgeServer: Sendable {
                     trustedProxies: self.configuration.relay.trustedProxies
                 ),
                 administration: self.configuration.adminToken.map { .init(token: $0, pixels: self.administration) },
-                publicDirectory: self.configuration.publicDirectory
+                publicDirectory: self.configuration.publicDirectory,
+                servesDemoFiles: self.configuration.demo
             ),
             logger: self.logger
         ).makeRouter()

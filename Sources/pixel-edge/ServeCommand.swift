@@ -82,7 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var maxEventAge = AgeOption(argument: "48h")!
 
-    @Flag(help: "Add the demo pixel (id \(PixelEdgeServer.demoPixelID)) if it is missing.")
+    @Flag(help: "Add the demo pixel (id \(PixelEdgeServer.demoPixelID)) if it is missing, and serve the demo's stand-in for TikTok's SDK (/events-stub.js).")
     var demo = false
 
     @Option(

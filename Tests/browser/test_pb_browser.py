@@ -213,7 +213,7 @@ def test_the_relay_forwards_only_what_consent_allowed(browser, events_api, pages
     granted ones do, with the event_ids TikTok's pixel got."""
     port = free_port()
     token = "T" * 64
-    server = PixelEdge("--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--tiktok-api-base", events_api.base,
+    server = PixelEdge("--demo", "--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--tiktok-api-base", events_api.base,
                        "--forward-window-ms", "50", port=port,
                        pixels={"shop": ["--tiktok-pixel-code", DEMO_CODE, "--tiktok-access-token", token, "--consent", "required"]})
     try:
@@ -253,7 +253,7 @@ def test_a_complete_payment_reaches_the_pixel_and_the_events_api_as_one_purchase
     """TikTok deduplicates on pixel, event name and event_id: CompletePayment, which TikTok's SDK sends as
     Purchase, must reach the Events API as Purchase too, with the browser's event_id and currency."""
     port = free_port()
-    server = PixelEdge("--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--tiktok-api-base", events_api.base,
+    server = PixelEdge("--demo", "--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--tiktok-api-base", events_api.base,
                        "--forward-window-ms", "50", port=port,
                        pixels={"shop": ["--tiktok-pixel-code", DEMO_CODE, "--tiktok-access-token", "T" * 64]})
     try:
@@ -350,7 +350,7 @@ def test_page_views_where_the_sdk_sends_its_own_an_anchor_and_going_back(page, e
 
 def test_consent_required_stores_nothing_and_asks_tiktok_nothing_before_the_grant(browser, collect, pages):
     port = free_port()
-    server = PixelEdge("--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--collect-url", collect.url, port=port,
+    server = PixelEdge("--demo", "--events-js-url", f"http://127.0.0.1:{port}/events-stub.js", "--collect-url", collect.url, port=port,
                        pixels={"eu": ["--tiktok-pixel-code", DEMO_CODE, "--consent", "required"]})
     try:
         url = pages.add("/eu.html", tags_page(f"{server.base}/p/eu/pb.js"))

@@ -23,10 +23,12 @@ public struct PixelEdgeRoutes: Sendable {
         /// Nil turns the console and the admin API off (they answer 404).
         public var administration: Administration?
         public var publicDirectory: String
+        /// `--demo`: the demo's stand-in for TikTok's SDK is served too.
+        public var servesDemoFiles: Bool
 
         public init(
             cache: BundleCache, updater: BundleCacheUpdater, store: any PixelStore, health: StoreHealth, metrics: PixelEdgeMetrics,
-            collect: Collect, administration: Administration?, publicDirectory: String
+            collect: Collect, administration: Administration?, publicDirectory: String, servesDemoFiles: Bool
         ) {
             self.cache = cache
             self.updater = updater
@@ -36,6 +38,7 @@ public struct PixelEdgeRoutes: Sendable {
             self.collect = collect
             self.administration = administration
             self.publicDirectory = publicDirectory
+            self.servesDemoFiles = servesDemoFiles
         }
     }
 
@@ -97,7 +100,8 @@ public struct PixelEdgeRoutes: Sendable {
                         "js": MediaType(type: .text, subType: "javascript", parameter: ("charset", "utf-8")),
                         "html": MediaType(type: .text, subType: "html", parameter: ("charset", "utf-8")),
                         "css": MediaType(type: .text, subType: "css", parameter: ("charset", "utf-8")),
-                    ])
+                    ]),
+                servesDemoFiles: parts.servesDemoFiles
             )
         )
         HealthController(store: parts.store, health: parts.health, cache: parts.cache, updater: parts.updater).addRoutes(to: router)

@@ -3,13 +3,20 @@ import Hummingbird
 import PixelEdgeCore
 
 /// Serves `Public/` (through Hummingbird's `FileMiddleware`) where no route answers, except the console's
-/// `admin/` folder, and marks every
-/// response `X-Content-Type-Options: nosniff`, so that a browser never reads one as another type.
+/// `admin/` folder, and the stand-in for TikTok's SDK (`events-stub.js`, for the demo pages and the tests)
+/// unless the server runs with `--demo`; it marks every response `X-Content-Type-Options: nosniff`, so
+/// that a browser never reads one as another type.
 ///
 /// A path whose decoded form holds a control character is refused (400) before any file is looked up:
 /// the file system stops at a NUL, so `/demo.js%00.html` would read `demo.js` and serve it as HTML.
 struct PublicFilesMiddleware<Context: RequestContext, Provider: FileProvider>: RouterMiddleware where Provider.FileAttributes: FileMiddlewareFileAttributes {
     let files: FileMiddleware<Context, Provider>
+    /// With `--demo`: the demo's own files that are no part of a production web root are served too.
+    let servesDemoFiles: Bool
+
+    /// Files of `Public/` served only with `--demo`: a stand-in for TikTok's SDK has no place on a
+    /// production edge, where a site could load it by mistake instead of TikTok's.
+    static var demoFiles: Set<String> { ["/events-stub.js"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path.removingPercentEncodingLeniently()
@@ -19,6 +26,9 @@ struct PublicFilesMiddleware<Context: RequestContext, Provider: FileProvider>: R
         // `Public/admin/` is the console's: served by its own routes (with their security headers) when the
         // admin API is on, and never as a plain file.
         if path == "/admin" || path.hasPrefix("/admin/") {
+            return try await next(request, context)
+        }
+        if !self.servesDemoFiles, Self.demoFiles.contains(path) {
             return try await next(request, context)
         }
         // Only canonical paths reach the files: `//admin/index.html`, `/./admin/…` and `/%2Fadmin/…` name the

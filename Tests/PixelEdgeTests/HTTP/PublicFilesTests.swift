@@ -12,9 +12,9 @@ import Testing
 @testable import PixelEdgeSQLite
 
 @Suite struct PublicFilesTests {
-    func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func withServer(demo: Bool = true, _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let directory = try TemporaryDirectory()
-        let server = try TestEnvironment.server(in: directory)
+        let server = try TestEnvironment.server(in: directory, demo: demo)
         try await server.makeApplication().test(.router, test)
         _ = directory
     }
@@ -53,6 +53,26 @@ import Testing
                     #expect(response.headers[.contentType] == type)
                     #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
                 }
+            }
+        }
+    }
+
+    /// The stand-in for TikTok's SDK is the demo's and the tests': a production edge (no `--demo`) answers
+    /// 404 for it, as for any file it does not have, while the demo pages stay.
+    @Test func theSDKStandInIsServedOnlyWithDemo() async throws {
+        try await self.withServer(demo: false) { client in
+            try await client.execute(uri: "/events-stub.js", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(!String(buffer: response.body).contains("__eventsStub"))
+            }
+            try await client.execute(uri: "/demo.js", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        try await self.withServer(demo: true) { client in
+            try await client.execute(uri: "/events-stub.js", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("__eventsStub"))
             }
         }
     }
