@@ -1,0 +1,162 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
+@testable import PixelEdgeBundles
+@testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
+@testable import PixelEdgeTestSupport
+
+/// The directory and the bounded cache: bundles rendered when asked for, once, kept while asked for, and
+/// the same bytes and validators whenever they are rendered again.
+@Suite struct BundleCacheUpdaterTests {
+    let directory: TemporaryDirectory
+    let store: SQLitePixelStore
+    let renderer: BundleRenderer
+
+    init() throws {
+        self.directory = try TemporaryDirectory()
+        self.store = try SQLitePixelStore(path: self.directory.path("updater.sqlite"))
+        self.renderer = BundleRenderer(templates: try BundleTemplates(directory: TestEnvironment.templatesDirectory), settings: .init())
+    }
+
+    func updater(cacheLimit: Int = 64 << 20) -> BundleCacheUpdater {
+        BundleCacheUpdater(store: self.store, renderer: self.renderer, cache: BundleCache(limit: cacheLimit), logger: TestEnvironment.logger)
+    }
+
+    func seed(_ count: Int) async throws {
+        try await self.store.createMany(try (0..<count).map { index in
+            (id: try PixelID(validating: "p\(index)"), pixelCode: try TikTokPixelCode.parse("C4" + String(format: "%018d", index)).value)
+        }, accessToken: nil, now: Date())
+    }
+
+    func id(_ index: Int) -> PixelID { PixelID("p\(index)")! }
+
+    @Test func nothingIsRenderedUntilItIsAskedFor() async throws {
+        try await self.seed(1000)
+        let updater = self.updater()
+        try await updater.refresh()
+        #expect(updater.directory.count == 1000)
+        #expect(updater.cache.count == 0 && updater.renderCount == 0)
+        let bundle = try #require(await updater.bundle(for: self.id(999)))
+        #expect(String(buffer: bundle.identity.body).contains("C4000000000000000999"))
+        #expect(updater.cache[self.id(999)] === bundle)
+        #expect(updater.cache.count == 1 && updater.renderCount == 1)
+    }
+
+    /// A thousand pixels asked for at once, three requests each: a thousand renders.
+    @Test func aColdBurstRendersEachPixelOnce() async throws {
+        try await self.seed(1000)
+        let updater = self.updater()
+        try await updater.refresh()
+        let answers = await withTaskGroup(of: (Int, PreparedBundle?).self) { group in
+            for round in 0..<3 {
+                for index in 0..<1000 {
+                    group.addTask { (index, await updater.bundle(for: self.id((index + round * 333) % 1000))) }
+                }
+            }
+            return await group.reduce(into: [(Int, PreparedBundle?)]()) { $0.append($1) }
+        }
+        #expect(answers.count == 3000 && answers.allSatisfy { $0.1 != nil })
+        #expect(updater.renderCount == 1000)
+        #expect(updater.cache.count == 1000)
+    }
+
+    /// Evicted and asked for again: the same bytes, so the same ETags and Last-Modified, and a client's
+    /// revalidation still answers 304.
+    @Test func anEvictedBundleIsRenderedAgainWithTheSameValidators() async throws {
+        try await self.seed(200)
+        // Room for a few bundles per shard only.
+        let updater = self.updater(cacheLimit: 16 * 20_000)
+        try await updater.refresh()
+        let first = try #require(await updater.bundle(for: self.id(0)))
+        for index in 1..<200 { _ = await updater.bundle(for: self.id(index)) }
+        #expect(updater.cache.evictionCount > 0)
+        #expect(updater.cache.cost <= updater.cache.limit)
+        #expect(!updater.cache.contains(self.id(0)), "the least recently asked for went")
+        let again = try #require(await updater.bundle(for: self.id(0)))
+        #expect(again !== first)
+        #expect(updater.renderCount == 201)
+        #expect(again.gzip.entityTag == first.gzip.entityTag && again.brotli.entityTag == first.brotli.entityTag)
+        #expect(again.identity.entityTag == first.identity.entityTag)
+        #expect(again.lastModified == first.lastModified)
+        #expect(again.gzip.body == first.gzip.body && again.gzip.okHead == first.gzip.okHead)
+    }
+
+    /// What is asked for stays while what is not goes: a hit counts as a use.
+    @Test func aBundleInDemandIsKeptAsOthersAreEvicted() async throws {
+        try await self.seed(300)
+        let updater = self.updater(cacheLimit: 16 * 20_000)
+        try await updater.refresh()
+        let hot = try #require(await updater.bundle(for: self.id(0)))
+        for index in 1..<300 {
+            _ = await updater.bundle(for: self.id(index))
+            #expect(updater.cache[self.id(0)] != nil || index == 0)
+        }
+        #expect(updater.cache[self.id(0)] === hot)
+        #expect(updater.cache.evictionCount > 0)
+    }
+
+    /// One pixel changes: only its bundle is rendered again, at once since it is served; the others are the
+    /// very same objects.
+    @Test func aChangeToOnePixelRendersOnlyThatPixel() async throws {
+        try await self.seed(100)
+        let updater = self.updater()
+        try await updater.refresh()
+        var before: [PixelID: PreparedBundle] = [:]
+        for index in 0..<100 { before[self.id(index)] = await updater.bundle(for: self.id(index)) }
+        _ = try await self.store.save(PixelEdit(spaPageViews: false), for: self.id(42))
+        try await updater.refresh()
+        #expect(updater.renderCount == 101)
+        for index in 0..<100 where index != 42 {
+            #expect(updater.cache.peek(self.id(index)) === before[self.id(index)])
+        }
+        let changed = try #require(updater.cache.peek(self.id(42)))
+        #expect(changed.pixelVersion == 2 && changed.gzip.entityTag != before[self.id(42)]?.gzip.entityTag)
+    }
+
+    /// The admin API refreshes after a save while the poll may be refreshing: whichever returns last, the
+    /// change is served when the admin API's returns.
+    @Test func aRefreshReturnsOnlyOnceTheChangeIsServedEvenDuringAnother() async throws {
+        try await self.seed(1)
+        let updater = self.updater()
+        try await updater.refresh()
+        _ = await updater.bundle(for: self.id(0))
+        for round in 1...20 {
+            _ = try await self.store.save(PixelEdit(spaPageViews: round.isMultiple(of: 2)), for: self.id(0))
+            async let other: Void = updater.refresh()
+            try await updater.refresh()
+            #expect(updater.cache.peek(self.id(0))?.pixelVersion == round + 1, "round \(round)")
+            try await other
+        }
+    }
+
+    @Test func aRemovedPixelIsForgotten() async throws {
+        try await self.seed(10)
+        let updater = self.updater()
+        try await updater.refresh()
+        _ = await updater.bundle(for: self.id(5))
+        #expect(try await self.store.remove(self.id(5)))
+        try await updater.refresh()
+        #expect(updater.directory[self.id(5)] == nil && !updater.cache.contains(self.id(5)))
+        #expect(await updater.bundle(for: self.id(5)) == nil)
+    }
+
+    /// A flood of ids nobody configured allocates nothing: no cache entry, no directory entry.
+    @Test func unknownIdsNeverTakeACacheEntry() async throws {
+        try await self.seed(10)
+        let updater = self.updater()
+        try await updater.refresh()
+        for _ in 0..<10_000 {
+            let random = try PixelID(validating: String(UInt64.random(in: 0...UInt64.max), radix: 36))
+            #expect(await updater.bundle(for: random) == nil)
+        }
+        #expect(updater.cache.count == 0 && updater.cache.cost == 0)
+        #expect(updater.directory.count == 10 && updater.renderCount == 0)
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import PixelEdgeApp
+@testable import PixelEdgeHTTP
+@testable import PixelEdgeAdministration
+@testable import PixelEdgeBundles
+@testable import PixelEdgeCore
+@testable import PixelEdgeMetrics
+@testable import PixelEdgeRelay
+@testable import PixelEdgeSQLite
+@testable import PixelEdgeTestSupport
+
+@Suite struct BundleRenderingTests {
+    let templates: BundleTemplates
+
+    init() throws {
+        self.templates = try BundleTemplates(directory: TestEnvironment.templatesDirectory)
+    }
+
+    func pixel(tiktok: TikTokDestination?) throws -> PixelConfig {
+        PixelConfig(id: try PixelID(validating: "shop"), tiktok: tiktok, version: 3, updatedAt: Date(timeIntervalSince1970: 1_700_000_000.7))
+    }
+
+    var destination: TikTokDestination {
+        TikTokDestination(
+            pixelCode: try! TikTokPixelCode.parse(TestEnvironment.pixelCode).value,
+            accessToken: try! TikTokAccessToken.parse(TestEnvironment.accessToken).value,
+            testEventCode: try! TestEventCode.parse("TEST_12345678").value
+        )
+    }
+
+    @Test func aTikTokPixelGetsTheLoaderAndNoSecret() throws {
+        let source = try BundleRenderer(templates: self.templates, settings: .init()).render(try self.pixel(tiktok: self.destination))
+        #expect(source.contains("\"t\":\"\(TestEnvironment.pixelCode)\""))
+        #expect(source.contains("TiktokAnalyticsObject"))
+        #expect(source.contains("?sdkid=\"+"))
+        #expect(!source.contains("._u="), "TikTok's SDK never reads _u")
+        #expect(source.contains("\"j\":\"https://analytics.tiktok.com/i18n/pixel/events.js\""))
+        #expect(!source.contains(TestEnvironment.accessToken))
+        #expect(!source.contains("wxyz"))
+        #expect(!source.contains("TEST_12345678"))
+        // The template's build note and the source's comments never reach the page.
+        #expect(!source.contains("{{!"))
+        #expect(!source.contains("{{="))
+        #expect(!source.contains("<%%"))
+        #expect(!source.contains("Templates/build"))
+    }
+
+    @Test func aPixelWithoutTikTokOrWithTikTokDisabledHasNoTikTokCode() throws {
+        let renderer = BundleRenderer(templates: self.templates, settings: .init())
+        var disabled = self.destination
+        disabled.isEnabled = false
+        for tiktok in [nil, disabled] {
+            let source = try renderer.render(try self.pixel(tiktok: tiktok))
+            #expect(!source.contains("ttq"))
+            #expect(!source.contains("tiktok"))
+            #expect(!source.contains("events.js"))
+        }
+    }
+
+    @Test func hostileOperatorValuesAreInert() throws {
+        let hostile = "https://x.example/\"</script><script>alert(1)</script><!--\u{2028}"
+        let settings = BundleSettings(eventsJSURL: hostile, collectURL: "/c\"</script>")
+        let source = try BundleRenderer(templates: self.templates, settings: settings).render(try self.pixel(tiktok: self.destination))
+        #expect(!source.lowercased().contains("</script"))
+        #expect(!source.contains("<!--"))
+        #expect(!source.contains("\u{2028}"))
+        #expect(source.contains(#"https://x.example/\"\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e\u003c!--\u2028"#))
+    }
+
+    @Test func preparedBundleGzipRoundTripsToTheIdentityBody() throws {
+        let renderer = BundleRenderer(templates: self.templates, settings: .init())
+        let bundle = try PreparedBundle(pixel: try self.pixel(tiktok: self.destination), renderer: renderer)
+        let inflated = try Gzip.decompress(bundle.gzip.body)
+        #expect(inflated == bundle.identity.body)
+        #expect(bundle.gzip.body.readableBytes < bundle.identity.body.readableBytes)
+        // gzip magic number, deflate method.
+        #expect(Array(bundle.gzip.body.readableBytesView.prefix(3)) == [0x1F, 0x8B, 0x08])
+        #expect(bundle.identity.entityTag != bundle.gzip.entityTag)
+        #expect(bundle.identity.entityTag.hasPrefix("\"") && bundle.identity.entityTag.hasSuffix("\""))
+        #expect(bundle.lastModified.timeIntervalSince1970 == 1_700_000_000)
+        var newer = renderer
+        newer.templatesRecordedAt = Date(timeIntervalSince1970: 1_800_000_000.5)
+        #expect(try PreparedBundle(pixel: try self.pixel(tiktok: self.destination), renderer: newer).lastModified.timeIntervalSince1970 == 1_800_000_000)
+    }
+
+    @Test func sameConfigurationSameTagsDifferentConfigurationDifferentTags() throws {
+        let renderer = BundleRenderer(templates: self.templates, settings: .init())
+        let a = try PreparedBundle(pixel: try self.pixel(tiktok: self.destination), renderer: renderer)
+        let b = try PreparedBundle(pixel: try self.pixel(tiktok: self.destination), renderer: renderer)
+        var other = self.destination
+        other.pixelCode = try TikTokPixelCode.parse("C4ZZZZZZZZZZZZZZZZZZ").value
+        let c = try PreparedBundle(pixel: try self.pixel(tiktok: other), renderer: renderer)
+        #expect(a.identity.entityTag == b.identity.entityTag)
+        #expect(a.gzip.body == b.gzip.body)
+        #expect(a.identity.entityTag != c.identity.entityTag)
+    }
+
+    @Test func gzipRoundTripsArbitraryBytes() throws {
+        let text = String(repeating: "PixelEdge é ✓ \u{2028} ", count: 500)
+        let compressed = try Gzip.compress(ByteBuffer(string: text))
+        #expect(String(buffer: try Gzip.decompress(compressed)) == text)
+    }
+
+    @Test func aBrokenTemplatesDirectoryIsReported() throws {
+        let directory = try TemporaryDirectory()
+        #expect(throws: TemplateError.self) { try BundleTemplates(directory: directory.url.path) }
+        try "{{#open}}".write(toFile: directory.path("pb.js.mustache"), atomically: true, encoding: .utf8)
+        #expect(throws: TemplateError.self) { try BundleTemplates(directory: directory.url.path) }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import PixelEdgeApp
+import PixelEdgeHTTP
+import PixelEdgeRelay
+import Testing
+@testable import PixelEdgeBundles
+
+/// Paths and factories the tests share.
+enum TestEnvironment {
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // PixelEdgeTestSupport
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()
+
+    static let templatesDirectory = packageRoot.appendingPathComponent("Templates").path
+    static let publicDirectory = packageRoot.appendingPathComponent("Public").path
+    static let adminToken = "test-admin-token-0123456789"
+    static let pixelCode = "C4ABCDEFGHIJKLMNOPQR"
+    static let accessToken = String(repeating: "a1b2c3d4e5", count: 6) + "wxyz"
+
+    /// The `pixel-edge` binary built beside the test bundle (or `PIXEL_EDGE_BINARY`).
+    static func executable() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["PIXEL_EDGE_BINARY"] {
+            return URL(fileURLWithPath: path)
+        }
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let candidate = testBinary.deletingLastPathComponent().appendingPathComponent("pixel-edge")
+        guard FileManager.default.isExecutableFile(atPath: candidate.path) else {
+            Issue.record("pixel-edge is not built at \(candidate.path): run `swift build` first or set PIXEL_EDGE_BINARY")
+            throw CancellationError()
+        }
+        return candidate
+    }
+
+    /// Tests never reach the real TikTok: unless a test starts a fake, the Events API is a closed port.
+    static let closedEventsAPIBase = "http://127.0.0.1:9"
+
+    static var unreachableRelay: RelaySettings {
+        RelaySettings(tiktokAPIBase: Self.closedEventsAPIBase)
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "pixel-edge-tests")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    static func configuration(
+        in directory: TemporaryDirectory,
+        adminToken: String? = TestEnvironment.adminToken,
+        bundle: BundleSettings = .init(),
+        relay: RelaySettings = TestEnvironment.unreachableRelay,
+        demo: Bool = true,
+        publicURL: String? = nil
+    ) -> ServerConfiguration {
+        ServerConfiguration(
+            host: "127.0.0.1",
+            port: 0,
+            database: .sqlite(path: directory.path("pixels.sqlite")),
+            templatesDirectory: templatesDirectory,
+            publicDirectory: publicDirectory,
+            bundle: bundle,
+            relay: relay,
+            adminToken: adminToken.map(AdminToken.init),
+            reloadInterval: .milliseconds(50),
+            demo: demo,
+            publicURL: publicURL
+        )
+    }
+
+    static func server(
+        in directory: TemporaryDirectory,
+        adminToken: String? = TestEnvironment.adminToken,
+        bundle: BundleSettings = .init(),
+        relay: RelaySettings = TestEnvironment.unreachableRelay,
+        demo: Bool = true,
+        publicURL: String? = nil
+    ) throws -> PixelEdgeServer {
+        try PixelEdgeServer(
+            configuration: configuration(in: directory, adminToken: adminToken, bundle: bundle, relay: relay, demo: demo, publicURL: publicURL), logger: logger
+        )
+    }
+}
+
+/// A directory removed when the value is released.
+final class TemporaryDirectory: Sendable {
+    let url: URL
+
+    init() throws {
+        self.url = FileManager.default.temporaryDirectory.appendingPathComponent("pixeledge-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String {
+        self.url.appendingPathComponent(name).path
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: self.url)
+    }
+}
