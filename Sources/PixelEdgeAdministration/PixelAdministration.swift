@@ -96,15 +96,17 @@ public struct PixelAdministration: Sendable {
     }
 
     private func details(of pixel: PixelConfig) async throws -> Details {
-        let counts = try await self.deliveries.counts(of: pixel.id)
-        return Details(pixel: pixel, status: try await self.deliveries.status(of: pixel.id), queued: counts.queued, failed: counts.failed)
+        // The documents describe TikTok's delivery, the one destination so far.
+        let delivery = DeliveryKey(pixel.id, .tiktok)
+        let counts = try await self.deliveries.counts(of: delivery)
+        return Details(pixel: pixel, status: try await self.deliveries.status(of: delivery), queued: counts.queued, failed: counts.failed)
     }
 
     /// A page of the pixel list, with each pixel's status, and where the next page starts.
     public func page(_ page: PixelListPage) async throws -> PixelListDocument {
         let found = try await self.store.pixels(containing: page.search, after: page.after, limit: page.limit + 1)
         let pixels = found.prefix(page.limit)
-        let statuses = try await self.deliveries.statuses(of: pixels.map(\.id))
+        let statuses = try await self.deliveries.statuses(of: pixels.map(\.id), to: .tiktok)
         return PixelListDocument(
             pixels: pixels.map { PixelDocument($0, delivery: .init(status: statuses[$0.id], pixelCode: $0.tiktok?.pixelCode.rawValue ?? "")) },
             next: found.count > page.limit ? pixels.last?.id.rawValue : nil

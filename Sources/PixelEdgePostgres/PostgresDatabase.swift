@@ -213,6 +213,19 @@ public final class PostgresDatabase: Service, Sendable {
             // The install check's counts beside the match keys (InstallCheck.countNames).
             InstallCheck.countNames.map { "ALTER TABLE match_key_hour ADD COLUMN \($0) BIGINT NOT NULL DEFAULT 0" }
         ),
+        (
+            "destinations-v1",
+            // Each event is queued once per destination, each copy with its status: the rows stored so far
+            // are TikTok's (see the SQLite store's migration of the same name).
+            [
+                "ALTER TABLE outbox_event ADD COLUMN destination TEXT NOT NULL DEFAULT 'tiktok'",
+                "DROP INDEX outbox_event_due",
+                "CREATE INDEX outbox_event_due ON outbox_event (state, pixel_id, destination, next_attempt_at_ms)",
+                "ALTER TABLE sent_event ADD COLUMN destination TEXT NOT NULL DEFAULT 'tiktok'",
+                "ALTER TABLE delivery_status ADD COLUMN destination TEXT NOT NULL DEFAULT 'tiktok'",
+                "ALTER TABLE delivery_status DROP CONSTRAINT delivery_status_pkey, ADD PRIMARY KEY (pixel_id, destination)",
+            ]
+        ),
     ]
 
     /// How long one operation may take, waiting for a connection included. The pool waits for a connection

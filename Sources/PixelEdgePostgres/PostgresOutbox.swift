@@ -20,19 +20,22 @@ public struct PostgresOutbox: EventQueue {
 
     var logger: Logger { self.database.logger }
 
-    public func append(_ events: [CollectedEvent], now: Date) async throws {
-        guard !events.isEmpty else { return }
-        let data = try events.map { try $0.eventsAPIDataJSON() }
+    public func append(_ queued: [QueuedEvent], now: Date) async throws {
+        guard !queued.isEmpty else { return }
+        let events = queued.map(\.event)
+        let (data, destinations) = (queued.map(\.data), queued.map(\.destination.rawValue))
         let (pixels, eventIDs, names, times) = (events.map(\.pixel.rawValue), events.map(\.eventID), events.map(\.event), events.map { $0.eventTime * 1000 })
         let keys = events.map { MatchKeys(carriedBy: $0).rawValue }
         let received = now.postgresMilliseconds
         // One statement for the whole group, rather than a round trip per event; in the order they came.
         _ = try await self.database.rows(
             """
-            INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms, match_keys)
-            SELECT pixel_id, event_id, event_name, data, \(received), event_time_ms, \(received), match_keys
-            FROM unnest(\(pixels)::text[], \(eventIDs)::text[], \(names)::text[], \(data)::text[], \(times)::bigint[], \(keys)::integer[])
-                WITH ORDINALITY AS event (pixel_id, event_id, event_name, data, event_time_ms, match_keys, position)
+            INSERT INTO outbox_event (pixel_id, destination, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms,
+                match_keys)
+            SELECT pixel_id, destination, event_id, event_name, data, \(received), event_time_ms, \(received), match_keys
+            FROM unnest(\(pixels)::text[], \(destinations)::text[], \(eventIDs)::text[], \(names)::text[], \(data)::text[], \(times)::bigint[],
+                \(keys)::integer[])
+                WITH ORDINALITY AS event (pixel_id, destination, event_id, event_name, data, event_time_ms, match_keys, position)
             ORDER BY position
             """
         )
@@ -46,14 +49,19 @@ public struct PostgresOutbox: EventQueue {
         return counts
     }
 
-    public func duePixels(now: Date) async throws -> [PixelID] {
+    public func dueDeliveries(now: Date) async throws -> [DeliveryKey] {
         let now = now.postgresMilliseconds
         return try await self.database.rows(
-            "SELECT DISTINCT pixel_id FROM outbox_event WHERE state = 'pending' AND next_attempt_at_ms <= \(now) AND claimed_until_ms <= \(now)"
-        ).compactMap { try PixelID($0["pixel_id"].decode(String.self)) }
+            """
+            SELECT DISTINCT pixel_id, destination FROM outbox_event
+            WHERE state = 'pending' AND next_attempt_at_ms <= \(now) AND claimed_until_ms <= \(now)
+            """
+        ).compactMap { row in
+            try PixelID(row["pixel_id"].decode(String.self)).map { DeliveryKey($0, DestinationID(rawValue: try row["destination"].decode(String.self))) }
+        }
     }
 
-    public func claim(for pixel: PixelID, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent] {
+    public func claim(for delivery: DeliveryKey, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent] {
         let until = now.addingTimeInterval(lease.seconds).postgresMilliseconds
         let now = now.postgresMilliseconds
         return try await self.database.rows(
@@ -61,8 +69,8 @@ public struct PostgresOutbox: EventQueue {
             UPDATE outbox_event SET claimed_until_ms = \(until), claimed_by = \(owner)
             WHERE id IN (
                 SELECT id FROM outbox_event
-                WHERE state = 'pending' AND pixel_id = \(pixel.rawValue) AND next_attempt_at_ms <= \(now) AND claimed_until_ms <= \(now)
-                    AND suspect = \(suspect)
+                WHERE state = 'pending' AND pixel_id = \(delivery.pixel.rawValue) AND destination = \(delivery.destination.rawValue)
+                    AND next_attempt_at_ms <= \(now) AND claimed_until_ms <= \(now) AND suspect = \(suspect)
                 ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING *
             """
@@ -80,7 +88,8 @@ public struct PostgresOutbox: EventQueue {
         ).count
     }
 
-    public func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws {
+    public func delivered(_ events: [OutboxEvent], to delivery: DeliveryKey, requestID: String?, now: Date) async throws {
+        let (pixel, destination) = (delivery.pixel, delivery.destination.rawValue)
         let logger = self.logger
         let ids = events.map(\.id)
         // Only the newest of a batch can stay among the pixel's last sent events: the rest are not copied.
@@ -88,8 +97,10 @@ public struct PostgresOutbox: EventQueue {
         try await self.database.transaction { connection in
             try await connection.query(
                 """
-                INSERT INTO sent_event (id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts, request_id, sent_at_ms)
-                SELECT id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts + 1, \(requestID), \(now.postgresMilliseconds)
+                INSERT INTO sent_event (id, pixel_id, destination, event_id, event_name, received_at_ms, match_keys, attempts, request_id,
+                    sent_at_ms)
+                SELECT id, pixel_id, destination, event_id, event_name, received_at_ms, match_keys, attempts + 1, \(requestID),
+                    \(now.postgresMilliseconds)
                 FROM outbox_event WHERE id = ANY(\(kept))
                 ON CONFLICT (id) DO NOTHING
                 """,
@@ -105,9 +116,9 @@ public struct PostgresOutbox: EventQueue {
             )
             try await connection.query(
                 """
-                INSERT INTO delivery_status (pixel_id, status, status_at_ms, last_request_id, sent_count)
-                VALUES (\(pixel.rawValue), 'ok', \(now.postgresMilliseconds), \(requestID), \(events.count))
-                ON CONFLICT (pixel_id) DO UPDATE SET
+                INSERT INTO delivery_status (pixel_id, destination, status, status_at_ms, last_request_id, sent_count)
+                VALUES (\(pixel.rawValue), \(destination), 'ok', \(now.postgresMilliseconds), \(requestID), \(events.count))
+                ON CONFLICT (pixel_id, destination) DO UPDATE SET
                     status = 'ok', status_at_ms = excluded.status_at_ms, last_request_id = excluded.last_request_id,
                     sent_count = delivery_status.sent_count + excluded.sent_count, paused_at_version = NULL
                 """,
@@ -128,7 +139,7 @@ public struct PostgresOutbox: EventQueue {
                 """,
                 logger: logger
             )
-            try await Self.record(state, failure: failure, pixel: events[0].pixel, failed: 0, pausedAtVersion: nil, connection, logger: logger)
+            try await Self.record(state, failure: failure, delivery: events[0].key, failed: 0, pausedAtVersion: nil, connection, logger: logger)
         }
     }
 
@@ -142,7 +153,9 @@ public struct PostgresOutbox: EventQueue {
                 """,
                 logger: logger
             )
-            try await Self.record(nil, failure: failure, pixel: events[0].pixel, failed: events.count, pausedAtVersion: nil, connection, logger: logger)
+            try await Self.record(
+                nil, failure: failure, delivery: events[0].key, failed: events.count, pausedAtVersion: nil, connection, logger: logger
+            )
         }
     }
 
@@ -150,7 +163,7 @@ public struct PostgresOutbox: EventQueue {
         _ = try await self.database.rows("UPDATE outbox_event SET suspect = true WHERE id = ANY(\(events.map(\.id)))")
     }
 
-    public func expirePending(eventTimeBefore date: Date, now: Date) async throws -> [PixelID: Int] {
+    public func expirePending(eventTimeBefore date: Date, now: Date) async throws -> [DeliveryKey: Int] {
         let before = date.postgresMilliseconds
         let due = try await self.database.rows(
             "SELECT EXISTS (SELECT 1 FROM outbox_event WHERE state = 'pending' AND event_time_ms < \(before)) AS due"
@@ -158,25 +171,29 @@ public struct PostgresOutbox: EventQueue {
         guard due else { return [:] }
         let logger = self.logger
         return try await self.database.transaction { connection in
-            var counts: [String: Int] = [:]
+            var counts: [DeliveryKey: Int] = [:]
             let rows = try await connection.query(
                 """
                 UPDATE outbox_event SET state = 'expired', last_error = 'not delivered within the maximum event age'
-                WHERE state = 'pending' AND event_time_ms < \(before) RETURNING pixel_id
+                WHERE state = 'pending' AND event_time_ms < \(before) RETURNING pixel_id, destination
                 """,
                 logger: logger
             )
-            for try await pixel in rows.decode(String.self) { counts[pixel, default: 0] += 1 }
-            for (pixel, count) in counts {
+            for try await (pixel, destination) in rows.decode((String, String).self) {
+                guard let pixel = PixelID(pixel) else { continue }
+                counts[DeliveryKey(pixel, DestinationID(rawValue: destination)), default: 0] += 1
+            }
+            for (delivery, count) in counts {
                 try await connection.query(
                     """
-                    INSERT INTO delivery_status (pixel_id, status, status_at_ms, expired_count) VALUES (\(pixel), 'ok', \(now.postgresMilliseconds), \(count))
-                    ON CONFLICT (pixel_id) DO UPDATE SET expired_count = delivery_status.expired_count + excluded.expired_count
+                    INSERT INTO delivery_status (pixel_id, destination, status, status_at_ms, expired_count)
+                    VALUES (\(delivery.pixel.rawValue), \(delivery.destination.rawValue), 'ok', \(now.postgresMilliseconds), \(count))
+                    ON CONFLICT (pixel_id, destination) DO UPDATE SET expired_count = delivery_status.expired_count + excluded.expired_count
                     """,
                     logger: logger
                 )
             }
-            return Dictionary(uniqueKeysWithValues: counts.compactMap { key, value in PixelID(key).map { ($0, value) } })
+            return counts
         }
     }
 
@@ -193,7 +210,8 @@ public struct PostgresOutbox: EventQueue {
     static func event(from row: PostgresRandomAccessRow) throws -> OutboxEvent? {
         guard let pixel = PixelID(try row["pixel_id"].decode(String.self)) else { return nil }
         return OutboxEvent(
-            id: try row["id"].decode(Int64.self), pixel: pixel, eventID: try row["event_id"].decode(String.self),
+            id: try row["id"].decode(Int64.self), pixel: pixel, destination: DestinationID(rawValue: try row["destination"].decode(String.self)),
+            eventID: try row["event_id"].decode(String.self),
             eventName: try row["event_name"].decode(String.self), data: try row["data"].decode(String.self),
             attempts: try row["attempts"].decode(Int.self), receivedAt: Date(postgresMilliseconds: try row["received_at_ms"].decode(Int64.self))
         )

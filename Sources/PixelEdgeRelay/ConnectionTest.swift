@@ -110,7 +110,7 @@ public struct PixelVerification: Sendable {
         let result = try await self.test.run(for: pixel, now: now)
         let failure = result.ok ? nil : DeliveryStatus.Failure(code: result.code, message: result.message, requestID: result.requestId, at: now)
         try await self.statuses.recordVerification(
-            of: pixel.id, atVersion: pixel.version, state: result.status, requestID: result.requestId, failure: failure, now: now
+            of: DeliveryKey(pixel.id, .tiktok), atVersion: pixel.version, state: result.status, requestID: result.requestId, failure: failure, now: now
         )
         return result
     }

@@ -81,6 +81,8 @@ public struct EventForwarder: Service {
     }
 
     let outbox: any EventQueue & DeliveryStatusStore
+    /// The deliveries this forwarder sends: TikTok's Events API's.
+    static let destination = DestinationID.tiktok
     let store: any PixelStore
     let client: EventsAPIClient
     let settings: Settings
@@ -180,7 +182,7 @@ public struct EventForwarder: Service {
 
     private func duePixels(now: Date) async -> [PixelID] {
         do {
-            return try await self.outbox.duePixels(now: now)
+            return try await self.outbox.dueDeliveries(now: now).filter { $0.destination == Self.destination }.map(\.pixel)
         } catch {
             self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
             return []
@@ -231,7 +233,7 @@ public struct EventForwarder: Service {
         }
         // Without an enabled destination and a token the events wait: the operator may add them.
         guard let tiktok = config.activeTikTok, let token = tiktok.accessToken else { return }
-        if let paused = try await self.outbox.status(of: pixel)?.pausedAtVersion, paused == config.version { return }
+        if let paused = try await self.outbox.status(of: DeliveryKey(pixel, Self.destination))?.pausedAtVersion, paused == config.version { return }
         var pass = Pass(tiktok: tiktok, token: token, version: config.version, now: now, isolationCalls: self.settings.isolationCallsPerPass)
         let fresh = try await self.claim(pixel, now: now, limit: self.settings.batchSize, suspect: false)
         var claimed = fresh
@@ -254,7 +256,7 @@ public struct EventForwarder: Service {
     /// The pixel's due events, claimed for `claimLease`: no other forwarder sharing the store sends them
     /// meanwhile.
     private func claim(_ pixel: PixelID, now: Date, limit: Int, suspect: Bool) async throws -> [OutboxEvent] {
-        try await self.outbox.claim(for: pixel, by: self.settings.node, now: now, limit: limit, suspect: suspect, lease: self.settings.claimLease)
+        try await self.outbox.claim(for: DeliveryKey(pixel, Self.destination), by: self.settings.node, now: now, limit: limit, suspect: suspect, lease: self.settings.claimLease)
     }
 
     /// What one pixel's pass works with, and how much of it is left.
@@ -321,7 +323,7 @@ public struct EventForwarder: Service {
         self.metrics.eventsAPIAnswered(answer.label)
         switch answer.outcome {
         case .accepted(let requestID):
-            try await self.outbox.delivered(events, pixel: pixel, requestID: requestID, now: pass.now)
+            try await self.outbox.delivered(events, to: DeliveryKey(pixel, Self.destination), requestID: requestID, now: pass.now)
             self.depth.removed(events.count, of: pixel)
             self.metrics.eventsForwarded(events.count, after: elapsed)
             self.logger.debug("events delivered", metadata: ["pixel": "\(pixel)", "count": "\(events.count)", "requestID": "\(requestID ?? "")"])
@@ -334,7 +336,7 @@ public struct EventForwarder: Service {
             }
             let accepted = events.filter { refused[$0.id] == nil }
             if !accepted.isEmpty {
-                try await self.outbox.delivered(accepted, pixel: pixel, requestID: requestID, now: pass.now)
+                try await self.outbox.delivered(accepted, to: DeliveryKey(pixel, Self.destination), requestID: requestID, now: pass.now)
                 self.depth.removed(accepted.count, of: pixel)
                 self.metrics.eventsForwarded(accepted.count, after: elapsed)
             } else {
@@ -368,7 +370,7 @@ public struct EventForwarder: Service {
             return nil
         case .pixelRejected(let state, let code, let message, let requestID):
             let failure = DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: pass.now)
-            try await self.outbox.pause(pixel, atVersion: pass.version, state: state, failure: failure)
+            try await self.outbox.pause(DeliveryKey(pixel, Self.destination), atVersion: pass.version, state: state, failure: failure)
             pass.isStopped = true
             self.logger.error(
                 "TikTok rejected the pixel's configuration; its events wait until it changes",

@@ -58,12 +58,15 @@ public struct OutboxHousekeeping: Service {
     private func expire(now: Date) async {
         do {
             let expired = try await self.queue.expirePending(eventTimeBefore: now.addingTimeInterval(-self.settings.maximumAge), now: now)
-            for (pixel, count) in expired {
-                self.depth.removed(count, of: pixel)
+            for (delivery, count) in expired {
+                self.depth.removed(count, of: delivery.pixel)
                 self.metrics.eventsExpired(count)
                 self.logger.warning(
                     "events expired before they could be delivered",
-                    metadata: ["pixel": "\(pixel)", "count": "\(count)", "maximumAge": "\(Int(self.settings.maximumAge))s"]
+                    metadata: [
+                        "pixel": "\(delivery.pixel)", "destination": "\(delivery.destination)", "count": "\(count)",
+                        "maximumAge": "\(Int(self.settings.maximumAge))s",
+                    ]
                 )
             }
         } catch {

@@ -17,7 +17,7 @@ public actor OutboxWriter: Service {
     let metrics: PixelEdgeMetrics
     let depth: OutboxDepth
     let health: StoreHealth
-    private var pending: [(event: CollectedEvent, stored: CheckedContinuation<Void, any Error>)] = []
+    private var pending: [(event: CollectedEvent, copies: [QueuedEvent], stored: CheckedContinuation<Void, any Error>)] = []
     private var isClosed = false
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -33,13 +33,14 @@ public actor OutboxWriter: Service {
         (self.wakeups, self.wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Returns once `event` is durably stored.
-    public func store(_ event: CollectedEvent) async throws {
+    /// Returns once `event`'s copies (one per destination, `EventCopies`) are durably stored, all of them or
+    /// none.
+    public func store(_ event: CollectedEvent, copies: [QueuedEvent]) async throws {
         guard !self.isClosed else { throw CollectError(.unavailable, "the server is shutting down: try again") }
         // A deleted or replaced database file stays so until a restart: no point writing to it again.
         if let problem = self.health.currentProblem, problem.reason.isPermanent { throw problem }
         try await withCheckedThrowingContinuation { continuation in
-            self.pending.append((event, continuation))
+            self.pending.append((event, copies, continuation))
             self.wake.yield()
         }
     }
@@ -86,7 +87,7 @@ public actor OutboxWriter: Service {
             self.pending.removeAll()
             let now = Date()
             do {
-                try await self.outbox.append(batch.map(\.event), now: now)
+                try await self.outbox.append(batch.flatMap(\.copies), now: now)
                 let hour = MatchKeyCoverage.hour(of: now)
                 for entry in batch {
                     self.tally[hour, default: [:]][entry.event.pixel, default: .empty].count(entry.event)
@@ -94,7 +95,7 @@ public actor OutboxWriter: Service {
                 self.health.writeSucceeded()
                 self.metrics.eventsStored(batch.count)
                 var stored: [PixelID: Int] = [:]
-                for entry in batch { stored[entry.event.pixel, default: 0] += 1 }
+                for entry in batch { stored[entry.event.pixel, default: 0] += entry.copies.count }
                 self.depth.added(stored)
                 for entry in batch { entry.stored.resume() }
             } catch {

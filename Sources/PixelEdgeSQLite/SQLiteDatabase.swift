@@ -85,7 +85,7 @@ public struct SQLiteDatabase: Sendable {
         }
     }
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("pixels-v1") { db in
             try db.execute(
@@ -246,6 +246,41 @@ public struct SQLiteDatabase: Sendable {
             for column in InstallCheck.countNames {
                 try db.execute(sql: "ALTER TABLE match_key_hour ADD COLUMN \(column) INTEGER NOT NULL DEFAULT 0")
             }
+        }
+        migrator.registerMigration("destinations-v1") { db in
+            // Each event is queued once per destination, each copy with its status: the rows stored so far
+            // are TikTok's. delivery_status's key gains the destination (SQLite cannot change a primary key, so
+            // the table is rebuilt, every row kept).
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox_event ADD COLUMN destination TEXT NOT NULL DEFAULT 'tiktok';
+                    DROP INDEX outbox_event_due;
+                    CREATE INDEX outbox_event_due ON outbox_event (state, pixel_id, destination, next_attempt_at_ms);
+                    ALTER TABLE sent_event ADD COLUMN destination TEXT NOT NULL DEFAULT 'tiktok';
+                    CREATE TABLE delivery_status_new (
+                        pixel_id TEXT NOT NULL,
+                        destination TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        status_at_ms INTEGER NOT NULL,
+                        last_request_id TEXT,
+                        last_error_code INTEGER,
+                        last_error_message TEXT,
+                        last_error_request_id TEXT,
+                        last_error_at_ms INTEGER,
+                        sent_count INTEGER NOT NULL DEFAULT 0,
+                        failed_count INTEGER NOT NULL DEFAULT 0,
+                        paused_at_version INTEGER,
+                        expired_count INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (pixel_id, destination)
+                    );
+                    INSERT INTO delivery_status_new (pixel_id, destination, status, status_at_ms, last_request_id, last_error_code,
+                        last_error_message, last_error_request_id, last_error_at_ms, sent_count, failed_count, paused_at_version, expired_count)
+                    SELECT pixel_id, 'tiktok', status, status_at_ms, last_request_id, last_error_code, last_error_message, last_error_request_id,
+                        last_error_at_ms, sent_count, failed_count, paused_at_version, expired_count FROM delivery_status;
+                    DROP TABLE delivery_status;
+                    ALTER TABLE delivery_status_new RENAME TO delivery_status;
+                    """
+            )
         }
         return migrator
     }

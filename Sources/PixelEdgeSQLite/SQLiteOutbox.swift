@@ -15,19 +15,22 @@ public struct SQLiteOutbox: EventQueue {
     }
 
     /// Stores events in one transaction (one fsync for a whole group of requests).
-    public func append(_ events: [CollectedEvent], now: Date) async throws {
-        let rows = try events.map { event in (event, try event.eventsAPIDataJSON(), MatchKeys(carriedBy: event).rawValue) }
+    public func append(_ events: [QueuedEvent], now: Date) async throws {
+        let rows = events.map { queued in (queued, MatchKeys(carriedBy: queued.event).rawValue) }
         try await self.database.write { db in
             // Compiled once per connection, not once per event.
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT INTO outbox_event (pixel_id, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms, match_keys)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO outbox_event (pixel_id, destination, event_id, event_name, data, received_at_ms, event_time_ms, next_attempt_at_ms,
+                        match_keys)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
-            for (event, data, keys) in rows {
+            for (queued, keys) in rows {
+                let event = queued.event
                 try insert.execute(arguments: [
-                    event.pixel.rawValue, event.eventID, event.event, data, now.unixMilliseconds, event.eventTime * 1000, now.unixMilliseconds, keys,
+                    event.pixel.rawValue, queued.destination.rawValue, event.eventID, event.event, queued.data, now.unixMilliseconds,
+                    event.eventTime * 1000, now.unixMilliseconds, keys,
                 ])
             }
         }
@@ -43,20 +46,22 @@ public struct SQLiteOutbox: EventQueue {
         }
     }
 
-    public func duePixels(now: Date) async throws -> [PixelID] {
+    public func dueDeliveries(now: Date) async throws -> [DeliveryKey] {
         try await self.database.read { db in
-            try String.fetchAll(
+            try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT DISTINCT pixel_id FROM outbox_event
+                    SELECT DISTINCT pixel_id, destination FROM outbox_event
                     WHERE state = 'pending' AND next_attempt_at_ms <= ? AND claimed_until_ms <= ?
                     """,
                 arguments: [now.unixMilliseconds, now.unixMilliseconds]
-            ).compactMap(PixelID.init)
+            ).compactMap { row in
+                PixelID(row["pixel_id"] as String).map { DeliveryKey($0, DestinationID(rawValue: row["destination"])) }
+            }
         }
     }
 
-    public func claim(for pixel: PixelID, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent] {
+    public func claim(for delivery: DeliveryKey, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent] {
         let until = now.addingTimeInterval(lease.seconds).unixMilliseconds
         return try await self.database.write(checkingFile: false) { db in
             try Row.fetchAll(
@@ -65,11 +70,14 @@ public struct SQLiteOutbox: EventQueue {
                     UPDATE outbox_event SET claimed_until_ms = ?, claimed_by = ?
                     WHERE id IN (
                         SELECT id FROM outbox_event
-                        WHERE state = 'pending' AND pixel_id = ? AND next_attempt_at_ms <= ? AND claimed_until_ms <= ? AND suspect = ?
+                        WHERE state = 'pending' AND pixel_id = ? AND destination = ? AND next_attempt_at_ms <= ? AND claimed_until_ms <= ?
+                            AND suspect = ?
                         ORDER BY id LIMIT ?)
                     RETURNING *
                     """,
-                arguments: [until, owner, pixel.rawValue, now.unixMilliseconds, now.unixMilliseconds, suspect, limit]
+                arguments: [
+                    until, owner, delivery.pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, now.unixMilliseconds, suspect, limit,
+                ]
             ).sorted { ($0["id"] as Int64) < ($1["id"] as Int64) }.compactMap(Self.event(from:))
         }
     }
@@ -90,13 +98,15 @@ public struct SQLiteOutbox: EventQueue {
         }
     }
 
-    public func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws {
+    public func delivered(_ events: [OutboxEvent], to delivery: DeliveryKey, requestID: String?, now: Date) async throws {
+        let pixel = delivery.pixel
         try await self.database.write(checkingFile: false) { db in
             // Only the newest of a batch can stay among the pixel's last sent events: the rest are not copied.
             let keep = try db.cachedStatement(
                 sql: """
-                    INSERT OR REPLACE INTO sent_event (id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts, request_id, sent_at_ms)
-                    SELECT id, pixel_id, event_id, event_name, received_at_ms, match_keys, attempts + 1, ?, ? FROM outbox_event WHERE id = ?
+                    INSERT OR REPLACE INTO sent_event (id, pixel_id, destination, event_id, event_name, received_at_ms, match_keys, attempts,
+                        request_id, sent_at_ms)
+                    SELECT id, pixel_id, destination, event_id, event_name, received_at_ms, match_keys, attempts + 1, ?, ? FROM outbox_event WHERE id = ?
                     """
             )
             for event in events.sorted(by: { $0.id < $1.id }).suffix(RecentEvent.keptPerPixel) {
@@ -115,12 +125,12 @@ public struct SQLiteOutbox: EventQueue {
             )
             try db.execute(
                 sql: """
-                    INSERT INTO delivery_status (pixel_id, status, status_at_ms, last_request_id, sent_count) VALUES (?, 'ok', ?, ?, ?)
-                    ON CONFLICT (pixel_id) DO UPDATE SET
+                    INSERT INTO delivery_status (pixel_id, destination, status, status_at_ms, last_request_id, sent_count) VALUES (?, ?, 'ok', ?, ?, ?)
+                    ON CONFLICT (pixel_id, destination) DO UPDATE SET
                         status = 'ok', status_at_ms = excluded.status_at_ms, last_request_id = excluded.last_request_id,
                         sent_count = sent_count + excluded.sent_count, paused_at_version = NULL
                     """,
-                arguments: [pixel.rawValue, now.unixMilliseconds, requestID, events.count]
+                arguments: [pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, requestID, events.count]
             )
         }
     }
@@ -137,7 +147,7 @@ public struct SQLiteOutbox: EventQueue {
                     arguments: [next.unixMilliseconds, failure.message, failure.code, event.id]
                 )
             }
-            try Self.record(state, failure: failure, pixel: events[0].pixel, failed: 0, pausedAtVersion: nil, db)
+            try Self.record(state, failure: failure, delivery: events[0].key, failed: 0, pausedAtVersion: nil, db)
         }
     }
 
@@ -150,7 +160,7 @@ public struct SQLiteOutbox: EventQueue {
                 )
             }
             // The pixel itself is fine: its status stays what it was (ok when other events go through).
-            try Self.record(nil, failure: failure, pixel: events[0].pixel, failed: events.count, pausedAtVersion: nil, db)
+            try Self.record(nil, failure: failure, delivery: events[0].key, failed: events.count, pausedAtVersion: nil, db)
         }
     }
 
@@ -162,7 +172,7 @@ public struct SQLiteOutbox: EventQueue {
         }
     }
 
-    public func expirePending(eventTimeBefore date: Date, now: Date) async throws -> [PixelID: Int] {
+    public func expirePending(eventTimeBefore date: Date, now: Date) async throws -> [DeliveryKey: Int] {
         // Most passes have nothing to expire: an indexed read, and a write only when there is.
         let due = try await self.database.read { db in
             try Bool.fetchOne(
@@ -175,22 +185,25 @@ public struct SQLiteOutbox: EventQueue {
                 db,
                 sql: """
                     UPDATE outbox_event SET state = 'expired', last_error = 'not delivered within the maximum event age'
-                    WHERE state = 'pending' AND event_time_ms < ? RETURNING pixel_id
+                    WHERE state = 'pending' AND event_time_ms < ? RETURNING pixel_id, destination
                     """,
                 arguments: [date.unixMilliseconds]
             )
-            var counts: [String: Int] = [:]
-            for row in rows { counts[row["pixel_id"] as String, default: 0] += 1 }
-            for (pixel, count) in counts {
+            var counts: [DeliveryKey: Int] = [:]
+            for row in rows {
+                guard let pixel = PixelID(row["pixel_id"] as String) else { continue }
+                counts[DeliveryKey(pixel, DestinationID(rawValue: row["destination"])), default: 0] += 1
+            }
+            for (delivery, count) in counts {
                 try db.execute(
                     sql: """
-                        INSERT INTO delivery_status (pixel_id, status, status_at_ms, expired_count) VALUES (?, 'ok', ?, ?)
-                        ON CONFLICT (pixel_id) DO UPDATE SET expired_count = expired_count + excluded.expired_count
+                        INSERT INTO delivery_status (pixel_id, destination, status, status_at_ms, expired_count) VALUES (?, ?, 'ok', ?, ?)
+                        ON CONFLICT (pixel_id, destination) DO UPDATE SET expired_count = expired_count + excluded.expired_count
                         """,
-                    arguments: [pixel, now.unixMilliseconds, count]
+                    arguments: [delivery.pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, count]
                 )
             }
-            return Dictionary(uniqueKeysWithValues: counts.compactMap { key, value in PixelID(key).map { ($0, value) } })
+            return counts
         }
     }
 
@@ -210,7 +223,7 @@ public struct SQLiteOutbox: EventQueue {
     static func event(from row: Row) -> OutboxEvent? {
         guard let pixel = PixelID(row["pixel_id"] as String) else { return nil }
         return OutboxEvent(
-            id: row["id"], pixel: pixel, eventID: row["event_id"], eventName: row["event_name"], data: row["data"],
+            id: row["id"], pixel: pixel, destination: DestinationID(rawValue: row["destination"]), eventID: row["event_id"], eventName: row["event_name"], data: row["data"],
             attempts: row["attempts"], receivedAt: Date(unixMilliseconds: row["received_at_ms"])
         )
     }

@@ -86,3 +86,57 @@ extension EventForwarder {
         await housekeeping?.sweep(now: now)
     }
 }
+
+/// The suites written before destinations speak of a pixel's events and status: TikTok's, the one
+/// destination they know.
+extension EventQueue {
+    /// Queued for TikTok, as `/collect` queues the event of a pixel with TikTok's Events API.
+    func append(_ events: [CollectedEvent], now: Date) async throws {
+        try await self.append(try events.map(QueuedEvent.init(tiktok:)), now: now)
+    }
+
+    func duePixels(now: Date) async throws -> [PixelID] {
+        try await self.dueDeliveries(now: now).filter { $0.destination == .tiktok }.map(\.pixel)
+    }
+
+    func claim(for pixel: PixelID, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent] {
+        try await self.claim(for: DeliveryKey(pixel, .tiktok), by: owner, now: now, limit: limit, suspect: suspect, lease: lease)
+    }
+
+    func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws {
+        try await self.delivered(events, to: DeliveryKey(pixel, .tiktok), requestID: requestID, now: now)
+    }
+}
+
+extension DeliveryStatusStore {
+    func pause(_ pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
+        try await self.pause(DeliveryKey(pixel, .tiktok), atVersion: version, state: state, failure: failure)
+    }
+
+    func recordVerification(
+        of pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?, now: Date
+    ) async throws {
+        try await self.recordVerification(
+            of: DeliveryKey(pixel, .tiktok), atVersion: version, state: state, requestID: requestID, failure: failure, now: now
+        )
+    }
+
+    func status(of pixel: PixelID) async throws -> DeliveryStatus? {
+        try await self.status(of: DeliveryKey(pixel, .tiktok))
+    }
+
+    func statuses(of pixels: [PixelID]) async throws -> [PixelID: DeliveryStatus] {
+        try await self.statuses(of: pixels, to: .tiktok)
+    }
+
+    func counts(of pixel: PixelID) async throws -> (queued: Int, failed: Int) {
+        try await self.counts(of: DeliveryKey(pixel, .tiktok))
+    }
+}
+
+extension OutboxWriter {
+    /// Stores the event's copy for TikTok, as `/collect` does for a pixel with TikTok's Events API.
+    func store(_ event: CollectedEvent) async throws {
+        try await self.store(event, copies: [try QueuedEvent(tiktok: event)])
+    }
+}

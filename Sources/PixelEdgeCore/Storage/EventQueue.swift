@@ -1,25 +1,32 @@
 public import Foundation
 
-/// An accepted event waiting for TikTok, as stored.
+/// An accepted event's copy for one destination, as stored.
 public struct OutboxEvent: Sendable, Equatable {
     public let id: Int64
     public let pixel: PixelID
+    public let destination: DestinationID
     public let eventID: String
     public let eventName: String
-    /// The Events API `data` element, JSON.
+    /// The destination's event element (TikTok's Events API `data` element), JSON.
     public let data: String
     public let attempts: Int
     public let receivedAt: Date
 
-    public init(id: Int64, pixel: PixelID, eventID: String, eventName: String, data: String, attempts: Int, receivedAt: Date) {
+    public init(
+        id: Int64, pixel: PixelID, destination: DestinationID = .tiktok, eventID: String, eventName: String, data: String, attempts: Int,
+        receivedAt: Date
+    ) {
         self.id = id
         self.pixel = pixel
+        self.destination = destination
         self.eventID = eventID
         self.eventName = eventName
         self.data = data
         self.attempts = attempts
         self.receivedAt = receivedAt
     }
+
+    public var key: DeliveryKey { DeliveryKey(self.pixel, self.destination) }
 }
 
 /// What TikTok last said about a pixel's events, and how many went through.
@@ -90,35 +97,38 @@ public struct DeliveryStatus: Sendable, Equatable {
     }
 }
 
-/// The durable queue of accepted events: what `/collect` writes and the forwarder sends from. The embedded
-/// store is `SQLiteOutbox`; a store that several nodes share meets the same contract, claims included: a
-/// node claims a pixel's due events for a lease, and no other claim returns them while it holds; what the
-/// node neither delivers, retries nor fails is released, or due again once the lease runs out (the node died).
+/// The durable queue of accepted events, one copy per destination: what `/collect` writes and the forwarder
+/// sends from. The embedded store is `SQLiteOutbox`; a store that several nodes share meets the same
+/// contract, claims included: a node claims a delivery's due events (one pixel's, to one destination) for a
+/// lease, and no other claim returns them while it holds; what the node neither delivers, retries nor fails
+/// is released, or due again once the lease runs out (the node died).
 public protocol EventQueue: Sendable {
     /// Stores events in one transaction (one commit for a whole group of requests); returns once committed.
-    func append(_ events: [CollectedEvent], now: Date) async throws
-    /// Events waiting to be sent, claimed or not, per pixel (pixels with none are absent).
+    func append(_ events: [QueuedEvent], now: Date) async throws
+    /// Copies waiting to be sent, claimed or not, per pixel, every destination's together (pixels with none
+    /// are absent).
     func pendingCounts() async throws -> [PixelID: Int]
-    /// Pixels with at least one event due now and not claimed.
-    func duePixels(now: Date) async throws -> [PixelID]
-    /// Claims for `owner` (a node), until `now + lease`, the pixel's oldest due events: fresh ones, or
-    /// suspects (events of a batch TikTok refused).
-    func claim(for pixel: PixelID, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent]
+    /// Deliveries with at least one event due now and not claimed.
+    func dueDeliveries(now: Date) async throws -> [DeliveryKey]
+    /// Claims for `owner` (a node), until `now + lease`, the delivery's oldest due events: fresh ones, or
+    /// suspects (events of a batch the destination refused).
+    func claim(for delivery: DeliveryKey, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent]
     /// Gives back claimed events not sent: due again at once.
     func release(_ events: [OutboxEvent]) async throws
     /// Gives back every claim of `owner`: a node that starts again releases what it held when it stopped
     /// (killed, say) rather than wait for the leases. Returns how many events.
     func releaseClaims(by owner: String) async throws -> Int
-    /// TikTok accepted these: they leave the outbox (and count as sent in the pixel's status).
-    func delivered(_ events: [OutboxEvent], pixel: PixelID, requestID: String?, now: Date) async throws
-    /// A transient failure: the events are tried again after `delay` (the pixel's status says why).
+    /// The destination accepted these: they leave the outbox (and count as sent in the delivery's status).
+    func delivered(_ events: [OutboxEvent], to delivery: DeliveryKey, requestID: String?, now: Date) async throws
+    /// A transient failure: the events (of one delivery) are tried again after `delay` (its status says why).
     func retry(_ events: [OutboxEvent], after delay: Duration, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws
     /// Events TikTok will never accept: kept for inspection, never retried.
     func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws
     /// These events were in a batch TikTok refused: from now on they travel apart from fresh events.
     func markSuspect(_ events: [OutboxEvent]) async throws
-    /// Marks the pending events whose time is before `date` expired, never sent; returns how many, per pixel.
-    func expirePending(eventTimeBefore date: Date, now: Date) async throws -> [PixelID: Int]
+    /// Marks the pending events whose time is before `date` expired, never sent; returns how many, per
+    /// delivery.
+    func expirePending(eventTimeBefore date: Date, now: Date) async throws -> [DeliveryKey: Int]
     /// Deletes failed and expired events received before `date`, and the oldest beyond `limit`; returns how many.
     func pruneUndeliverable(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int
 }
@@ -130,21 +140,22 @@ extension EventQueue {
     }
 }
 
-/// Each pixel's delivery status: what TikTok last said, whether delivery is paused, and the event counts
-/// the admin API, the console and `pixels show` report.
+/// Each delivery's status (a pixel's, to one destination): what the destination last said, whether
+/// delivery is paused, and the event counts the admin API, the console and `pixels show` report.
 public protocol DeliveryStatusStore: Sendable {
-    /// A permanent error for the pixel: its events stay queued, and delivery stops until its configuration
-    /// moves past `version`.
-    func pause(_ pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws
+    /// A permanent error for the delivery: its events stay queued, and it stops until the pixel's
+    /// configuration moves past `version`.
+    func pause(_ delivery: DeliveryKey, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws
     /// Records what a connection test of the pixel's configuration at `version` found at `now`: `failure`
-    /// nil when TikTok accepted the Pixel Code and token (which also lifts a pause at that version or before).
+    /// nil when the destination accepted the credentials (which also lifts a pause at that version or before).
     func recordVerification(
-        of pixel: PixelID, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?, now: Date
+        of delivery: DeliveryKey, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?,
+        now: Date
     ) async throws
-    func status(of pixel: PixelID) async throws -> DeliveryStatus?
-    /// The delivery status of those of `pixels` that TikTok has answered once or more.
-    func statuses(of pixels: [PixelID]) async throws -> [PixelID: DeliveryStatus]
-    func counts(of pixel: PixelID) async throws -> (queued: Int, failed: Int)
+    func status(of delivery: DeliveryKey) async throws -> DeliveryStatus?
+    /// The status, for `destination`, of those of `pixels` it has answered once or more.
+    func statuses(of pixels: [PixelID], to destination: DestinationID) async throws -> [PixelID: DeliveryStatus]
+    func counts(of delivery: DeliveryKey) async throws -> (queued: Int, failed: Int)
 }
 
 /// What the console shows of a pixel's past: its latest events and its match-key counts per hour.

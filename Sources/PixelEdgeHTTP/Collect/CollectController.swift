@@ -84,7 +84,8 @@ struct CollectController<Context: RemoteAddressRequestContext> {
                 "pixel \(pixel.id) requires the visitor's consent: only events with \"consent\": \"granted\" are accepted"
             )
         }
-        guard let tiktok = pixel.activeTikTok, tiktok.accessToken != nil else { return false }
+        let destinations = EventCopies.destinations(of: pixel)
+        guard !destinations.isEmpty else { return false }
         event.limitedDataUse = pixel.settings.limitedDataUse
         event.ip = self.trustedProxies.clientAddress(
             peer: context.remoteAddress?.ipAddress,
@@ -95,7 +96,7 @@ struct CollectController<Context: RemoteAddressRequestContext> {
             self.metrics.pageViewChecked(sdk: event.installCheck.sdk?.rawValue ?? "unknown", baseCode: event.installCheck.baseCode)
         }
         event.userAgent = request.headers[.userAgent].map { String(decoding: $0.utf8.prefix(Self.maximumUserAgentLength), as: UTF8.self) }
-        try await self.writer.store(event)
+        try await self.writer.store(event, copies: try EventCopies.copies(of: event, to: destinations))
         return true
     }
 }

@@ -1,0 +1,50 @@
+/// A platform a pixel's events are delivered to: each accepted event is queued once per destination the
+/// pixel has, and each copy is claimed, sent, retried, failed and counted on its own, with a delivery
+/// status of its own. A new destination is a new value here and a folder of its own (its payload, client,
+/// answer table), not edits across the queue and the stores, which store the name as it is.
+public struct DestinationID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    /// TikTok's Events API.
+    public static let tiktok = DestinationID(rawValue: "tiktok")
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { self.rawValue }
+}
+
+/// One pixel's deliveries to one destination: what the forwarder claims and sends together, and what a
+/// delivery status describes.
+public struct DeliveryKey: Hashable, Sendable, CustomStringConvertible {
+    public let pixel: PixelID
+    public let destination: DestinationID
+
+    public init(_ pixel: PixelID, _ destination: DestinationID) {
+        self.pixel = pixel
+        self.destination = destination
+    }
+
+    public var description: String { "\(self.pixel) → \(self.destination)" }
+}
+
+/// An accepted event as one destination receives it: `data` is its payload's event element, shaped by the
+/// destination (TikTok's Events API `data` element today), stored and sent as it is.
+public struct QueuedEvent: Sendable {
+    public let event: CollectedEvent
+    public let destination: DestinationID
+    public let data: String
+
+    public init(event: CollectedEvent, destination: DestinationID, data: String) {
+        self.event = event
+        self.destination = destination
+        self.data = data
+    }
+
+    /// The copy for TikTok's Events API.
+    public init(tiktok event: CollectedEvent) throws {
+        self.init(event: event, destination: .tiktok, data: try event.eventsAPIDataJSON())
+    }
+}
