@@ -9,6 +9,27 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// Every library target, for the tests (which reach into each with `@testable import`).
+let libraryTargets: [Target.Dependency] = [
+    "PixelEdgeCore", "PixelEdgeMetrics", "PixelEdgeBundles", "PixelEdgeSQLite", "PixelEdgePostgres", "PixelEdgeRelay",
+    "PixelEdgeAdministration", "PixelEdgeHTTP", "PixelEdgeApp",
+]
+
+/// What every suite of the library's test targets may use: each target's module, the shared test support,
+/// and the libraries the suites drive it with.
+let testDependencies: [Target.Dependency] = libraryTargets + [
+    "PixelEdgeTestSupport",
+    .product(name: "HummingbirdTesting", package: "hummingbird"),
+    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOEmbedded", package: "swift-nio"),
+    .product(name: "GRDB", package: "GRDB.swift"),
+    .product(name: "PostgresNIO", package: "postgres-nio"),
+]
+
+/// Built with the suites that run them as separate processes (CLI output, exit codes, restarts).
+let binaries: [Target.Dependency] = [.byName(name: "pixel-edge"), .byName(name: "pixel-edge-bench")]
+
 let package = Package(
     name: "PixelEdge",
     platforms: [.macOS(.v15)],
@@ -215,16 +236,7 @@ let package = Package(
         // and the outbox diagnostics only tests read.
         .target(
             name: "PixelEdgeTestSupport",
-            dependencies: [
-                .byName(name: "PixelEdgeCore"),
-                .byName(name: "PixelEdgeMetrics"),
-                .byName(name: "PixelEdgeBundles"),
-                .byName(name: "PixelEdgeSQLite"),
-                .byName(name: "PixelEdgePostgres"),
-                .byName(name: "PixelEdgeRelay"),
-                .byName(name: "PixelEdgeAdministration"),
-                .byName(name: "PixelEdgeHTTP"),
-                .byName(name: "PixelEdgeApp"),
+            dependencies: libraryTargets + [
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -237,177 +249,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Rendering, the cache and its updater, the size budget.
-        .testTarget(
-            name: "PixelEdgeBundlesTests",
-            dependencies: [
-                .byName(name: "PixelEdgeTestSupport"),
-                .byName(name: "PixelEdgeCore"),
-                .byName(name: "PixelEdgeMetrics"),
-                .byName(name: "PixelEdgeBundles"),
-                .byName(name: "PixelEdgeSQLite"),
-                .byName(name: "PixelEdgePostgres"),
-                .byName(name: "PixelEdgeRelay"),
-                .byName(name: "PixelEdgeAdministration"),
-                .byName(name: "PixelEdgeHTTP"),
-                .byName(name: "PixelEdgeApp"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .testTarget(name: "PixelEdgeBundlesTests", dependencies: testDependencies, swiftSettings: swiftSettings),
         // /collect to the Events API: the writer, the forwarder against the fake, admission, crash recovery.
-        .testTarget(
-            name: "PixelEdgeRelayTests",
-            dependencies: [
-                .byName(name: "PixelEdgeTestSupport"),
-                .byName(name: "PixelEdgeCore"),
-                .byName(name: "PixelEdgeMetrics"),
-                .byName(name: "PixelEdgeBundles"),
-                .byName(name: "PixelEdgeSQLite"),
-                .byName(name: "PixelEdgePostgres"),
-                .byName(name: "PixelEdgeRelay"),
-                .byName(name: "PixelEdgeAdministration"),
-                .byName(name: "PixelEdgeHTTP"),
-                .byName(name: "PixelEdgeApp"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                // Built with the tests, which run them as separate processes (CLI output, exit codes, restarts).
-                .byName(name: "pixel-edge"),
-                .byName(name: "pixel-edge-bench"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .testTarget(name: "PixelEdgeRelayTests", dependencies: testDependencies + binaries, swiftSettings: swiftSettings),
         // The use cases on pixels, without an adapter.
-        .testTarget(
-            name: "PixelEdgeAdministrationTests",
-            dependencies: [
-                .byName(name: "PixelEdgeTestSupport"),
-                .byName(name: "PixelEdgeCore"),
-                .byName(name: "PixelEdgeMetrics"),
-                .byName(name: "PixelEdgeBundles"),
-                .byName(name: "PixelEdgeSQLite"),
-                .byName(name: "PixelEdgePostgres"),
-                .byName(name: "PixelEdgeRelay"),
-                .byName(name: "PixelEdgeAdministration"),
-                .byName(name: "PixelEdgeHTTP"),
-                .byName(name: "PixelEdgeApp"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .testTarget(name: "PixelEdgeAdministrationTests", dependencies: testDependencies, swiftSettings: swiftSettings),
         // The HTTP layer: bundles on both paths, the connection's state machine and guard, the admin API and console.
-        .testTarget(
-            name: "PixelEdgeHTTPTests",
-            dependencies: [
-                .byName(name: "PixelEdgeTestSupport"),
-                .byName(name: "PixelEdgeCore"),
-                .byName(name: "PixelEdgeMetrics"),
-                .byName(name: "PixelEdgeBundles"),
-                .byName(name: "PixelEdgeSQLite"),
-                .byName(name: "PixelEdgePostgres"),
-                .byName(name: "PixelEdgeRelay"),
-                .byName(name: "PixelEdgeAdministration"),
-                .byName(name: "PixelEdgeHTTP"),
-                .byName(name: "PixelEdgeApp"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                // Built with the tests, which run them as separate processes (CLI output, exit codes, restarts).
-                .byName(name: "pixel-edge"),
-                .byName(name: "pixel-edge-bench"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .testTarget(name: "PixelEdgeHTTPTests", dependencies: testDependencies + binaries, swiftSettings: swiftSettings),
         // The composition root: configuration ranges.
-        .testTarget(
-            name: "PixelEdgeAppTests",
-            dependencies: [
-                .byName(name: "PixelEdgeTestSupport"),
-                .byName(name: "PixelEdgeCore"),
-                .byName(name: "PixelEdgeMetrics"),
-                .byName(name: "PixelEdgeBundles"),
-                .byName(name: "PixelEdgeSQLite"),
-                .byName(name: "PixelEdgePostgres"),
-                .byName(name: "PixelEdgeRelay"),
-                .byName(name: "PixelEdgeAdministration"),
-                .byName(name: "PixelEdgeHTTP"),
-                .byName(name: "PixelEdgeApp"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .testTarget(name: "PixelEdgeAppTests", dependencies: testDependencies, swiftSettings: swiftSettings),
         // The command line, run as a process.
-        .testTarget(
-            name: "PixelEdgeCLITests",
-            dependencies: [
-                .byName(name: "PixelEdgeTestSupport"),
-                .byName(name: "PixelEdgeCore"),
-                .byName(name: "PixelEdgeMetrics"),
-                .byName(name: "PixelEdgeBundles"),
-                .byName(name: "PixelEdgeSQLite"),
-                .byName(name: "PixelEdgePostgres"),
-                .byName(name: "PixelEdgeRelay"),
-                .byName(name: "PixelEdgeAdministration"),
-                .byName(name: "PixelEdgeHTTP"),
-                .byName(name: "PixelEdgeApp"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                // Built with the tests, which run them as separate processes (CLI output, exit codes, restarts).
-                .byName(name: "pixel-edge"),
-                .byName(name: "pixel-edge-bench"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .testTarget(name: "PixelEdgeCLITests", dependencies: testDependencies + binaries, swiftSettings: swiftSettings),
         // Both stores against one contract, and several nodes on one PostgreSQL: the suites that start a PostgreSQL server of their own.
-        .testTarget(
-            name: "PixelEdgeStoresTests",
-            dependencies: [
-                .byName(name: "PixelEdgeTestSupport"),
-                .byName(name: "PixelEdgeCore"),
-                .byName(name: "PixelEdgeMetrics"),
-                .byName(name: "PixelEdgeBundles"),
-                .byName(name: "PixelEdgeSQLite"),
-                .byName(name: "PixelEdgePostgres"),
-                .byName(name: "PixelEdgeRelay"),
-                .byName(name: "PixelEdgeAdministration"),
-                .byName(name: "PixelEdgeHTTP"),
-                .byName(name: "PixelEdgeApp"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                // Built with the tests, which run them as separate processes (CLI output, exit codes, restarts).
-                .byName(name: "pixel-edge"),
-                .byName(name: "pixel-edge-bench"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .testTarget(name: "PixelEdgeStoresTests", dependencies: testDependencies + binaries, swiftSettings: swiftSettings),
     ]
 )
