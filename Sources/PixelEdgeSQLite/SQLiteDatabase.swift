@@ -286,7 +286,7 @@ public struct SQLiteDatabase: Sendable {
     }
 
     /// A tiny committed write, so that an unwritable store is noticed without waiting for an event.
-    public func probeWrite(now: Date = Date()) async throws {
+    public func probeWrite(now: Date) async throws {
         try await self.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO store_probe (id, at_ms) VALUES (1, ?)", arguments: [now.unixMilliseconds])
         }

@@ -148,4 +148,17 @@ import Testing
         channel.embeddedEventLoop.advanceTime(by: .seconds(2))
         #expect(!channel.isActive)
     }
+
+    /// A client that leaves a response unread: nothing more is read from it, and at the send timeout the
+    /// connection is dropped.
+    @Test func aClientThatDoesNotReadIsDroppedAtTheSendTimeout() throws {
+        let channel = try self.channel()
+        try channel.writeInbound(ByteBuffer(string: Self.request))
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(29))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive, "dropped at the send timeout")
+    }
 }
