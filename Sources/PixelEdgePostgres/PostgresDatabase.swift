@@ -226,6 +226,17 @@ public final class PostgresDatabase: Service, Sendable {
                 "ALTER TABLE delivery_status DROP CONSTRAINT delivery_status_pkey, ADD PRIMARY KEY (pixel_id, destination)",
             ]
         ),
+        (
+            "meta-v1",
+            // Meta's destination beside TikTok's: every stored pixel keeps its settings and has none.
+            [
+                "ALTER TABLE pixel ADD COLUMN meta_pixel_id TEXT",
+                "ALTER TABLE pixel ADD COLUMN meta_access_token TEXT",
+                "ALTER TABLE pixel ADD COLUMN meta_test_event_code TEXT",
+                "ALTER TABLE pixel ADD COLUMN meta_enabled BOOLEAN NOT NULL DEFAULT true",
+                "ALTER TABLE pixel ADD COLUMN meta_automatic_events BOOLEAN NOT NULL DEFAULT false",
+            ]
+        ),
     ]
 
     /// How long one operation may take, waiting for a connection included. The pool waits for a connection

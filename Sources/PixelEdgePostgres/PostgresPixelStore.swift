@@ -41,10 +41,10 @@ public struct PostgresPixelStore: PixelStore {
             var revision = try await Self.lockRevision(connection, logger: logger)
             let row = try await Self.first(try await connection.query("SELECT * FROM pixel WHERE id = \(id.rawValue)", logger: logger))
             let current = try row.map(Self.pixel(from:))
-            let (destination, settings): (TikTokDestination?, PixelSettings)
+            let (destination, meta, settings): (TikTokDestination?, MetaDestination?, PixelSettings)
             switch try PixelSaveRules.outcome(of: edit, over: current) {
             case .unchanged(let answer): return answer
-            case .changed(let tiktok, let changedSettings): (destination, settings) = (tiktok, changedSettings)
+            case .changed(let tiktok, let changedMeta, let changedSettings): (destination, meta, settings) = (tiktok, changedMeta, changedSettings)
             }
             var removedVersion: Int?
             if current == nil,
@@ -53,22 +53,28 @@ public struct PostgresPixelStore: PixelStore {
             }
             revision += 1
             let pixel = PixelSaveRules.written(
-                id: id, tiktok: destination, settings: settings, currentVersion: current?.version, removedVersion: removedVersion, now: now
+                id: id, tiktok: destination, meta: meta, settings: settings, currentVersion: current?.version, removedVersion: removedVersion,
+                now: now
             )
             let stored = StoredPixel(pixel)
             try await connection.query(
                 """
                 INSERT INTO pixel (id, tiktok_pixel_code, tiktok_access_token, tiktok_test_event_code, tiktok_enabled, spa_page_views,
-                    consent, default_phone_country, limited_data_use, version, revision, updated_at_ms)
+                    consent, default_phone_country, limited_data_use, version, revision, updated_at_ms, meta_pixel_id, meta_access_token,
+                    meta_test_event_code, meta_enabled, meta_automatic_events)
                 VALUES (\(stored.id), \(stored.tiktokPixelCode), \(stored.tiktokAccessToken), \(stored.tiktokTestEventCode), \(stored.tiktokEnabled),
                     \(stored.spaPageViews), \(stored.consent), \(stored.defaultPhoneCountry), \(stored.limitedDataUse), \(stored.version),
-                    \(revision), \(stored.updatedAtMilliseconds))
+                    \(revision), \(stored.updatedAtMilliseconds), \(stored.meta.pixelID), \(stored.meta.accessToken), \(stored.meta.testEventCode),
+                    \(stored.meta.isEnabled), \(stored.meta.automaticEvents))
                 ON CONFLICT (id) DO UPDATE SET
                     tiktok_pixel_code = excluded.tiktok_pixel_code, tiktok_access_token = excluded.tiktok_access_token,
                     tiktok_test_event_code = excluded.tiktok_test_event_code, tiktok_enabled = excluded.tiktok_enabled,
                     spa_page_views = excluded.spa_page_views, consent = excluded.consent,
                     default_phone_country = excluded.default_phone_country, limited_data_use = excluded.limited_data_use,
-                    version = excluded.version, revision = excluded.revision, updated_at_ms = excluded.updated_at_ms
+                    version = excluded.version, revision = excluded.revision, updated_at_ms = excluded.updated_at_ms,
+                    meta_pixel_id = excluded.meta_pixel_id, meta_access_token = excluded.meta_access_token,
+                    meta_test_event_code = excluded.meta_test_event_code, meta_enabled = excluded.meta_enabled,
+                    meta_automatic_events = excluded.meta_automatic_events
                 """,
                 logger: logger
             )
@@ -187,7 +193,12 @@ public struct PostgresPixelStore: PixelStore {
             tiktokEnabled: row["tiktok_enabled"].decode(Bool.self), spaPageViews: row["spa_page_views"].decode(Bool.self),
             consent: row["consent"].decode(String.self), defaultPhoneCountry: row["default_phone_country"].decode(String?.self),
             limitedDataUse: row["limited_data_use"].decode(Bool.self), version: row["version"].decode(Int.self),
-            updatedAtMilliseconds: row["updated_at_ms"].decode(Int64.self)
+            updatedAtMilliseconds: row["updated_at_ms"].decode(Int64.self),
+            meta: .init(
+                pixelID: row["meta_pixel_id"].decode(String?.self), accessToken: row["meta_access_token"].decode(String?.self),
+                testEventCode: row["meta_test_event_code"].decode(String?.self), isEnabled: row["meta_enabled"].decode(Bool.self),
+                automaticEvents: row["meta_automatic_events"].decode(Bool.self)
+            )
         ).validated()
     }
 }

@@ -282,6 +282,18 @@ public struct SQLiteDatabase: Sendable {
                     """
             )
         }
+        migrator.registerMigration("meta-v1") { db in
+            // Meta's destination beside TikTok's: every stored pixel keeps its settings and has none.
+            try db.execute(
+                sql: """
+                    ALTER TABLE pixel ADD COLUMN meta_pixel_id TEXT;
+                    ALTER TABLE pixel ADD COLUMN meta_access_token TEXT;
+                    ALTER TABLE pixel ADD COLUMN meta_test_event_code TEXT;
+                    ALTER TABLE pixel ADD COLUMN meta_enabled INTEGER NOT NULL DEFAULT 1;
+                    ALTER TABLE pixel ADD COLUMN meta_automatic_events INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
         return migrator
     }
 

@@ -47,21 +47,24 @@ public struct SQLitePixelStore: PixelStore {
         try await self.database.write { db in
             let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM pixel WHERE id = ?", arguments: [id.rawValue])
             let current = try row.map(Self.pixel(from:))
-            let (destination, settings): (TikTokDestination?, PixelSettings)
+            let (destination, meta, settings): (TikTokDestination?, MetaDestination?, PixelSettings)
             switch try PixelSaveRules.outcome(of: edit, over: current) {
             case .unchanged(let answer): return answer
-            case .changed(let tiktok, let changedSettings): (destination, settings) = (tiktok, changedSettings)
+            case .changed(let tiktok, let changedMeta, let changedSettings): (destination, meta, settings) = (tiktok, changedMeta, changedSettings)
             }
             let removedVersion = current == nil ? try Int.fetchOne(db, sql: "SELECT version FROM pixel_removal WHERE id = ?", arguments: [id.rawValue]) : nil
             let revision = try Self.nextRevision(db)
             let pixel = PixelSaveRules.written(
-                id: id, tiktok: destination, settings: settings, currentVersion: current?.version, removedVersion: removedVersion, now: now
+                id: id, tiktok: destination, meta: meta, settings: settings, currentVersion: current?.version, removedVersion: removedVersion,
+                now: now
             )
+            let stored = StoredPixel(pixel)
             try db.execute(
                 sql: """
                     INSERT INTO pixel (id, tiktok_pixel_code, tiktok_access_token, tiktok_test_event_code, tiktok_enabled,
-                        spa_page_views, consent, default_phone_country, limited_data_use, version, revision, updated_at_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        spa_page_views, consent, default_phone_country, limited_data_use, version, revision, updated_at_ms,
+                        meta_pixel_id, meta_access_token, meta_test_event_code, meta_enabled, meta_automatic_events)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET
                         tiktok_pixel_code = excluded.tiktok_pixel_code,
                         tiktok_access_token = excluded.tiktok_access_token,
@@ -73,7 +76,12 @@ public struct SQLitePixelStore: PixelStore {
                         limited_data_use = excluded.limited_data_use,
                         version = excluded.version,
                         revision = excluded.revision,
-                        updated_at_ms = excluded.updated_at_ms
+                        updated_at_ms = excluded.updated_at_ms,
+                        meta_pixel_id = excluded.meta_pixel_id,
+                        meta_access_token = excluded.meta_access_token,
+                        meta_test_event_code = excluded.meta_test_event_code,
+                        meta_enabled = excluded.meta_enabled,
+                        meta_automatic_events = excluded.meta_automatic_events
                     """,
                 arguments: [
                     id.rawValue,
@@ -88,6 +96,11 @@ public struct SQLitePixelStore: PixelStore {
                     pixel.version,
                     revision,
                     now.unixMilliseconds,
+                    stored.meta.pixelID,
+                    stored.meta.accessToken,
+                    stored.meta.testEventCode,
+                    stored.meta.isEnabled,
+                    stored.meta.automaticEvents,
                 ]
             )
             try db.execute(sql: "DELETE FROM pixel_removal WHERE id = ?", arguments: [id.rawValue])
@@ -172,7 +185,8 @@ public struct SQLitePixelStore: PixelStore {
     /// of loading a pixel.
     private static let columns = """
         id, tiktok_pixel_code, tiktok_access_token, tiktok_test_event_code, tiktok_enabled, spa_page_views, consent,
-        default_phone_country, limited_data_use, version, updated_at_ms
+        default_phone_country, limited_data_use, version, updated_at_ms, meta_pixel_id, meta_access_token, meta_test_event_code,
+        meta_enabled, meta_automatic_events
         """
 
     /// Stored values are validated again on load: the file may have been edited by other tools.
@@ -180,7 +194,8 @@ public struct SQLitePixelStore: PixelStore {
         try StoredPixel(
             id: row[0], tiktokPixelCode: row[1], tiktokAccessToken: row[2], tiktokTestEventCode: row[3], tiktokEnabled: row[4],
             spaPageViews: row[5], consent: row[6], defaultPhoneCountry: row[7], limitedDataUse: row[8], version: row[9],
-            updatedAtMilliseconds: row[10]
+            updatedAtMilliseconds: row[10],
+            meta: .init(pixelID: row[11], accessToken: row[12], testEventCode: row[13], isEnabled: row[14], automaticEvents: row[15])
         ).validated()
     }
 }

@@ -15,6 +15,14 @@ enum PixelText {
         } else {
             lines.append("  tiktok:            not connected")
         }
+        // Meta's lines only for a pixel that has Meta: the others read as they always did.
+        if let meta = pixel.meta {
+            lines.append("  meta:              \(meta.isEnabled ? "enabled" : "disabled")")
+            lines.append("  meta pixel id:     \(meta.pixelID)")
+            lines.append("  meta access token: \(meta.accessToken?.masked ?? "none")")
+            lines.append("  meta test code:    \(meta.testEventCode?.rawValue ?? "none")")
+            lines.append("  meta automatic:    \(meta.automaticEvents ? "on" : "off (the pixel's own clicks and form matching)")")
+        }
         let settings = pixel.settings
         lines.append("  spa page views:    \(settings.spaPageViews ? "on" : "off")")
         lines.append("  consent:           \(settings.consent.rawValue)")

@@ -59,6 +59,39 @@ struct SetPixel: AsyncParsableCommand {
     @Flag(name: .customLong("remove-tiktok"), help: "Remove the TikTok destination altogether.")
     var removeTikTok = false
 
+    @Option(name: .customLong("meta-pixel-id"), help: "Meta pixel (dataset) ID: digits, usually 15 or 16.")
+    var metaPixelID: String?
+
+    @Option(
+        name: .customLong("meta-access-token"),
+        help: "Meta Conversions API access token; - reads it from standard input, keeping it out of the shell history and the process list."
+    )
+    var metaAccessToken: String?
+
+    @Flag(name: .customLong("clear-meta-access-token"), help: "Remove the stored Meta access token.")
+    var clearMetaAccessToken = false
+
+    @Option(name: .customLong("meta-test-event-code"), help: "Meta Test Event Code (TEST followed by digits).")
+    var metaTestEventCode: String?
+
+    @Flag(name: .customLong("clear-meta-test-event-code"), help: "Remove the Meta Test Event Code.")
+    var clearMetaTestEventCode = false
+
+    @Flag(name: .customLong("disable-meta"), help: "Keep the Meta settings but load no Meta code.")
+    var disableMeta = false
+
+    @Flag(name: .customLong("enable-meta"), help: "Load Meta again after --disable-meta.")
+    var enableMeta = false
+
+    @Flag(name: .customLong("remove-meta"), help: "Remove the Meta destination altogether.")
+    var removeMeta = false
+
+    @Flag(
+        name: .customLong("meta-automatic-events"), inversion: .prefixedNo,
+        help: "Leave Meta's automatic events on (button clicks, form matching), which carry no event_id a server copy shares (default off)."
+    )
+    var metaAutomaticEvents: Bool?
+
     @Flag(
         name: .customLong("spa-page-views"), inversion: .prefixedNo,
         help: "A single-page app's route change (history.pushState, replaceState to a new URL, popstate) is a page view (default on)."
@@ -100,6 +133,21 @@ struct SetPixel: AsyncParsableCommand {
         }
         if self.removeTikTok, self.tiktokPixelCode != nil {
             throw ValidationError("use either --remove-tiktok or --tiktok-pixel-code, not both")
+        }
+        for (given, clear, name) in [
+            (self.metaAccessToken != nil, self.clearMetaAccessToken, "meta-access-token"),
+            (self.metaTestEventCode != nil, self.clearMetaTestEventCode, "meta-test-event-code"),
+        ] where given && clear {
+            throw ValidationError("use either --\(name) or --clear-\(name), not both")
+        }
+        if self.disableMeta, self.enableMeta {
+            throw ValidationError("use either --disable-meta or --enable-meta, not both")
+        }
+        if self.removeMeta, self.metaPixelID != nil {
+            throw ValidationError("use either --remove-meta or --meta-pixel-id, not both")
+        }
+        if self.tiktokAccessToken == "-", self.metaAccessToken == "-" {
+            throw ValidationError("only one access token can be read from standard input")
         }
         if self.defaultPhoneCountry != nil, self.clearDefaultPhoneCountry {
             throw ValidationError("use either --default-phone-country or --clear-default-phone-country, not both")
@@ -179,6 +227,36 @@ struct SetPixel: AsyncParsableCommand {
             edit.defaultPhoneCountry = .clear
         }
         edit.limitedDataUse = self.limitedDataUse
+        edit.meta = try self.makeMetaEdit(warnings: &edit.warnings)
+        return edit
+    }
+
+    private func makeMetaEdit(warnings: inout [ConfigurationWarning]) throws(ConfigurationError) -> MetaEdit {
+        var edit = MetaEdit()
+        if let text = self.metaPixelID {
+            let id = try MetaPixelID.parse(text)
+            edit.pixelID = .set(id.value)
+            warnings += id.warnings
+        } else if self.removeMeta {
+            (edit.pixelID, edit.accessToken, edit.testEventCode) = (.clear, .clear, .clear)
+        }
+        if let given = self.metaAccessToken {
+            let token = try MetaAccessToken.parse(given == "-" ? String(readLine(strippingNewline: true) ?? "") : given)
+            edit.accessToken = .set(token.value)
+            warnings += token.warnings
+        } else if self.clearMetaAccessToken {
+            edit.accessToken = .clear
+        }
+        if let text = self.metaTestEventCode {
+            let code = try MetaTestEventCode.parse(text)
+            edit.testEventCode = .set(code.value)
+            warnings += code.warnings
+        } else if self.clearMetaTestEventCode {
+            edit.testEventCode = .clear
+        }
+        if self.enableMeta { edit.isEnabled = true }
+        if self.disableMeta { edit.isEnabled = false }
+        edit.automaticEvents = self.metaAutomaticEvents
         return edit
     }
 }

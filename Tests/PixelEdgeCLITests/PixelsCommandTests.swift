@@ -198,4 +198,31 @@ import Testing
         #expect(!result.standardError.contains(token.prefix(12)))
         #expect(!result.standardOutput.contains(token.prefix(12)))
     }
+
+    /// Meta beside TikTok from the command line: set, shown with its token masked, disabled, removed; a
+    /// wrong value exits 1 with the same words the admin API uses.
+    @Test func metaIsSetShownAndRemoved() throws {
+        let token = "EAABcli" + String(repeating: "k", count: 30) + "6543"
+        let created = try self.pixelEdge("pixels", "set", "both", "--meta-pixel-id", "1234567890123456", "--meta-access-token", token, "--meta-test-event-code", "TEST55")
+        #expect(created.status == 0, "\(created.standardError)")
+        #expect(created.standardOutput.contains("  meta:              enabled\n"))
+        #expect(created.standardOutput.contains("  meta pixel id:     1234567890123456\n"))
+        #expect(created.standardOutput.contains("  meta access token: ****6543\n"))
+        #expect(created.standardOutput.contains("  meta test code:    TEST55\n"))
+        #expect(!(created.standardOutput + created.standardError).contains("EAABcli"))
+
+        let disabled = try self.pixelEdge("pixels", "set", "both", "--disable-meta")
+        #expect(disabled.standardOutput.contains("  meta:              disabled\n"))
+        #expect(disabled.standardError.contains("warning: Meta is disabled: the bundle loads no Meta code\n"))
+        let json = try self.pixelEdge("pixels", "show", "both", "--json")
+        #expect(json.standardOutput.contains(#""accessToken" : "****6543""#))
+
+        let wrong = try CommandRunner.run(["pixels", "set", "both", "--meta-pixel-id", "0123", "--database", self.database])
+        #expect(wrong.status == 1)
+        #expect(wrong.standardError == "error: Meta pixel ID \"0123\" starts with 0: Meta's pixel IDs never do (fbevents.js refuses it), re-copy it from Events Manager\n")
+
+        let removed = try self.pixelEdge("pixels", "set", "both", "--remove-meta")
+        #expect(removed.status == 0)
+        #expect(!removed.standardOutput.contains("meta"))
+    }
 }

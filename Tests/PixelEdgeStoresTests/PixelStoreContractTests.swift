@@ -162,4 +162,27 @@ import Testing
             #expect(try await nodes[2].pixels.allPixels().count == 60)
         }
     }
+
+    /// A pixel's Meta destination is stored and read back whole, on each store, beside TikTok's.
+    @Test(arguments: StoreKind.allCases) func metaIsStoredBesideTikTok(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let store = nodes[0].pixels
+            let id = try PixelID(validating: "both")
+            let meta = MetaEdit(
+                pixelID: .set(try MetaPixelID.parse("1234567890123456").value), accessToken: .set(try MetaAccessToken.parse("EAABtoken42").value),
+                testEventCode: .set(try MetaTestEventCode.parse("TEST77").value), automaticEvents: true
+            )
+            let saved = try await store.save(PixelEdit(pixelCode: .set(try TikTokPixelCode.parse("C4ABCDEFGHIJKLMNOPQR").value), meta: meta), for: id)
+            let read = try #require(try await store.pixel(id))
+            #expect(read.meta == saved.pixel.meta && read.tiktok == saved.pixel.tiktok, "\(kind)")
+            #expect(read.meta?.accessToken?.secret == "EAABtoken42")
+            #expect(read.meta?.automaticEvents == true)
+            let disabled = try await store.save(PixelEdit(meta: MetaEdit(isEnabled: false)), for: id)
+            #expect(disabled.pixel.meta?.isEnabled == false && disabled.pixel.version == 2)
+            #expect(disabled.pixel.activeMeta == nil)
+            _ = try await store.save(PixelEdit(meta: MetaEdit(pixelID: .clear, accessToken: .clear, testEventCode: .clear)), for: id)
+            #expect(try await store.pixel(id)?.meta == nil)
+            #expect(try await store.pixel(id)?.tiktok != nil, "TikTok's destination stays")
+        }
+    }
 }

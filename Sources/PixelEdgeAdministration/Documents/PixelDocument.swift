@@ -80,10 +80,31 @@ public struct PixelDocument: Encodable, Sendable {
         }
     }
 
+    /// Meta's destination, its token masked. (Its delivery status comes with the Conversions API.)
+    public struct Meta: Encodable, Sendable {
+        var pixelID: String
+        var accessToken: String?
+        var testEventCode: String?
+        var enabled: Bool
+        var automaticEvents: Bool
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.pixelID, forKey: .pixelID)
+            try container.encode(self.accessToken, forKey: .accessToken)
+            try container.encode(self.testEventCode, forKey: .testEventCode)
+            try container.encode(self.enabled, forKey: .enabled)
+            try container.encode(self.automaticEvents, forKey: .automaticEvents)
+        }
+
+        enum CodingKeys: String, CodingKey { case pixelID, accessToken, testEventCode, enabled, automaticEvents }
+    }
+
     public var id: String
     public var version: Int
     public var updatedAt: String
     public var tiktok: TikTok?
+    public var meta: Meta?
     public var spaPageViews: Bool
     public var consent: String
     public var defaultPhoneCountry: String?
@@ -104,6 +125,12 @@ public struct PixelDocument: Encodable, Sendable {
                 enabled: $0.isEnabled, delivery: delivery
             )
         }
+        self.meta = pixel.meta.map {
+            Meta(
+                pixelID: $0.pixelID.rawValue, accessToken: $0.accessToken?.masked, testEventCode: $0.testEventCode?.rawValue, enabled: $0.isEnabled,
+                automaticEvents: $0.automaticEvents
+            )
+        }
         self.spaPageViews = pixel.settings.spaPageViews
         self.consent = pixel.settings.consent.rawValue
         self.defaultPhoneCountry = pixel.settings.defaultPhoneCountry?.rawValue
@@ -118,6 +145,7 @@ public struct PixelDocument: Encodable, Sendable {
         try container.encode(self.version, forKey: .version)
         try container.encode(self.updatedAt, forKey: .updatedAt)
         try container.encode(self.tiktok, forKey: .tiktok)
+        try container.encode(self.meta, forKey: .meta)
         try container.encode(self.spaPageViews, forKey: .spaPageViews)
         try container.encode(self.consent, forKey: .consent)
         try container.encode(self.defaultPhoneCountry, forKey: .defaultPhoneCountry)
@@ -127,7 +155,7 @@ public struct PixelDocument: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, version, updatedAt, tiktok, spaPageViews, consent, defaultPhoneCountry, limitedDataUse, warnings, verification
+        case id, version, updatedAt, tiktok, meta, spaPageViews, consent, defaultPhoneCountry, limitedDataUse, warnings, verification
     }
 
     /// JSON as scripts read it: stable key order, human-readable.

@@ -37,6 +37,11 @@ public struct PixelCheck: Encodable, Sendable, Equatable {
                 }
                 check.field(tiktok["testEventCode"]) { text throws(ConfigurationError) in try TestEventCode.parse(text).warnings }
             }
+            if case .object(let meta)? = root["meta"] {
+                check.field(meta["pixelID"]) { text throws(ConfigurationError) in try MetaPixelID.parse(text).warnings }
+                check.field(meta["accessToken"]) { text throws(ConfigurationError) in try MetaAccessToken.parse(text).warnings }
+                check.field(meta["testEventCode"]) { text throws(ConfigurationError) in try MetaTestEventCode.parse(text).warnings }
+            }
             check.field(root["defaultPhoneCountry"]) { text throws(ConfigurationError) in try PhoneCountryCode.parse(text).warnings }
         }
         guard check.errors.isEmpty else { return check }

@@ -3,10 +3,12 @@
 /// PUT replaces the pixel's configuration, with one exception: the access token is write-only (reads show
 /// it masked), so leaving `accessToken` out keeps the stored token; `null` removes it. Settings left out
 /// take their defaults (`spaPageViews` true, `consent` "none", no `defaultPhoneCountry`, `limitedDataUse`
-/// false).
+/// false). `meta` left out keeps the stored Meta destination, so that a client written before Meta existed
+/// does not remove it; `"meta": null` removes it.
 public enum PixelPutRequest {
-    static let topLevelFields = ["tiktok", "spaPageViews", "consent", "defaultPhoneCountry", "limitedDataUse"]
+    static let topLevelFields = ["tiktok", "meta", "spaPageViews", "consent", "defaultPhoneCountry", "limitedDataUse"]
     static let tiktokFields = ["pixelCode", "accessToken", "testEventCode", "enabled"]
+    static let metaFields = ["pixelID", "accessToken", "testEventCode", "enabled", "automaticEvents"]
     /// The body is a handful of short fields: anything deeper or larger is not a pixel.
     static let limits = JSONLimits(maximumDepth: 4, maximumKeysPerObject: 16, maximumValues: 64, maximumStringBytes: 4096)
 
@@ -59,6 +61,9 @@ public enum PixelPutRequest {
         case let other?:
             throw ConfigurationError(field: "tiktok", message: "tiktok must be an object or null, found \(other.kind)")
         }
+        let meta = try Self.metaEdit(root["meta"])
+        edit.meta = meta.edit
+        edit.warnings += meta.warnings
         edit.spaPageViews = try Self.bool(root, "spaPageViews") ?? true
         edit.consent = try Self.string(root, "consent", prefix: "").map(ConsentMode.parse) ?? ConsentMode.none
         if let text = try Self.string(root, "defaultPhoneCountry", prefix: "") {
@@ -72,12 +77,48 @@ public enum PixelPutRequest {
         return edit
     }
 
+    /// `"meta"`: absent keeps the stored destination, null removes it, an object replaces it (its token
+    /// left out is kept, as TikTok's is).
+    private static func metaEdit(_ value: JSONValue?) throws(ConfigurationError) -> (edit: MetaEdit, warnings: [ConfigurationWarning]) {
+        switch value {
+        case nil:
+            return (MetaEdit(), [])
+        case .null?:
+            return (MetaEdit(pixelID: .clear, accessToken: .clear, testEventCode: .clear), [])
+        case .object(let meta)?:
+            try Self.rejectUnknown(in: meta, allowed: Self.metaFields, prefix: "meta.")
+            guard let pixelID = try Self.string(meta, "pixelID", prefix: "meta.") else {
+                throw ConfigurationError(field: "meta.pixelID", message: "meta.pixelID is required when meta is given (or send \"meta\": null to remove Meta)")
+            }
+            let id = try MetaPixelID.parse(pixelID)
+            var (edit, warnings) = (MetaEdit(pixelID: .set(id.value)), id.warnings)
+            switch meta["accessToken"] {
+            case nil: edit.accessToken = .keep
+            case .null?: edit.accessToken = .clear
+            default:
+                let token = try MetaAccessToken.parse(try Self.string(meta, "accessToken", prefix: "meta.") ?? "")
+                (edit.accessToken, warnings) = (.set(token.value), warnings + token.warnings)
+            }
+            if let text = try Self.string(meta, "testEventCode", prefix: "meta.") {
+                let code = try MetaTestEventCode.parse(text)
+                (edit.testEventCode, warnings) = (.set(code.value), warnings + code.warnings)
+            } else {
+                edit.testEventCode = .clear
+            }
+            edit.isEnabled = try Self.bool(meta, "enabled", prefix: "meta.") ?? true
+            edit.automaticEvents = try Self.bool(meta, "automaticEvents", prefix: "meta.") ?? false
+            return (edit, warnings)
+        case let other?:
+            throw ConfigurationError(field: "meta", message: "meta must be an object or null, found \(other.kind)")
+        }
+    }
+
     /// The boolean at `key`; nil when absent or null; an error naming the field for any other type.
-    private static func bool(_ object: [String: JSONValue], _ key: String) throws(ConfigurationError) -> Bool? {
+    private static func bool(_ object: [String: JSONValue], _ key: String, prefix: String = "") throws(ConfigurationError) -> Bool? {
         switch object[key] {
         case nil, .null?: return nil
         case .bool(let value)?: return value
-        case let other?: throw ConfigurationError(field: key, message: "\(key) must be true or false, found \(other.kind)")
+        case let other?: throw ConfigurationError(field: prefix + key, message: "\(prefix)\(key) must be true or false, found \(other.kind)")
         }
     }
 

@@ -3,6 +3,85 @@ public enum FieldEdit<Value: Sendable>: Sendable {
     case keep
     case set(Value)
     case clear
+
+    /// Applies the edit to an optional stored value.
+    func apply(to value: inout Value?) {
+        switch self {
+        case .keep: break
+        case .set(let new): value = new
+        case .clear: value = nil
+        }
+    }
+
+    var isSet: Bool {
+        if case .set = self { true } else { false }
+    }
+}
+
+/// The rule both destinations' edits share: their identifier (TikTok's Pixel Code, Meta's pixel ID)
+/// creates, keeps or removes the destination, and its other settings need one.
+enum DestinationEditRule {
+    /// The destination the rest of the edit applies to, or nil when there is none after the edit.
+    static func base<Destination, ID>(
+        of current: Destination?, id: FieldEdit<ID>, changesDetails: Bool, field: String, platform: String, name: String,
+        create: (ID) -> Destination, setID: (inout Destination, ID) -> Void
+    ) throws(ConfigurationError) -> Destination? {
+        switch id {
+        case .clear:
+            if changesDetails {
+                throw ConfigurationError(field: field, message: "cannot remove the \(name) and set other \(platform) settings in the same change")
+            }
+            return nil
+        case .set(let value):
+            var destination = current ?? create(value)
+            setID(&destination, value)
+            return destination
+        case .keep:
+            if current == nil, changesDetails {
+                throw ConfigurationError(
+                    field: field, message: "this pixel has no \(name) yet: set one together with the access token, Test Event Code or enabled flag"
+                )
+            }
+            return current
+        }
+    }
+}
+
+/// A change to a pixel's Meta destination (`"meta"` in the admin API, `--meta-…` in the CLI).
+public struct MetaEdit: Sendable {
+    /// `.clear` removes the Meta destination altogether.
+    public var pixelID: FieldEdit<MetaPixelID>
+    public var accessToken: FieldEdit<MetaAccessToken>
+    public var testEventCode: FieldEdit<MetaTestEventCode>
+    public var isEnabled: Bool?
+    public var automaticEvents: Bool?
+
+    public init(
+        pixelID: FieldEdit<MetaPixelID> = .keep, accessToken: FieldEdit<MetaAccessToken> = .keep, testEventCode: FieldEdit<MetaTestEventCode> = .keep,
+        isEnabled: Bool? = nil, automaticEvents: Bool? = nil
+    ) {
+        self.pixelID = pixelID
+        self.accessToken = accessToken
+        self.testEventCode = testEventCode
+        self.isEnabled = isEnabled
+        self.automaticEvents = automaticEvents
+    }
+
+    /// The Meta destination after this edit.
+    public func applied(to current: MetaDestination?) throws(ConfigurationError) -> MetaDestination? {
+        let changesDetails = self.accessToken.isSet || self.testEventCode.isSet || self.isEnabled != nil || self.automaticEvents != nil
+        guard
+            var destination = try DestinationEditRule.base(
+                of: current, id: self.pixelID, changesDetails: changesDetails, field: MetaPixelID.field, platform: "Meta", name: "Meta pixel ID",
+                create: { MetaDestination(pixelID: $0) }, setID: { $0.pixelID = $1 }
+            )
+        else { return nil }
+        self.accessToken.apply(to: &destination.accessToken)
+        self.testEventCode.apply(to: &destination.testEventCode)
+        if let isEnabled = self.isEnabled { destination.isEnabled = isEnabled }
+        if let automaticEvents = self.automaticEvents { destination.automaticEvents = automaticEvents }
+        return destination
+    }
 }
 
 /// A validated change to a pixel, as asked for by the CLI (`pixels set`) or the admin API (`PUT`).
@@ -19,6 +98,7 @@ public struct PixelEdit: Sendable {
     public var consent: ConsentMode?
     public var defaultPhoneCountry: FieldEdit<PhoneCountryCode>
     public var limitedDataUse: Bool?
+    public var meta: MetaEdit
     /// Said while parsing the input (whitespace removed, ...); returned once with the result.
     public var warnings: [ConfigurationWarning]
 
@@ -31,6 +111,7 @@ public struct PixelEdit: Sendable {
         consent: ConsentMode? = nil,
         defaultPhoneCountry: FieldEdit<PhoneCountryCode> = .keep,
         limitedDataUse: Bool? = nil,
+        meta: MetaEdit = .init(),
         warnings: [ConfigurationWarning] = []
     ) {
         self.pixelCode = pixelCode
@@ -41,6 +122,7 @@ public struct PixelEdit: Sendable {
         self.consent = consent
         self.defaultPhoneCountry = defaultPhoneCountry
         self.limitedDataUse = limitedDataUse
+        self.meta = meta
         self.warnings = warnings
     }
 
@@ -58,52 +140,18 @@ public struct PixelEdit: Sendable {
         return settings
     }
 
-    private var changesDestinationDetails: Bool {
-        if case .set = self.accessToken { return true }
-        if case .set = self.testEventCode { return true }
-        return self.isEnabled != nil
-    }
-
     /// The TikTok destination after this edit.
     public func applied(to current: TikTokDestination?) throws(ConfigurationError) -> TikTokDestination? {
-        var destination: TikTokDestination
-        switch self.pixelCode {
-        case .clear:
-            if self.changesDestinationDetails {
-                throw ConfigurationError(
-                    field: TikTokPixelCode.field,
-                    message: "cannot remove the TikTok Pixel Code and set other TikTok settings in the same change"
-                )
-            }
-            return nil
-        case .set(let code):
-            destination = current ?? TikTokDestination(pixelCode: code)
-            destination.pixelCode = code
-        case .keep:
-            guard let current else {
-                if self.changesDestinationDetails {
-                    throw ConfigurationError(
-                        field: TikTokPixelCode.field,
-                        message: "this pixel has no TikTok Pixel Code yet: set one together with the access token, Test Event Code or enabled flag"
-                    )
-                }
-                return nil
-            }
-            destination = current
-        }
-        switch self.accessToken {
-        case .keep: break
-        case .set(let token): destination.accessToken = token
-        case .clear: destination.accessToken = nil
-        }
-        switch self.testEventCode {
-        case .keep: break
-        case .set(let code): destination.testEventCode = code
-        case .clear: destination.testEventCode = nil
-        }
-        if let isEnabled = self.isEnabled {
-            destination.isEnabled = isEnabled
-        }
+        let changesDetails = self.accessToken.isSet || self.testEventCode.isSet || self.isEnabled != nil
+        guard
+            var destination = try DestinationEditRule.base(
+                of: current, id: self.pixelCode, changesDetails: changesDetails, field: TikTokPixelCode.field, platform: "TikTok", name: "TikTok Pixel Code",
+                create: { TikTokDestination(pixelCode: $0) }, setID: { $0.pixelCode = $1 }
+            )
+        else { return nil }
+        self.accessToken.apply(to: &destination.accessToken)
+        self.testEventCode.apply(to: &destination.testEventCode)
+        if let isEnabled = self.isEnabled { destination.isEnabled = isEnabled }
         return destination
     }
 }

@@ -14,10 +14,47 @@ public struct StoredPixel: Sendable, Equatable {
     public var limitedDataUse: Bool
     public var version: Int
     public var updatedAtMilliseconds: Int64
+    public var meta: Meta
+
+    /// The Meta destination's columns (`meta_pixel_id` nil: none).
+    public struct Meta: Sendable, Equatable {
+        public var pixelID: String?
+        public var accessToken: String?
+        public var testEventCode: String?
+        public var isEnabled: Bool
+        public var automaticEvents: Bool
+
+        public init(pixelID: String? = nil, accessToken: String? = nil, testEventCode: String? = nil, isEnabled: Bool = true, automaticEvents: Bool = false) {
+            self.pixelID = pixelID
+            self.accessToken = accessToken
+            self.testEventCode = testEventCode
+            self.isEnabled = isEnabled
+            self.automaticEvents = automaticEvents
+        }
+
+        init(_ meta: MetaDestination?) {
+            self.init(
+                pixelID: meta?.pixelID.rawValue, accessToken: meta?.accessToken?.secret, testEventCode: meta?.testEventCode?.rawValue,
+                isEnabled: meta?.isEnabled ?? true, automaticEvents: meta?.automaticEvents ?? false
+            )
+        }
+
+        func validated() throws(ConfigurationError) -> MetaDestination? {
+            guard let pixelID = self.pixelID else { return nil }
+            return MetaDestination(
+                pixelID: try MetaPixelID.parse(pixelID).value,
+                accessToken: try self.accessToken.map { token throws(ConfigurationError) in try MetaAccessToken.parse(token).value },
+                testEventCode: try self.testEventCode.map { code throws(ConfigurationError) in try MetaTestEventCode.parse(code).value },
+                isEnabled: self.isEnabled,
+                automaticEvents: self.automaticEvents
+            )
+        }
+    }
 
     public init(
         id: String, tiktokPixelCode: String?, tiktokAccessToken: String?, tiktokTestEventCode: String?, tiktokEnabled: Bool,
-        spaPageViews: Bool, consent: String, defaultPhoneCountry: String?, limitedDataUse: Bool, version: Int, updatedAtMilliseconds: Int64
+        spaPageViews: Bool, consent: String, defaultPhoneCountry: String?, limitedDataUse: Bool, version: Int, updatedAtMilliseconds: Int64,
+        meta: Meta = .init()
     ) {
         self.id = id
         self.tiktokPixelCode = tiktokPixelCode
@@ -30,6 +67,7 @@ public struct StoredPixel: Sendable, Equatable {
         self.limitedDataUse = limitedDataUse
         self.version = version
         self.updatedAtMilliseconds = updatedAtMilliseconds
+        self.meta = meta
     }
 
     public init(_ pixel: PixelConfig) {
@@ -38,7 +76,8 @@ public struct StoredPixel: Sendable, Equatable {
             tiktokTestEventCode: pixel.tiktok?.testEventCode?.rawValue, tiktokEnabled: pixel.tiktok?.isEnabled ?? true,
             spaPageViews: pixel.settings.spaPageViews, consent: pixel.settings.consent.rawValue,
             defaultPhoneCountry: pixel.settings.defaultPhoneCountry?.rawValue, limitedDataUse: pixel.settings.limitedDataUse,
-            version: pixel.version, updatedAtMilliseconds: Int64((pixel.updatedAt.timeIntervalSince1970 * 1000).rounded())
+            version: pixel.version, updatedAtMilliseconds: Int64((pixel.updatedAt.timeIntervalSince1970 * 1000).rounded()),
+            meta: Meta(pixel.meta)
         )
     }
 
@@ -61,7 +100,7 @@ public struct StoredPixel: Sendable, Equatable {
             limitedDataUse: self.limitedDataUse
         )
         return PixelConfig(
-            id: id, tiktok: tiktok, settings: settings, version: self.version,
+            id: id, tiktok: tiktok, meta: try self.meta.validated(), settings: settings, version: self.version,
             updatedAt: Date(timeIntervalSince1970: Double(self.updatedAtMilliseconds) / 1000)
         )
     }

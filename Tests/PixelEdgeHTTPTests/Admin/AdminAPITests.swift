@@ -176,7 +176,7 @@ import Testing
         (#"{"tiktok": {"pixelCode": 42}}"#, "tiktok.pixelCode", "tiktok.pixelCode must be a string, found a number"),
         (#"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR", "enabled": "yes"}}"#, "tiktok.enabled", "tiktok.enabled must be true or false, found a string"),
         (#"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR", "pixelcode": "x"}}"#, "tiktok.pixelcode", "unknown field \"tiktok.pixelcode\": the fields here are tiktok.pixelCode, tiktok.accessToken, tiktok.testEventCode, tiktok.enabled"),
-        (#"{"tiktok": {}, "meta": {}}"#, "meta", "unknown field \"meta\": the fields here are tiktok, spaPageViews, consent, defaultPhoneCountry, limitedDataUse"),
+        (#"{"tiktok": {}, "pinterest": {}}"#, "pinterest", "unknown field \"pinterest\": the fields here are tiktok, meta, spaPageViews, consent, defaultPhoneCountry, limitedDataUse"),
         (#"{"tiktok": {"accessToken": "abc"}}"#, "tiktok.pixelCode", "tiktok.pixelCode is required when tiktok is given (or send \"tiktok\": null to remove TikTok)"),
         (#"{"tiktok": "C4ABCDEFGHIJKLMNOPQR"}"#, "tiktok", "tiktok must be an object or null, found a string"),
         (#"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR", "accessToken": "ab cd"}}"#, "tiktok.accessToken", "access token contains a space at position 3: re-copy the whole token from Events Manager as one line"),
@@ -240,5 +240,51 @@ import Testing
         #expect(AdminToken.fromEnvironment([:]) == nil)
         #expect(AdminToken.fromEnvironment([AdminToken.environmentVariable: ""]) == nil)
         #expect(AdminToken.fromEnvironment([AdminToken.environmentVariable: "x"]) != nil)
+    }
+
+    /// Meta's destination through the admin API: set beside TikTok's with its token masked, kept by a PUT
+    /// that leaves `meta` out (a client written before Meta), removed by `"meta": null`, refused field by field.
+    @Test func metaIsSetMaskedKeptAndRemoved() async throws {
+        try await self.withServer { client in
+            let token = "EAABmetatoken" + String(repeating: "q", count: 40) + "9876"
+            let body = ByteBuffer(string: #"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR"}, "meta": {"pixelID": " 1234567890123456", "accessToken": "\#(token)", "testEventCode": "TEST4321"}}"#)
+            try await client.execute(uri: "/admin/pixels/both", method: .put, headers: Self.json, body: body) { response in
+                #expect(response.status == .created)
+                let text = String(buffer: response.body)
+                #expect(!text.contains("metatoken"), "the token never comes back")
+                let meta = try #require(try self.object(response.body)["meta"] as? [String: Any])
+                #expect(meta["pixelID"] as? String == "1234567890123456")
+                #expect(meta["accessToken"] as? String == "****9876")
+                #expect(meta["testEventCode"] as? String == "TEST4321")
+                #expect(meta["enabled"] as? Bool == true)
+                #expect(meta["automaticEvents"] as? Bool == false)
+                let warnings = try #require(try self.object(response.body)["warnings"] as? [[String: Any]])
+                #expect(warnings.contains { $0["message"] as? String == "removed whitespace around the Meta pixel ID" })
+            }
+            let tiktokOnly = ByteBuffer(string: #"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR"}, "consent": "required"}"#)
+            try await client.execute(uri: "/admin/pixels/both", method: .put, headers: Self.json, body: tiktokOnly) { response in
+                #expect(response.status == .ok)
+                let meta = try #require(try self.object(response.body)["meta"] as? [String: Any], "left out: kept")
+                #expect(meta["accessToken"] as? String == "****9876")
+            }
+            let removed = ByteBuffer(string: #"{"tiktok": {"pixelCode": "C4ABCDEFGHIJKLMNOPQR"}, "meta": null}"#)
+            try await client.execute(uri: "/admin/pixels/both", method: .put, headers: Self.json, body: removed) { response in
+                #expect(response.status == .ok)
+                let meta = try self.object(response.body)["meta"]
+                #expect(meta is NSNull)
+            }
+            for (json, field) in [
+                (#"{"meta": {"pixelID": "12345x"}}"#, "meta.pixelID"),
+                (#"{"meta": {"pixelID": "1234567890123456", "testEventCode": "TEST_ABCDEFGH"}}"#, "meta.testEventCode"),
+                (#"{"meta": {"pixelID": "1234567890123456", "enabled": "yes"}}"#, "meta.enabled"),
+                (#"{"meta": {"pixelID": "1234567890123456", "pixelId": "1"}}"#, "meta.pixelId"),
+                (#"{"meta": {"accessToken": "EAAB123"}}"#, "meta.pixelID"),
+            ] {
+                try await client.execute(uri: "/admin/pixels/bad", method: .put, headers: Self.json, body: ByteBuffer(string: json)) { response in
+                    let error = try self.apiError(response.body)
+                    #expect(response.status == .badRequest && error.field == field, "\(json): \(error)")
+                }
+            }
+        }
     }
 }
