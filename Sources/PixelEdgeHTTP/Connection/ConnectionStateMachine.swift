@@ -127,15 +127,16 @@ struct ConnectionStateMachine {
     /// Whether bytes read now are worth passing on: while closing, what the client still sends is dropped.
     var acceptsBytes: Bool { self.phase != .lingering && self.phase != .closed }
 
-    /// Bytes were read and passed on; whatever they completed was reported meanwhile.
-    mutating func bytesRead(now: NIODeadline) -> Actions {
+    /// Bytes were read and passed on; whatever they completed was reported meanwhile. (`now` is read only
+    /// when the phase changes: on the hot path, a read or a flush that changes nothing reads no clock.)
+    mutating func bytesRead(now: @autoclosure () -> NIODeadline) -> Actions {
         let finished = self.finishedInRead
         self.finishedInRead = false
         return self.update(finished: finished, now: now)
     }
 
     /// Something was flushed: a response may have ended, and the connection be between requests.
-    mutating func flushed(now: NIODeadline) -> Actions {
+    mutating func flushed(now: @autoclosure () -> NIODeadline) -> Actions {
         self.update(finished: nil, now: now)
     }
 
@@ -144,7 +145,7 @@ struct ConnectionStateMachine {
         self.isClosing = true
         let drainDeadline = now + TimeAmount(self.settings.drainTimeout)
         self.drainDeadline = drainDeadline
-        var actions = self.update(finished: nil, now: now)
+        var actions = self.update(finished: nil, now: { now })
         if actions.close == nil { actions.timer = min(actions.timer ?? drainDeadline, drainDeadline) }
         return actions
     }
@@ -153,7 +154,7 @@ struct ConnectionStateMachine {
     mutating func evict(now: NIODeadline) -> Actions {
         guard self.acceptsBytes else { return .none }
         self.isClosing = true
-        return self.update(finished: nil, now: now)
+        return self.update(finished: nil, now: { now })
     }
 
     /// The client closed its side. Returns whether the event goes on to the handlers behind.
@@ -162,7 +163,7 @@ struct ConnectionStateMachine {
         if self.phase == .lingering {
             return (Actions(close: .now), false)
         }
-        return (self.update(finished: nil, now: now), true)
+        return (self.update(finished: nil, now: { now }), true)
     }
 
     /// Whether a read asked for now goes ahead: not while the client leaves written bytes unread (so that
@@ -231,22 +232,22 @@ struct ConnectionStateMachine {
 
     /// Works out the phase from the requests' state. `finished` is nil when no bytes were read (a flush,
     /// an event), else whether the read completed a request head or end.
-    private mutating func update(finished: Bool?, now: NIODeadline) -> Actions {
+    private mutating func update(finished: Bool?, now: () -> NIODeadline) -> Actions {
         guard self.acceptsBytes else { return .none }
         if self.isReadingRequest {
-            if self.phase != .readingBody || finished == true { return self.enter(.readingBody, now: now) }
+            if self.phase != .readingBody || finished == true { return self.enter(.readingBody, now: now()) }
         } else if self.forwardedInFlight > 0 {
-            if self.phase != .responding { return self.enter(.responding, now: now) }
+            if self.phase != .responding { return self.enter(.responding, now: now()) }
         } else if self.isClosing || self.isInputClosed {
-            var actions = self.closeOrderly(now: now)
+            var actions = self.closeOrderly(now: now())
             actions.write = self.rejection
             self.rejection = nil
             return actions
         } else if finished == false {
             // Bytes came and no request was finished: a head is under way.
-            if self.phase != .readingHead { return self.enter(.readingHead, now: now) }
+            if self.phase != .readingHead { return self.enter(.readingHead, now: now()) }
         } else if finished == true || self.phase != .idle {
-            return self.enter(.idle, now: now)
+            return self.enter(.idle, now: now())
         }
         return .none
     }
