@@ -118,11 +118,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Carrying out the machine's actions
 
     private func apply(_ actions: ConnectionStateMachine.Actions, context: ChannelHandlerContext) {
-        if let reason = actions.closedReason { self.metrics.connectionClosed(reason: reason) }
+        if let reason = actions.closedReason { self.metrics.connectionClosed(reason: reason.rawValue) }
         if let evictable = actions.evictableSince {
             self.activity.evictableSince.store(evictable.map { Int64(clamping: $0.uptimeNanoseconds) } ?? 0, ordering: .relaxed)
         }
-        if let response = actions.write {
+        if let answer = actions.write, let response = self.machine.bytes(of: answer) {
             context.write(self.wrapOutboundOut(.byteBuffer(response)), promise: nil)
         }
         switch actions.close {

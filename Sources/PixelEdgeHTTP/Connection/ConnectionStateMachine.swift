@@ -20,8 +20,26 @@ struct ConnectionStateMachine {
         case closed
     }
 
+    /// Why the connection closes, for `pixeledge_connections_closed_total`.
+    enum CloseReason: String, Equatable {
+        case idleTimeout = "idle_timeout"
+        case headTimeout = "head_timeout"
+        case bodyTimeout = "body_timeout"
+        case sendTimeout = "send_timeout"
+        case drainTimeout = "drain_timeout"
+    }
+
+    /// A whole response the connection writes itself before it closes.
+    enum Answer: Equatable {
+        /// The refusal of a head that could not be read (`takeRejection()`).
+        case rejection
+        case headTimeout
+        case bodyTimeout
+    }
+
     /// What the handler does after an event, in this order: count the reason, tell the registry whether
-    /// the connection may be evicted, write, close, arm the timer.
+    /// the connection may be evicted, write, close, arm the timer. Plain values only, so that the value
+    /// returned for every read and flush costs no reference counting.
     struct Actions: Equatable {
         enum Close: Equatable {
             /// Flush, end PixelEdge's side (the whole connection when the client's side is closed already),
@@ -30,12 +48,10 @@ struct ConnectionStateMachine {
             case now
         }
 
-        /// The reason the connection closes, for `pixeledge_connections_closed_total`.
-        var closedReason: String?
+        var closedReason: CloseReason?
         /// `.some(nil)`: not evictable; `.some(date)`: evictable since `date`.
         var evictableSince: NIODeadline??
-        /// A whole response written by the connection itself (a refusal, a 408), before it closes.
-        var write: ByteBuffer?
+        var write: Answer?
         var close: Close?
         /// When the timer must fire at the latest.
         var timer: NIODeadline?
@@ -191,30 +207,30 @@ struct ConnectionStateMachine {
         guard self.phase != .closed, let deadline = self.deadline() else { return .none }
         guard now >= deadline else { return Actions(timer: deadline) }
         if let unwritableSince, now >= unwritableSince + TimeAmount(self.settings.sendTimeout) {
-            return self.abort(reason: "send_timeout")
+            return self.abort(reason: .sendTimeout)
         }
         if let drainDeadline, now >= drainDeadline, self.phase != .lingering {
-            return self.abort(reason: "drain_timeout")
+            return self.abort(reason: .drainTimeout)
         }
         switch self.phase {
         case .idle:
             var actions = self.closeOrderly(now: now)
-            actions.closedReason = "idle_timeout"
+            actions.closedReason = .idleTimeout
             return actions
         case .readingHead:
             self.isClosing = true
             var actions = self.closeOrderly(now: now)
-            actions.closedReason = "head_timeout"
-            actions.write = Self.timeout("its head")
+            actions.closedReason = .headTimeout
+            actions.write = .headTimeout
             return actions
         case .readingBody:
             self.isClosing = true
             var actions = self.closeOrderly(now: now)
-            actions.closedReason = "body_timeout"
+            actions.closedReason = .bodyTimeout
             // A 408 only when it is the next response due: the request being read is the one forwarded
             // and nothing of its response is written yet.
             if self.forwardedInFlight == 1, !self.forwardedResponseStarted {
-                actions.write = Self.timeout("its body")
+                actions.write = .bodyTimeout
             }
             return actions
         case .lingering:
@@ -240,8 +256,7 @@ struct ConnectionStateMachine {
             if self.phase != .responding { return self.enter(.responding, now: now()) }
         } else if self.isClosing || self.isInputClosed {
             var actions = self.closeOrderly(now: now())
-            actions.write = self.rejection
-            self.rejection = nil
+            if self.rejection != nil { actions.write = .rejection }
             return actions
         } else if finished == false {
             // Bytes came and no request was finished: a head is under way.
@@ -286,14 +301,24 @@ struct ConnectionStateMachine {
         return Actions(evictableSince: .some(nil), close: .orderly(lingerUntil: lingerUntil, inputClosed: self.isInputClosed))
     }
 
-    private mutating func abort(reason: String) -> Actions {
+    private mutating func abort(reason: CloseReason) -> Actions {
         self.phase = .closed
         return Actions(closedReason: reason, close: .now)
     }
 
-    static func timeout(_ part: String) -> ByteBuffer {
-        ConnectionResponse.closing(408, "Request Timeout", "the request did not send \(part) in time")
+    /// The bytes of `answer`; the rejection once only.
+    mutating func bytes(of answer: Answer) -> ByteBuffer? {
+        switch answer {
+        case .rejection:
+            defer { self.rejection = nil }
+            return self.rejection
+        case .headTimeout: return Self.headTimeoutAnswer
+        case .bodyTimeout: return Self.bodyTimeoutAnswer
+        }
     }
+
+    static let headTimeoutAnswer = ConnectionResponse.closing(408, "Request Timeout", "the request did not send its head in time")
+    static let bodyTimeoutAnswer = ConnectionResponse.closing(408, "Request Timeout", "the request did not send its body in time")
 }
 
 /// A whole HTTP/1.1 response written by the connection's own handlers (timeouts, refused heads), always

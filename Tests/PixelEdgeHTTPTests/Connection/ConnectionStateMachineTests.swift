@@ -35,7 +35,7 @@ import Testing
         var machine = self.started()
         #expect(machine.timerFired(now: Self.at(74)) == .init(timer: Self.at(75)))
         let actions = machine.timerFired(now: Self.at(75))
-        #expect(actions.closedReason == "idle_timeout")
+        #expect(actions.closedReason == .idleTimeout)
         #expect(actions.close == .orderly(lingerUntil: Self.at(77), inputClosed: false))
         #expect(actions.write == nil, "an idle connection is closed without an answer")
         #expect(machine.phase == .lingering)
@@ -60,9 +60,10 @@ import Testing
         #expect(read.timer == Self.at(15))
         #expect(read.evictableSince == .some(Self.at(5)), "a connection stuck in a head may be evicted")
         let actions = machine.timerFired(now: Self.at(15))
-        #expect(actions.closedReason == "head_timeout")
-        #expect(Self.text(actions.write).hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
-        #expect(Self.text(actions.write).hasSuffix("the request did not send its head in time\n"))
+        #expect(actions.closedReason == .headTimeout)
+        #expect(actions.write == .headTimeout)
+        #expect(Self.text(machine.bytes(of: .headTimeout)).hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+        #expect(Self.text(machine.bytes(of: .headTimeout)).hasSuffix("the request did not send its head in time\n"))
         #expect(machine.isClosing)
     }
 
@@ -75,13 +76,14 @@ import Testing
         #expect(read.evictableSince == .some(nil), "a request under way is never evicted")
         var late = machine
         let actions = late.timerFired(now: Self.at(11))
-        #expect(actions.closedReason == "body_timeout")
-        #expect(Self.text(actions.write).hasSuffix("the request did not send its body in time\n"))
+        #expect(actions.closedReason == .bodyTimeout)
+        #expect(actions.write == .bodyTimeout)
+        #expect(Self.text(late.bytes(of: .bodyTimeout)).hasSuffix("the request did not send its body in time\n"))
 
         // Its handler already answered: no second response, the connection just closes.
         #expect(machine.responseStarted() == false)
         let started = machine.timerFired(now: Self.at(11))
-        #expect(started.closedReason == "body_timeout")
+        #expect(started.closedReason == .bodyTimeout)
         #expect(started.write == nil)
         #expect(started.close != nil)
     }
@@ -97,7 +99,7 @@ import Testing
         #expect(machine.readRequested(isWritable: false) == false, "nothing more is read while the client does not read")
         #expect(machine.timerFired(now: Self.at(31)) == .init(timer: Self.at(32)))
         let actions = machine.timerFired(now: Self.at(32))
-        #expect(actions == .init(closedReason: "send_timeout", close: .now))
+        #expect(actions == .init(closedReason: .sendTimeout, close: .now))
         #expect(machine.phase == .closed)
     }
 
@@ -137,7 +139,7 @@ import Testing
         #expect(quiesced.close == nil)
         #expect(quiesced.timer == Self.at(12))
         #expect(busy.mayAnswerDirectly == false)
-        #expect(busy.timerFired(now: Self.at(12)) == .init(closedReason: "drain_timeout", close: .now))
+        #expect(busy.timerFired(now: Self.at(12)) == .init(closedReason: .drainTimeout, close: .now))
     }
 
     @Test func pipelinedRequestsKeepTheirOrderAndARefusalComesLast() {
@@ -153,7 +155,9 @@ import Testing
         #expect(machine.responseStarted() == true)
         machine.responseEnded()
         let flushed = machine.flushed(now: Self.at(2))
-        #expect(Self.text(flushed.write).hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        #expect(flushed.write == .rejection)
+        #expect(Self.text(machine.bytes(of: .rejection)).hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        #expect(machine.bytes(of: .rejection) == nil, "written once")
         #expect(flushed.close == .orderly(lingerUntil: Self.at(4), inputClosed: false))
     }
 
