@@ -132,7 +132,7 @@ function cardState(pixel) {
   const colours = {
     ok: "green",
     invalid_pixel_code: "red", invalid_access_token: "red", access_token_expired: "red", access_token_missing: "red", no_permission: "red",
-    rate_limited: "orange", maintenance: "orange", tiktok_error: "orange", unexpected_answer: "orange",
+    rate_limited: "orange", maintenance: "orange", tiktok_error: "orange", meta_error: "orange", unexpected_answer: "orange",
     unreachable: "red",
   };
   if (tiktok.status && tiktok.explanation) {

@@ -28,6 +28,8 @@ extension DeliveryStatus {
             return "TikTok's Events API is down for maintenance\(answer). Events are kept and retried with backoff; nothing to change here."
         case .tiktokError:
             return "TikTok's Events API answered with an error of its own\(answer). Events are kept and retried with backoff; if it lasts, check TikTok's status."
+        case .metaError:
+            return "Meta's Conversions API answered with an error of its own\(answer). Events are kept and retried with backoff; if it lasts, check Meta's status."
         case .unexpectedAnswer:
             let words = message.map { ": \($0)" } ?? ""
             return "TikTok answered an unexpected code \(code.map(String.init) ?? "?")\(words). Events are kept and retried with backoff until the maximum event age; if it lasts, check --tiktok-api-base and TikTok's documentation for the code."

@@ -44,6 +44,8 @@ public struct DeliveryStatus: Sendable, Equatable {
         case rateLimited = "rate_limited"
         case maintenance
         case tiktokError = "tiktok_error"
+        /// Meta's Conversions API's own transient errors (codes 1, 2, HTTP 5xx).
+        case metaError = "meta_error"
         case unexpectedAnswer = "unexpected_answer"
         case unreachable
 
@@ -51,7 +53,7 @@ public struct DeliveryStatus: Sendable, Equatable {
         public var needsPerson: Bool {
             switch self {
             case .invalidPixelCode, .invalidAccessToken, .accessTokenExpired, .accessTokenMissing, .noPermission: true
-            case .ok, .rateLimited, .maintenance, .tiktokError, .unexpectedAnswer, .unreachable: false
+            case .ok, .rateLimited, .maintenance, .tiktokError, .metaError, .unexpectedAnswer, .unreachable: false
             }
         }
     }

@@ -1,7 +1,8 @@
 import FuzzSupport
 import PixelEdgeCore
 
-/// Whatever answers at `--tiktok-api-base` (TikTok, a proxy, a captive gateway, an attacker): the input's
+/// Whatever answers at `--tiktok-api-base` or Meta's Graph API base (the platform, a proxy, a captive
+/// gateway, an attacker), read by both tables (`EventsAPIAnswer`, `ConversionsAPIAnswer`): the input's
 /// first two bytes are the HTTP status (100 to 599), the first line after them the `Retry-After` field (none
 /// when empty), the rest the body. The answer must be read without a trap (a `Retry-After` of
 /// 9223372036854775807 once killed the node on every start), and:
@@ -16,6 +17,8 @@ enum Main {
 
 let fixedLabels: Set<String> = ["5xxxx", "unexpected", "http_429", "http_5xx", "http_1xx", "http_2xx", "http_3xx", "http_4xx", "http_other", "unparseable"]
 let tableLabels = Set(TikTokAnswerCode.table.map { String($0.code) })
+/// Meta's known codes and the permission range (200-299) label as themselves; 0 is success.
+let metaLabels = Set(["0", "1", "2", "4", "10", "17", "32", "100", "190", "341", "613"] + (200...299).map(String.init))
 let refusingCodes = Set(TikTokAnswerCode.table.filter { [.refuseEvents, .partiallyAccepted, .pauseIfPixelNamed].contains($0.action) }.map(\.code))
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -34,6 +37,17 @@ public func fuzzEventsAPIAnswer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> I
         precondition(wait >= .zero && wait <= EventsAPIAnswer.maximumRetryAfter, "wait \(wait)")
     case .eventsRejected(let code, _, _), .partiallyAccepted(_, let code, _, _):
         precondition(status < 500 && status != 429 && refusingCodes.contains(code), "events failed on \(status) \(code)")
+    case .transient, .accepted, .pixelRejected:
+        break
+    }
+    // Meta's table: the same bounds; events fail only on code 100 (an invalid parameter), never on 5xx or 429.
+    let meta = ConversionsAPIAnswer.classify(status: status, retryAfter: field.isEmpty ? nil : field, body: body)
+    precondition(fixedLabels.contains(meta.label) || metaLabels.contains(meta.label), "Meta label \(meta.label)")
+    switch meta.outcome {
+    case .transient(_, _, _, _, let wait?):
+        precondition(wait >= .zero && wait <= EventsAPIAnswer.maximumRetryAfter, "wait \(wait)")
+    case .eventsRejected(let code, _, _), .partiallyAccepted(_, let code, _, _):
+        precondition(code == 100, "Meta events failed on \(status) \(code)")
     case .transient, .accepted, .pixelRejected:
         break
     }
