@@ -78,21 +78,7 @@ public struct MetaAccessToken: Hashable, Sendable, CustomStringConvertible, Cust
                 message: "Meta access token is \(text.count) digits: that is a pixel ID, which belongs in meta.pixelID (--meta-pixel-id); the token is generated in Events Manager > Settings > Conversions API"
             )
         }
-        for (offset, character) in text.enumerated() {
-            if character.isWhitespace {
-                throw ConfigurationError(
-                    field: field,
-                    message: "Meta access token contains \(character.nameForMessages) at position \(offset + 1): re-copy the whole token from Events Manager as one line"
-                )
-            }
-            // The character itself is not shown: it is part of a secret.
-            guard let ascii = character.asciiValue, ascii > 0x20, ascii < 0x7F else {
-                throw ConfigurationError(
-                    field: field,
-                    message: "Meta access token contains a character that is not printable ASCII at position \(offset + 1): re-copy it from Events Manager"
-                )
-            }
-        }
+        try AccessTokenText.checkOneLineOfPrintableASCII(text, field: field, name: "Meta access token")
         return Validated(value: MetaAccessToken(unchecked: text), warnings: warnings)
     }
 

@@ -27,21 +27,7 @@ public struct TikTokAccessToken: Hashable, Sendable, CustomStringConvertible, Cu
                 message: "access token is \(text.utf8.count) bytes long, over the \(Self.maximumLength) PixelEdge takes (TikTok's are under 100 characters): re-copy it from Events Manager"
             )
         }
-        for (offset, character) in text.enumerated() {
-            if character.isWhitespace {
-                throw ConfigurationError(
-                    field: field,
-                    message: "access token contains \(character.nameForMessages) at position \(offset + 1): re-copy the whole token from Events Manager as one line"
-                )
-            }
-            // It travels in an HTTP header, so it must be visible ASCII. The character itself is not shown: it is part of a secret.
-            guard let ascii = character.asciiValue, ascii > 0x20, ascii < 0x7F else {
-                throw ConfigurationError(
-                    field: field,
-                    message: "access token contains a character that is not printable ASCII at position \(offset + 1): re-copy it from Events Manager"
-                )
-            }
-        }
+        try AccessTokenText.checkOneLineOfPrintableASCII(text, field: field, name: "access token")
         return Validated(value: TikTokAccessToken(unchecked: text), warnings: warnings)
     }
 
