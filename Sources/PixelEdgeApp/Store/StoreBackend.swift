@@ -9,7 +9,6 @@ public import ServiceLifecycle
 /// the services that must run while it is used. The one place (with the two store targets) that knows
 /// SQLite and PostgreSQL apart; the server and the CLI both open their store here.
 public struct StoreBackend: Sendable {
-    public let location: DatabaseLocation
     public let pixels: any PixelStore
     /// The queue, delivery status and history, implemented by one type over the same tables.
     public let outbox: any EventOutbox
@@ -27,11 +26,11 @@ public struct StoreBackend: Sendable {
     public static func open(_ location: DatabaseLocation, node: String, logger: Logger) throws -> StoreBackend {
         switch location {
         case .sqlite(let path):
-            return StoreBackend(sqlite: try SQLiteDatabase(path: path), location: location)
+            return StoreBackend(sqlite: try SQLiteDatabase(path: path))
         case .postgres(let url):
             let database = try PostgresDatabase(url: url, logger: logger)
             let feed = PostgresChangeFeed(database: database)
-            return StoreBackend(postgres: database, node: node, changeFeed: feed, services: [database, feed], location: location)
+            return StoreBackend(postgres: database, node: node, changeFeed: feed, services: [database, feed])
         }
     }
 
@@ -55,10 +54,10 @@ public struct StoreBackend: Sendable {
             } catch {
                 throw CannotOpen(location: location, reason: error)
             }
-            return try await body(StoreBackend(sqlite: database, location: location))
+            return try await body(StoreBackend(sqlite: database))
         case .postgres(let url):
             return try await PostgresDatabase.with(url: url, logger: logger) { database in
-                try await body(StoreBackend(postgres: database, node: node, changeFeed: nil, services: [], location: location))
+                try await body(StoreBackend(postgres: database, node: node, changeFeed: nil, services: []))
             }
         }
     }
@@ -72,8 +71,7 @@ public struct StoreBackend: Sendable {
         public var description: String { "\(self.reason)" }
     }
 
-    private init(sqlite database: SQLiteDatabase, location: DatabaseLocation) {
-        self.location = location
+    private init(sqlite database: SQLiteDatabase) {
         self.pixels = SQLitePixelStore(database: database)
         self.outbox = SQLiteOutbox(database: database)
         self.changeFeed = nil
@@ -82,8 +80,7 @@ public struct StoreBackend: Sendable {
         self.sqlite = database
     }
 
-    private init(postgres database: PostgresDatabase, node: String, changeFeed: PostgresChangeFeed?, services: [any Service], location: DatabaseLocation) {
-        self.location = location
+    private init(postgres database: PostgresDatabase, node: String, changeFeed: PostgresChangeFeed?, services: [any Service]) {
         self.pixels = PostgresPixelStore(database: database)
         self.outbox = PostgresOutbox(database: database, node: node)
         self.changeFeed = changeFeed

@@ -31,7 +31,7 @@ struct ConnectionStateMachine {
 
     /// A whole response the connection writes itself before it closes.
     enum Answer: Equatable {
-        /// The refusal of a head that could not be read (`takeRejection()`).
+        /// The refusal of a head that could not be read (its bytes from `bytes(of:)`, once).
         case rejection
         case headTimeout
         case bodyTimeout
