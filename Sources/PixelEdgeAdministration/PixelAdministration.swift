@@ -36,26 +36,30 @@ public struct PixelAdministration: Sendable {
         self.afterChange = afterChange
     }
 
-    /// A save, and TikTok's answer to the connection test run right after it.
+    /// A save, and each destination's answer to the connection test run right after it.
     public struct SaveOutcome: Sendable {
         public let saved: SavedPixel
-        public let verification: ConnectionTest.Result?
+        public let verifications: [DestinationID: ConnectionTest.Result]
         public let document: PixelDocument
+
+        /// TikTok's answer (the document's top-level `verification`, as before Meta).
+        public var verification: ConnectionTest.Result? { self.verifications[.tiktok] }
 
         /// `created`, `updated` or `unchanged`: how the CLI reports the save.
         public var word: String { self.saved.created ? "created" : self.saved.changed ? "updated" : "unchanged" }
     }
 
     /// Stores the edit (or throws `ConfigurationError`, storing nothing), then, when `verify` and the pixel
-    /// has a token, asks TikTok whether it accepts the Pixel Code and token and records the answer as its
-    /// status. TikTok unreachable, or an answer that cannot be recorded, never fails the save.
+    /// has a token, asks each destination with a token whether it accepts the pixel's credentials and records
+    /// the answers as their statuses. A platform unreachable, or an answer that cannot be recorded, never
+    /// fails the save.
     public func save(_ edit: PixelEdit, for id: PixelID, verify: Bool, now: Date) async throws -> SaveOutcome {
         let saved = try await self.store.save(edit, for: id, now: now)
         try await self.afterChange()
-        var verification: ConnectionTest.Result?
+        var verifications: [DestinationID: ConnectionTest.Result] = [:]
         if verify, PixelVerification.applies(to: saved.pixel) {
             do {
-                verification = try await self.verification.verify(saved.pixel, now: now)
+                verifications = try await self.verification.verifyAll(saved.pixel, now: now)
             } catch let error as ConfigurationError {
                 throw error
             } catch {
@@ -66,8 +70,8 @@ public struct PixelAdministration: Sendable {
         let details = try await self.details(of: saved.pixel)
         return SaveOutcome(
             saved: saved,
-            verification: verification,
-            document: PixelDocument(saved.pixel, warnings: saved.warnings, delivery: details.delivery, verification: verification)
+            verifications: verifications,
+            document: PixelDocument(saved.pixel, warnings: saved.warnings, deliveries: details.deliveries, verifications: verifications)
         )
     }
 
@@ -77,18 +81,31 @@ public struct PixelAdministration: Sendable {
         return pixel
     }
 
-    /// A pixel with what TikTok last said of it and its event counts.
+    /// A pixel with what each destination last said of it and its event counts.
     public struct Details: Sendable {
         public let pixel: PixelConfig
-        public let status: DeliveryStatus?
-        public let queued: Int
-        public let failed: Int
+        public let destinations: [DestinationID: DestinationDetails]
 
-        public var delivery: PixelDocument.Delivery {
-            PixelDocument.Delivery(status: self.status, pixelCode: self.pixelCode, queued: self.queued, failed: self.failed)
+        /// One destination's status and counts.
+        public struct DestinationDetails: Sendable {
+            public let status: DeliveryStatus?
+            public let queued: Int
+            public let failed: Int
+            /// The platform's id of the pixel (TikTok's Pixel Code, Meta's pixel ID), for the explanation.
+            public let platformID: String
         }
-        public var document: PixelDocument { PixelDocument(self.pixel, delivery: self.delivery) }
-        public var pixelCode: String { self.pixel.tiktok?.pixelCode.rawValue ?? "" }
+
+        public var deliveries: [DestinationID: PixelDocument.Delivery] {
+            self.destinations.reduce(into: [:]) { deliveries, entry in
+                let (destination, details) = entry
+                deliveries[destination] = PixelDocument.Delivery(
+                    status: details.status, pixelCode: details.platformID, queued: details.queued, failed: details.failed, destination: destination
+                )
+            }
+        }
+        public var document: PixelDocument { PixelDocument(self.pixel, deliveries: self.deliveries) }
+        public var tiktok: DestinationDetails? { self.destinations[.tiktok] }
+        public var meta: DestinationDetails? { self.destinations[.meta] }
     }
 
     public func details(of id: PixelID) async throws -> Details {
@@ -96,19 +113,40 @@ public struct PixelAdministration: Sendable {
     }
 
     private func details(of pixel: PixelConfig) async throws -> Details {
-        // The documents describe TikTok's delivery, the one destination so far.
-        let delivery = DeliveryKey(pixel.id, .tiktok)
-        let counts = try await self.deliveries.counts(of: delivery)
-        return Details(pixel: pixel, status: try await self.deliveries.status(of: delivery), queued: counts.queued, failed: counts.failed)
+        var destinations: [DestinationID: Details.DestinationDetails] = [:]
+        for (destination, platformID) in Self.platformIDs(of: pixel) {
+            let delivery = DeliveryKey(pixel.id, destination)
+            let counts = try await self.deliveries.counts(of: delivery)
+            destinations[destination] = .init(
+                status: try await self.deliveries.status(of: delivery), queued: counts.queued, failed: counts.failed, platformID: platformID
+            )
+        }
+        return Details(pixel: pixel, destinations: destinations)
+    }
+
+    /// The destinations the pixel has, with its id on each platform.
+    static func platformIDs(of pixel: PixelConfig) -> [(DestinationID, String)] {
+        var ids: [(DestinationID, String)] = []
+        if let tiktok = pixel.tiktok { ids.append((.tiktok, tiktok.pixelCode.rawValue)) }
+        if let meta = pixel.meta { ids.append((.meta, meta.pixelID.rawValue)) }
+        return ids
     }
 
     /// A page of the pixel list, with each pixel's status, and where the next page starts.
     public func page(_ page: PixelListPage) async throws -> PixelListDocument {
         let found = try await self.store.pixels(containing: page.search, after: page.after, limit: page.limit + 1)
         let pixels = found.prefix(page.limit)
-        let statuses = try await self.deliveries.statuses(of: pixels.map(\.id), to: .tiktok)
+        let tiktok = try await self.deliveries.statuses(of: pixels.map(\.id), to: .tiktok)
+        let meta = try await self.deliveries.statuses(of: pixels.filter { $0.meta != nil }.map(\.id), to: .meta)
         return PixelListDocument(
-            pixels: pixels.map { PixelDocument($0, delivery: .init(status: statuses[$0.id], pixelCode: $0.tiktok?.pixelCode.rawValue ?? "")) },
+            pixels: pixels.map { pixel in
+                var deliveries: [DestinationID: PixelDocument.Delivery] = [:]
+                for (destination, platformID) in Self.platformIDs(of: pixel) {
+                    let status = destination == .meta ? meta[pixel.id] : tiktok[pixel.id]
+                    deliveries[destination] = .init(status: status, pixelCode: platformID, destination: destination)
+                }
+                return PixelDocument(pixel, deliveries: deliveries)
+            },
             next: found.count > page.limit ? pixels.last?.id.rawValue : nil
         )
     }
@@ -117,10 +155,13 @@ public struct PixelAdministration: Sendable {
         try await self.store.allPixels()
     }
 
-    /// Asks TikTok whether it accepts the pixel's Pixel Code and token and records the answer as its
-    /// status; throws `ConfigurationError` when the pixel cannot be tested (no TikTok, no token).
-    public func test(_ id: PixelID, now: Date) async throws -> ConnectionTest.Result {
-        try await self.verification.verify(try await self.pixel(id), now: now)
+    /// Asks a destination whether it accepts the pixel's credentials and records the answer as its status:
+    /// `destination`, or TikTok when the pixel has it, else Meta. Throws `ConfigurationError` when the
+    /// pixel cannot be tested (no such destination, no token).
+    public func test(_ id: PixelID, destination: DestinationID? = nil, now: Date) async throws -> ConnectionTest.Result {
+        let pixel = try await self.pixel(id)
+        let destination = destination ?? (pixel.tiktok == nil && pixel.meta != nil ? .meta : .tiktok)
+        return try await self.verification.verify(pixel, destination: destination, now: now)
     }
 
     /// Removes the pixel (its bundle answers 404 from then on), or throws `PixelNotFound`.

@@ -25,10 +25,12 @@ public struct PixelEdgeServer: Sendable {
     public let health: StoreHealth
     public let depth: OutboxDepth
     public let writer: OutboxWriter
-    public let forwarder: EventForwarder
+    /// TikTok's forwarder and Meta's: each claims, sends and retries its own destination's deliveries.
+    public let forwarder: EventForwarder<EventsAPIClient>
+    public let metaForwarder: EventForwarder<ConversionsAPIClient>
     public let housekeeping: OutboxHousekeeping
     public let probe: StoreProbe
-    /// The HTTP connections to TikTok's Events API, for the forwarder and the admin API's connection test.
+    /// The HTTP connections to the destinations' APIs, for the forwarders and the admin API's connection test.
     let apiConnections: EventsAPIConnections
     /// Each pixel's share of the outbox and each client's rate, for `/collect`.
     let admission: Admission
@@ -80,6 +82,15 @@ public struct PixelEdgeServer: Sendable {
             metrics: self.metrics,
             logger: logger
         )
+        self.metaForwarder = EventForwarder(
+            outbox: self.backend.outbox,
+            store: self.backend.pixels,
+            client: ConversionsAPIClient(base: configuration.relay.metaAPIBase, version: configuration.relay.metaAPIVersion, connections: self.apiConnections),
+            settings: configuration.relay.forwarder,
+            depth: self.depth,
+            metrics: self.metrics,
+            logger: logger
+        )
         self.housekeeping = OutboxHousekeeping(
             queue: self.backend.outbox, history: self.backend.outbox, settings: configuration.relay.forwarder, depth: self.depth,
             metrics: self.metrics, logger: logger
@@ -102,7 +113,12 @@ public struct PixelEdgeServer: Sendable {
             deliveries: self.backend.outbox,
             history: self.backend.outbox,
             verification: PixelVerification(
-                test: ConnectionTest(client: EventsAPIClient(base: self.configuration.relay.tiktokAPIBase, connections: self.apiConnections)),
+                test: ConnectionTest(
+                    tiktok: EventsAPIClient(base: self.configuration.relay.tiktokAPIBase, connections: self.apiConnections),
+                    meta: ConversionsAPIClient(
+                        base: self.configuration.relay.metaAPIBase, version: self.configuration.relay.metaAPIVersion, connections: self.apiConnections
+                    )
+                ),
                 statuses: self.backend.outbox
             ),
             publicURL: self.configuration.publicURL,
@@ -178,7 +194,7 @@ public struct PixelEdgeServer: Sendable {
         var services = self.backend.services
         services.append(self.apiConnections)
         if let purger = self.purger { services.append(purger) }
-        services += [self.updater, self.probe, self.writer, self.forwarder, self.housekeeping] as [any Service]
+        services += [self.updater, self.probe, self.writer, self.forwarder, self.metaForwarder, self.housekeeping] as [any Service]
         return services
     }
 

@@ -10,9 +10,7 @@ public final class PixelEdgeMetrics: Sendable {
     private let eventsReceived: CoreMetrics.Counter
     private let eventsStored: CoreMetrics.Counter
     private let eventsDiscarded: CoreMetrics.Counter
-    private let eventsForwarded: CoreMetrics.Counter
     private let outboxDepthGauge: CoreMetrics.Gauge
-    private let forwardLatency: CoreMetrics.Timer
     private let bundleResponses: [Int: CoreMetrics.Counter]
     private let bundleOtherResponses: CoreMetrics.Counter
     private let storeAvailable: CoreMetrics.Gauge
@@ -30,9 +28,7 @@ public final class PixelEdgeMetrics: Sendable {
         self.eventsReceived = CoreMetrics.Counter(label: "pixeledge_events_received_total", factory: factory)
         self.eventsStored = CoreMetrics.Counter(label: "pixeledge_events_stored_total", factory: factory)
         self.eventsDiscarded = CoreMetrics.Counter(label: "pixeledge_events_discarded_total", factory: factory)
-        self.eventsForwarded = CoreMetrics.Counter(label: "pixeledge_events_forwarded_total", factory: factory)
         self.outboxDepthGauge = CoreMetrics.Gauge(label: "pixeledge_outbox_depth", factory: factory)
-        self.forwardLatency = CoreMetrics.Timer(label: "pixeledge_forward_duration_seconds", factory: factory)
         // Created once: the bundle endpoint counts every request without allocating.
         var responses: [Int: CoreMetrics.Counter] = [:]
         for status in [200, 304, 400, 404, 405, 406, 412] {
@@ -64,13 +60,15 @@ public final class PixelEdgeMetrics: Sendable {
     package func eventsStored(_ count: Int) {
         self.eventsStored.increment(by: count)
     }
-    package func eventsForwarded(_ count: Int, after duration: Duration) {
-        self.eventsForwarded.increment(by: count)
-        self.forwardAttempted(taking: duration)
+    package func eventsForwarded(_ count: Int, destination: String, after duration: Duration) {
+        CoreMetrics.Counter(label: "pixeledge_events_forwarded_total", dimensions: [("destination", destination)], factory: self.factory)
+            .increment(by: count)
+        self.forwardAttempted(destination: destination, taking: duration)
     }
-    package func forwardAttempted(taking duration: Duration) {
+    package func forwardAttempted(destination: String, taking duration: Duration) {
         let (seconds, attoseconds) = duration.components
-        self.forwardLatency.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        CoreMetrics.Timer(label: "pixeledge_forward_duration_seconds", dimensions: [("destination", destination)], factory: self.factory)
+            .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     package func bundleResponded(status: Int) {
@@ -99,14 +97,17 @@ public final class PixelEdgeMetrics: Sendable {
         }
     }
 
-    package func eventsFailed(code: Int?, count: Int) {
-        CoreMetrics.Counter(label: "pixeledge_events_failed_total", dimensions: [("code", code.map(String.init) ?? "none")], factory: self.factory)
+    package func eventsFailed(code: Int?, count: Int, destination: String) {
+        CoreMetrics.Counter(
+            label: "pixeledge_events_failed_total", dimensions: [("destination", destination), ("code", code.map(String.init) ?? "none")], factory: self.factory
+        )
             .increment(by: count)
     }
 
-    /// Every answer of TikTok's Events API to the forwarder, by `EventsAPIAnswer.label` (a bounded set).
-    package func eventsAPIAnswered(_ label: String) {
-        CoreMetrics.Counter(label: "pixeledge_events_api_answers_total", dimensions: [("code", label)], factory: self.factory).increment()
+    /// Every answer of a destination's server API to the forwarder, by `EventsAPIAnswer.label` (a bounded set).
+    package func eventsAPIAnswered(_ label: String, destination: String) {
+        CoreMetrics.Counter(label: "pixeledge_events_api_answers_total", dimensions: [("destination", destination), ("code", label)], factory: self.factory)
+            .increment()
     }
 
     package func failedEventsExpired(_ count: Int) {

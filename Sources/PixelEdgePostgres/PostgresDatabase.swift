@@ -237,6 +237,14 @@ public final class PostgresDatabase: Service, Sendable {
                 "ALTER TABLE pixel ADD COLUMN meta_automatic_events BOOLEAN NOT NULL DEFAULT false",
             ]
         ),
+        (
+            "meta-match-keys-v1",
+            // Meta's browser ids counted beside TikTok's match keys; the hours counted before have none.
+            [
+                "ALTER TABLE match_key_hour ADD COLUMN fbp BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE match_key_hour ADD COLUMN fbc BIGINT NOT NULL DEFAULT 0",
+            ]
+        ),
     ]
 
     /// How long one operation may take, waiting for a connection included. The pool waits for a connection

@@ -8,10 +8,10 @@ extension PostgresOutbox: EventHistory {
     public func recentEvents(of pixel: PixelID, limit: Int) async throws -> [RecentEvent] {
         try await self.database.rows(
             """
-            (SELECT id, event_id, event_name, received_at_ms, match_keys, state, attempts, NULL::text AS request_id, last_error_code, last_error
-                FROM outbox_event WHERE pixel_id = \(pixel.rawValue) ORDER BY id DESC LIMIT \(limit))
+            (SELECT id, event_id, event_name, received_at_ms, match_keys, state, attempts, NULL::text AS request_id, last_error_code, last_error,
+                destination FROM outbox_event WHERE pixel_id = \(pixel.rawValue) ORDER BY id DESC LIMIT \(limit))
             UNION ALL
-            (SELECT id, event_id, event_name, received_at_ms, match_keys, 'sent', attempts, request_id, NULL, NULL
+            (SELECT id, event_id, event_name, received_at_ms, match_keys, 'sent', attempts, request_id, NULL, NULL, destination
                 FROM sent_event WHERE pixel_id = \(pixel.rawValue) ORDER BY id DESC LIMIT \(limit))
             ORDER BY id DESC LIMIT \(limit)
             """
@@ -22,7 +22,7 @@ extension PostgresOutbox: EventHistory {
                 matchKeys: MatchKeys(rawValue: try row["match_keys"].decode(Int.self)),
                 state: RecentEvent.State(outboxState: try row["state"].decode(String.self)), attempts: try row["attempts"].decode(Int.self),
                 requestID: try row["request_id"].decode(String?.self), errorCode: try row["last_error_code"].decode(Int?.self),
-                errorMessage: try row["last_error"].decode(String?.self)
+                errorMessage: try row["last_error"].decode(String?.self), destination: DestinationID(rawValue: try row["destination"].decode(String.self))
             )
         }
     }
@@ -34,18 +34,21 @@ extension PostgresOutbox: EventHistory {
         let (email, phone, externalID, ttclid, ttp, ip, userAgent) = (
             column("email"), column("phone"), column("external_id"), column("ttclid"), column("ttp"), column("ip"), column("user_agent")
         )
+        let (fbp, fbc) = (column("fbp"), column("fbc"))
         let (pageViews, sdkLoaded, sdkBlocked, baseCode) = (column("pageviews"), column("sdk_loaded"), column("sdk_blocked"), column("base_code"))
         // One statement for every pixel, in the order of their ids.
         _ = try await self.database.rows(
             """
-            INSERT INTO match_key_hour (pixel_id, hour, node, events, email, phone, external_id, ttclid, ttp, ip, user_agent,
+            INSERT INTO match_key_hour (pixel_id, hour, node, events, email, phone, external_id, ttclid, ttp, ip, user_agent, fbp, fbc,
                 pageviews, sdk_loaded, sdk_blocked, base_code)
-            SELECT pixel_id, \(hour), \(self.node), events, email, phone, external_id, ttclid, ttp, ip, user_agent,
+            SELECT pixel_id, \(hour), \(self.node), events, email, phone, external_id, ttclid, ttp, ip, user_agent, fbp, fbc,
                 pageviews, sdk_loaded, sdk_blocked, base_code
             FROM unnest(\(rows.map(\.key.rawValue))::text[], \(rows.map(\.value.events))::bigint[], \(email)::bigint[], \(phone)::bigint[],
                 \(externalID)::bigint[], \(ttclid)::bigint[], \(ttp)::bigint[], \(ip)::bigint[], \(userAgent)::bigint[],
+                \(fbp)::bigint[], \(fbc)::bigint[],
                 \(pageViews)::bigint[], \(sdkLoaded)::bigint[], \(sdkBlocked)::bigint[], \(baseCode)::bigint[])
-                AS counts (pixel_id, events, email, phone, external_id, ttclid, ttp, ip, user_agent, pageviews, sdk_loaded, sdk_blocked, base_code)
+                AS counts (pixel_id, events, email, phone, external_id, ttclid, ttp, ip, user_agent, fbp, fbc, pageviews, sdk_loaded, sdk_blocked,
+                    base_code)
             ON CONFLICT (pixel_id, hour, node) DO UPDATE SET events = match_key_hour.events + excluded.events,
                 \(unescaped: Self.matchKeyColumns.map { "\($0) = match_key_hour.\($0) + excluded.\($0)" }.joined(separator: ", "))
             """

@@ -5,97 +5,107 @@ public import PixelEdgeMetrics
 public import ServiceLifecycle
 import Synchronization
 
-/// Sends the outbox to TikTok's Events API, per pixel, in batches, until TikTok has accepted every event.
+/// Sends one destination's deliveries in the outbox to its server API (`API`: TikTok's Events API, Meta's
+/// Conversions API), per pixel, in batches, until the platform has accepted every event. Each destination
+/// has a forwarder of its own, claiming only its own deliveries: one platform's outage, pause or refusals
+/// never hold up another's.
 ///
-/// Each answer is handled as `TikTokAnswerCode`'s table says:
+/// Each answer is handled as the platform's table says (`TikTokAnswerCode`, `ConversionsAPIAnswer`), in
+/// outcomes common to every destination:
 /// - Transient failures (timeouts, 5xx, rate limits, maintenance, and any code the table does not know) are
 ///   retried with exponential backoff and jitter, honouring `Retry-After` (clamped); an unknown code is
 ///   logged the first time and shown in the status, and its events are kept.
-/// - A pixel-level rejection (40000 naming the Pixel Code; 40001, 40102, 40104, 40105 for the token) pauses
-///   that pixel, keeping its events, until its configuration changes.
+/// - A pixel-level rejection (TikTok: 40000 naming the Pixel Code; 40001, 40102, 40104, 40105 for the token;
+///   Meta: 190, permission errors) pauses that pixel's destination, keeping its events, until its
+///   configuration changes.
 /// - A partial success (20001) delivers the events TikTok took once and fails the ones its answer names;
 ///   when it names none, the refused events are isolated as below.
-/// - A batch refused for its content (40002 ...) holds at least one bad event. Its events become suspects,
+/// - A batch refused for its content (TikTok's 40002 ..., Meta's 100) holds at least one bad event. Its events become suspects,
 ///   sent apart from new events so that one bad event cannot hold up the others twice, and split in halves
 ///   until each bad event is alone and marked failed; when both halves of a split are refused, bad events
 ///   are many and the rest is sent one by one, which costs fewer calls than halving further. Isolation
 ///   spends at most `isolationCallsPerPass` calls per pixel per pass: what is left waits for the next passes.
 /// Expiry, pruning and recounting are `OutboxHousekeeping`'s, a service of its own on the same settings.
-/// Delivery is at least once, always with the stored `event_id`, so TikTok drops any repeat.
-public struct EventForwarder: Service {
-    public struct Settings: Sendable {
-        /// How long events gather before a batch leaves.
-        public var window: Duration = .seconds(1)
-        /// Pixels sent for at once: a slow Events API then costs one round trip per this many pixels, not
-        /// one per pixel (`--forward-concurrency`).
-        public var concurrency: Int = 16
-        /// How long a pass's claim on its events holds: longer than the longest pass (a batch and its
-        /// isolation calls, at 10 s each), so that only a forwarder that died loses its claim.
-        public var claimLease: Duration = .seconds(300)
-        /// Who claims: this node. The same on every start of the node (its host name by default), so that a
-        /// node killed while holding claims gives them back when it starts again.
-        public var node: String = ProcessInfo.processInfo.hostName
-        public var batchSize: Int = 1000
-        /// Suspects (events of a refused batch) go in smaller batches: each refusal costs a split.
-        public var suspectBatchSize: Int = 50
-        /// Events API calls per pixel and pass spent on finding refused events.
-        public var isolationCallsPerPass: Int = 10
-        public var backoffBase: Duration = .seconds(1)
-        public var backoffCap: Duration = .seconds(900)
-        /// Events whose time is older are marked expired and never sent: TikTok merges a browser event and its
-        /// server copy only within 48 hours, so a later copy counts as a second conversion (`--max-event-age`).
-        public var maximumAge: TimeInterval = 48 * 3600
-        /// The longest `maximumAge` may be: past a week, TikTok's own limits on event times apply.
-        public static let maximumAgeLimit: TimeInterval = 7 * 86400
-        public var failedRetention: TimeInterval = 7 * 86400
-        public var maximumFailedEvents: Int = 10_000
+/// Delivery is at least once, always with the stored `event_id`, so the platform drops any repeat.
+public struct ForwarderSettings: Sendable {
+    /// How long events gather before a batch leaves.
+    public var window: Duration = .seconds(1)
+    /// Pixels sent for at once: a slow Events API then costs one round trip per this many pixels, not
+    /// one per pixel (`--forward-concurrency`).
+    public var concurrency: Int = 16
+    /// How long a pass's claim on its events holds: longer than the longest pass (a batch and its
+    /// isolation calls, at 10 s each), so that only a forwarder that died loses its claim.
+    public var claimLease: Duration = .seconds(300)
+    /// Who claims: this node. The same on every start of the node (its host name by default), so that a
+    /// node killed while holding claims gives them back when it starts again.
+    public var node: String = ProcessInfo.processInfo.hostName
+    public var batchSize: Int = 1000
+    /// Suspects (events of a refused batch) go in smaller batches: each refusal costs a split.
+    public var suspectBatchSize: Int = 50
+    /// Events API calls per pixel and pass spent on finding refused events.
+    public var isolationCallsPerPass: Int = 10
+    public var backoffBase: Duration = .seconds(1)
+    public var backoffCap: Duration = .seconds(900)
+    /// Events whose time is older are marked expired and never sent: TikTok merges a browser event and its
+    /// server copy only within 48 hours, so a later copy counts as a second conversion (`--max-event-age`).
+    public var maximumAge: TimeInterval = 48 * 3600
+    /// The longest `maximumAge` may be: past a week, TikTok's own limits on event times apply.
+    public static let maximumAgeLimit: TimeInterval = 7 * 86400
+    public var failedRetention: TimeInterval = 7 * 86400
+    public var maximumFailedEvents: Int = 10_000
 
-        public init() {}
+    public init() {}
 
-        public static let windowRange: ClosedRange<Duration> = .milliseconds(10)...(.milliseconds(600_000))
-        public static let claimLeaseRange: ClosedRange<Duration> = .seconds(1)...(.seconds(3600))
-        public static let concurrencyRange = 1...1024
-        /// From a minute to `maximumAgeLimit`.
-        public static let maximumAgeRange: ClosedRange<TimeInterval> = 60...maximumAgeLimit
+    public static let windowRange: ClosedRange<Duration> = .milliseconds(10)...(.milliseconds(600_000))
+    public static let claimLeaseRange: ClosedRange<Duration> = .seconds(1)...(.seconds(3600))
+    public static let concurrencyRange = 1...1024
+    /// From a minute to `maximumAgeLimit`.
+    public static let maximumAgeRange: ClosedRange<TimeInterval> = 60...maximumAgeLimit
 
-        /// Refuses values out of their ranges, naming each by its `pixel-edge serve` option.
-        public func validate() throws(ConfigurationError) {
-            guard Self.windowRange.contains(self.window) else {
-                throw ConfigurationError(field: "forward-window-ms", message: "must be between 10 and 600000")
-            }
-            guard !self.node.isEmpty, self.node.count <= 200, self.node.unicodeScalars.allSatisfy({ (33...126).contains($0.value) }) else {
-                throw ConfigurationError(field: "node-name", message: "must be 1 to 200 printable ASCII characters without spaces")
-            }
-            guard Self.claimLeaseRange.contains(self.claimLease) else {
-                throw ConfigurationError(field: "claim-lease", message: "must be between 1s and 1h, not \(self.claimLease.seconds) seconds")
-            }
-            guard Self.concurrencyRange.contains(self.concurrency) else {
-                throw ConfigurationError(field: "forward-concurrency", message: "must be between 1 and 1024, not \(self.concurrency)")
-            }
-            guard Self.maximumAgeRange.contains(self.maximumAge) else {
-                throw ConfigurationError(
-                    field: "max-event-age", message: "must be between 1m and 7d (TikTok's limit on event times), not \(Int(self.maximumAge)) seconds"
-                )
-            }
+    /// Refuses values out of their ranges, naming each by its `pixel-edge serve` option.
+    public func validate() throws(ConfigurationError) {
+        guard Self.windowRange.contains(self.window) else {
+            throw ConfigurationError(field: "forward-window-ms", message: "must be between 10 and 600000")
+        }
+        guard !self.node.isEmpty, self.node.count <= 200, self.node.unicodeScalars.allSatisfy({ (33...126).contains($0.value) }) else {
+            throw ConfigurationError(field: "node-name", message: "must be 1 to 200 printable ASCII characters without spaces")
+        }
+        guard Self.claimLeaseRange.contains(self.claimLease) else {
+            throw ConfigurationError(field: "claim-lease", message: "must be between 1s and 1h, not \(self.claimLease.seconds) seconds")
+        }
+        guard Self.concurrencyRange.contains(self.concurrency) else {
+            throw ConfigurationError(field: "forward-concurrency", message: "must be between 1 and 1024, not \(self.concurrency)")
+        }
+        guard Self.maximumAgeRange.contains(self.maximumAge) else {
+            throw ConfigurationError(
+                field: "max-event-age", message: "must be between 1m and 7d (TikTok's limit on event times), not \(Int(self.maximumAge)) seconds"
+            )
         }
     }
+}
+
+public struct EventForwarder<API: DestinationAPI>: Service {
+    public typealias Settings = ForwarderSettings
 
     let outbox: any EventQueue & DeliveryStatusStore
-    /// The deliveries this forwarder sends: TikTok's Events API's.
-    static let destination = DestinationID.tiktok
+    /// The deliveries this forwarder sends: its API's.
+    var destination: DestinationID { API.destination }
+    var apiName: String { API.name }
+    /// The settings' batch size, within the platform's own limit.
+    var batchSize: Int { max(1, min(self.settings.batchSize, API.maximumBatchSize)) }
     let store: any PixelStore
-    let client: EventsAPIClient
-    let settings: Settings
+    let client: API
+    let settings: ForwarderSettings
     let depth: OutboxDepth
     let metrics: PixelEdgeMetrics
     let logger: Logger
     /// The pixel passes whose sends failed for a transient reason, since the last summary logged.
     private let unavailable = UnavailableTally()
-    /// Codes TikTok answered that `TikTokAnswerCode` does not know, logged the first time only.
+    /// Codes the platform answered that its table does not know, logged the first time only.
     private let unexpectedCodes = SeenOnce<Int>(limit: 100)
 
     public init(
-        outbox: any EventQueue & DeliveryStatusStore, store: any PixelStore, client: EventsAPIClient, settings: Settings = .init(), depth: OutboxDepth,
+        outbox: any EventQueue & DeliveryStatusStore, store: any PixelStore, client: API, settings: ForwarderSettings = .init(), depth: OutboxDepth,
         metrics: PixelEdgeMetrics, logger: Logger
     ) {
         self.outbox = outbox
@@ -182,7 +192,7 @@ public struct EventForwarder: Service {
 
     private func duePixels(now: Date) async -> [PixelID] {
         do {
-            return try await self.outbox.dueDeliveries(now: now).filter { $0.destination == Self.destination }.map(\.pixel)
+            return try await self.outbox.dueDeliveries(now: now).filter { $0.destination == self.destination }.map(\.pixel)
         } catch {
             self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
             return []
@@ -193,7 +203,10 @@ public struct EventForwarder: Service {
     /// otherwise log a line per pixel.
     private func logUnavailable() {
         if let (pixels, example) = self.unavailable.takeSummary() {
-            self.logger.warning("Events API unavailable; the events will be retried", metadata: ["pixels": "\(pixels)", "error": "\(example)"])
+            self.logger.warning(
+                "\(self.apiName) unavailable; the events will be retried",
+                metadata: ["destination": "\(self.destination)", "pixels": "\(pixels)", "error": "\(example)"]
+            )
         }
     }
 
@@ -202,7 +215,7 @@ public struct EventForwarder: Service {
         do {
             try await self.forward(pixel, now: now)
         } catch {
-            self.logger.error("cannot forward the pixel's events", metadata: ["pixel": "\(pixel)", "error": "\(error)"])
+            self.logger.error("cannot forward the pixel's events", metadata: ["pixel": "\(pixel)", "destination": "\(self.destination)", "error": "\(error)"])
         }
     }
 
@@ -226,16 +239,16 @@ public struct EventForwarder: Service {
     private func forward(_ pixel: PixelID, now: Date) async throws {
         guard let config = try await self.store.pixel(pixel) else {
             for suspect in [false, true] {
-                let events = try await self.claim(pixel, now: now, limit: self.settings.batchSize, suspect: suspect)
+                let events = try await self.claim(pixel, now: now, limit: self.batchSize, suspect: suspect)
                 if !events.isEmpty { try await self.fail(events, code: nil, message: "the pixel was removed before its events were sent", now: now) }
             }
             return
         }
         // Without an enabled destination and a token the events wait: the operator may add them.
-        guard let tiktok = config.activeTikTok, let token = tiktok.accessToken else { return }
-        if let paused = try await self.outbox.status(of: DeliveryKey(pixel, Self.destination))?.pausedAtVersion, paused == config.version { return }
-        var pass = Pass(tiktok: tiktok, token: token, version: config.version, now: now, isolationCalls: self.settings.isolationCallsPerPass)
-        let fresh = try await self.claim(pixel, now: now, limit: self.settings.batchSize, suspect: false)
+        guard let account = self.client.account(of: config) else { return }
+        if let paused = try await self.outbox.status(of: DeliveryKey(pixel, self.destination))?.pausedAtVersion, paused == config.version { return }
+        var pass = Pass(account: account, version: config.version, now: now, isolationCalls: self.settings.isolationCallsPerPass)
+        let fresh = try await self.claim(pixel, now: now, limit: self.batchSize, suspect: false)
         var claimed = fresh
         if !fresh.isEmpty {
             try await self.deliver(fresh, pass: &pass)
@@ -256,28 +269,27 @@ public struct EventForwarder: Service {
     /// The pixel's due events, claimed for `claimLease`: no other forwarder sharing the store sends them
     /// meanwhile.
     private func claim(_ pixel: PixelID, now: Date, limit: Int, suspect: Bool) async throws -> [OutboxEvent] {
-        try await self.outbox.claim(for: DeliveryKey(pixel, Self.destination), by: self.settings.node, now: now, limit: limit, suspect: suspect, lease: self.settings.claimLease)
+        try await self.outbox.claim(for: DeliveryKey(pixel, self.destination), by: self.settings.node, now: now, limit: limit, suspect: suspect, lease: self.settings.claimLease)
     }
 
     /// What one pixel's pass works with, and how much of it is left.
     private struct Pass {
-        let tiktok: TikTokDestination
-        let token: TikTokAccessToken
+        let account: API.Account
         let version: Int
         let now: Date
         var isolationCalls: Int
-        /// Set when TikTok refused the pixel or could not be reached: nothing more is sent this pass.
+        /// Set when the platform refused the pixel or could not be reached: nothing more is sent this pass.
         var isStopped = false
     }
 
-    /// TikTok's refusal of a batch for its content (40002 ...).
+    /// The platform's refusal of a batch for its content (TikTok's 40002 ..., Meta's 100).
     private struct Refusal {
         let code: Int
         let message: String
         let requestID: String?
     }
 
-    /// Sends a batch; when TikTok refuses it for its content, finds the refused events in it.
+    /// Sends a batch; when the platform refuses it for its content, finds the refused events in it.
     private func deliver(_ events: [OutboxEvent], pass: inout Pass) async throws {
         guard let refusal = try await self.send(events, pass: &pass) else { return }
         if events.count == 1 {
@@ -288,7 +300,7 @@ public struct EventForwarder: Service {
         }
     }
 
-    /// Finds the refused events among `events` (a batch TikTok refused, its events already suspects): halves
+    /// Finds the refused events among `events` (a batch the platform refused, its events already suspects): halves
     /// while bad events are few, one by one once both halves of a split were refused. What the pass has no
     /// calls left for stays a suspect, due at the next pass.
     private func isolate(_ events: [OutboxEvent], dense: Bool, pass: inout Pass) async throws {
@@ -312,35 +324,33 @@ public struct EventForwarder: Service {
         }
     }
 
-    /// Sends one batch and records what TikTok said; returns TikTok's refusal when it refused the content.
+    /// Sends one batch and records what the platform said; returns its refusal when it refused the content.
     private func send(_ events: [OutboxEvent], pass: inout Pass) async throws -> Refusal? {
         let pixel = events[0].pixel
         let started = ContinuousClock.now
-        let answer = await self.client.send(
-            pixelCode: pass.tiktok.pixelCode, accessToken: pass.token, testEventCode: pass.tiktok.testEventCode, data: events.map(\.data)
-        )
+        let answer = await self.client.send(events.map(\.data), to: pass.account)
         let elapsed = ContinuousClock.now - started
-        self.metrics.eventsAPIAnswered(answer.label)
+        self.metrics.eventsAPIAnswered(answer.label, destination: self.destination.rawValue)
         switch answer.outcome {
         case .accepted(let requestID):
-            try await self.outbox.delivered(events, to: DeliveryKey(pixel, Self.destination), requestID: requestID, now: pass.now)
+            try await self.outbox.delivered(events, to: DeliveryKey(pixel, self.destination), requestID: requestID, now: pass.now)
             self.depth.removed(events.count, of: pixel)
-            self.metrics.eventsForwarded(events.count, after: elapsed)
-            self.logger.debug("events delivered", metadata: ["pixel": "\(pixel)", "count": "\(events.count)", "requestID": "\(requestID ?? "")"])
+            self.metrics.eventsForwarded(events.count, destination: self.destination.rawValue, after: elapsed)
+            self.logger.debug("events delivered", metadata: ["pixel": "\(pixel)", "destination": "\(self.destination)", "count": "\(events.count)", "requestID": "\(requestID ?? "")"])
             return nil
         case .partiallyAccepted(let refusals, let code, let message, let requestID):
             guard let refused = refusals.flatMap({ Self.match($0, in: events) }) else {
                 // The answer does not say which events were refused: found as for a refused batch.
-                self.metrics.forwardAttempted(taking: elapsed)
+                self.metrics.forwardAttempted(destination: self.destination.rawValue, taking: elapsed)
                 return Refusal(code: code, message: message, requestID: requestID)
             }
             let accepted = events.filter { refused[$0.id] == nil }
             if !accepted.isEmpty {
-                try await self.outbox.delivered(accepted, to: DeliveryKey(pixel, Self.destination), requestID: requestID, now: pass.now)
+                try await self.outbox.delivered(accepted, to: DeliveryKey(pixel, self.destination), requestID: requestID, now: pass.now)
                 self.depth.removed(accepted.count, of: pixel)
-                self.metrics.eventsForwarded(accepted.count, after: elapsed)
+                self.metrics.eventsForwarded(accepted.count, destination: self.destination.rawValue, after: elapsed)
             } else {
-                self.metrics.forwardAttempted(taking: elapsed)
+                self.metrics.forwardAttempted(destination: self.destination.rawValue, taking: elapsed)
             }
             for event in events {
                 guard let refusal = refused[event.id] else { continue }
@@ -348,11 +358,11 @@ public struct EventForwarder: Service {
             }
             return nil
         case .transient(let state, let code, let message, let requestID, let retryAfter):
-            self.metrics.forwardAttempted(taking: elapsed)
+            self.metrics.forwardAttempted(destination: self.destination.rawValue, taking: elapsed)
             if state == .unexpectedAnswer, let code, self.unexpectedCodes.isFirst(code) {
                 self.logger.warning(
-                    "TikTok answered a code PixelEdge does not know; the events are kept and retried",
-                    metadata: ["pixel": "\(pixel)", "code": "\(code)", "error": "\(message)", "requestID": "\(requestID ?? "")"]
+                    "\(self.destination.displayName) answered a code PixelEdge does not know; the events are kept and retried",
+                    metadata: ["pixel": "\(pixel)", "destination": "\(self.destination)", "code": "\(code)", "error": "\(message)", "requestID": "\(requestID ?? "")"]
                 )
             }
             let attempts = events.map(\.attempts).max() ?? 0
@@ -364,21 +374,21 @@ public struct EventForwarder: Service {
             // Summed up once per pass (`unavailable`): an outage would otherwise log a line per pixel.
             self.unavailable.record(message)
             self.logger.debug(
-                "Events API unavailable; will retry",
-                metadata: ["pixel": "\(pixel)", "count": "\(events.count)", "code": "\(code.map(String.init) ?? "-")", "retryIn": "\(delay)", "error": "\(message)"]
+                "\(self.apiName) unavailable; will retry",
+                metadata: ["pixel": "\(pixel)", "destination": "\(self.destination)", "count": "\(events.count)", "code": "\(code.map(String.init) ?? "-")", "retryIn": "\(delay)", "error": "\(message)"]
             )
             return nil
         case .pixelRejected(let state, let code, let message, let requestID):
             let failure = DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: pass.now)
-            try await self.outbox.pause(DeliveryKey(pixel, Self.destination), atVersion: pass.version, state: state, failure: failure)
+            try await self.outbox.pause(DeliveryKey(pixel, self.destination), atVersion: pass.version, state: state, failure: failure)
             pass.isStopped = true
             self.logger.error(
-                "TikTok rejected the pixel's configuration; its events wait until it changes",
-                metadata: ["pixel": "\(pixel)", "code": "\(code)", "error": "\(message)", "requestID": "\(requestID ?? "")"]
+                "\(self.destination.displayName) rejected the pixel's configuration; its events wait until it changes",
+                metadata: ["pixel": "\(pixel)", "destination": "\(self.destination)", "code": "\(code)", "error": "\(message)", "requestID": "\(requestID ?? "")"]
             )
             return nil
         case .eventsRejected(let code, let message, let requestID):
-            self.metrics.forwardAttempted(taking: elapsed)
+            self.metrics.forwardAttempted(destination: self.destination.rawValue, taking: elapsed)
             return Refusal(code: code, message: message, requestID: requestID)
         }
     }
@@ -403,10 +413,10 @@ public struct EventForwarder: Service {
     private func fail(_ events: [OutboxEvent], code: Int?, message: String, requestID: String? = nil, now: Date) async throws {
         try await self.outbox.fail(events, failure: DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: now))
         self.depth.removed(events.count, of: events[0].pixel)
-        self.metrics.eventsFailed(code: code, count: events.count)
+        self.metrics.eventsFailed(code: code, count: events.count, destination: self.destination.rawValue)
         self.logger.error(
             "events will not be delivered",
-            metadata: ["pixel": "\(events[0].pixel)", "count": "\(events.count)", "code": "\(code.map(String.init) ?? "-")", "error": "\(message)"]
+            metadata: ["pixel": "\(events[0].pixel)", "destination": "\(self.destination)", "count": "\(events.count)", "code": "\(code.map(String.init) ?? "-")", "error": "\(message)"]
         )
     }
 

@@ -17,7 +17,7 @@ public struct OutboxHousekeeping: Service {
     let queue: any EventQueue
     let history: any EventHistory
     /// The forwarder's settings: its window, and the ages and limits enforced here.
-    let settings: EventForwarder.Settings
+    let settings: ForwarderSettings
     let depth: OutboxDepth
     let metrics: PixelEdgeMetrics
     let logger: Logger
@@ -26,7 +26,7 @@ public struct OutboxHousekeeping: Service {
     private let historyPruning = Schedule(every: 60)
 
     public init(
-        queue: any EventQueue, history: any EventHistory, settings: EventForwarder.Settings, depth: OutboxDepth, metrics: PixelEdgeMetrics,
+        queue: any EventQueue, history: any EventHistory, settings: ForwarderSettings, depth: OutboxDepth, metrics: PixelEdgeMetrics,
         logger: Logger
     ) {
         self.queue = queue

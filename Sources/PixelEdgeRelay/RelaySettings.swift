@@ -1,10 +1,13 @@
 import Foundation
 public import PixelEdgeCore
 
-/// How `/collect` accepts events and how they reach TikTok's Events API.
+/// How `/collect` accepts events and how they reach the destinations' server APIs.
 public struct RelaySettings: Sendable {
     /// `{base}/open_api/v1.3/event/track/`; tests point it at a fake.
     public var tiktokAPIBase: String
+    /// `{base}/{version}/{pixel}/events`; tests point it at a fake.
+    public var metaAPIBase: String
+    public var metaAPIVersion: MetaAPIVersion
     public var trustedProxies: TrustedProxies
     /// `--outbox-limit`'s default.
     public static let defaultOutboxLimit = 100_000
@@ -16,16 +19,20 @@ public struct RelaySettings: Sendable {
     /// Each pixel's share of the outbox and each client's rate, sized from `outboxLimit` (`AdmissionLimits`).
     public var admission: AdmissionLimits
     public var eventNames: EventNames
-    public var forwarder: EventForwarder.Settings
+    public var forwarder: ForwarderSettings
 
     public init(
         tiktokAPIBase: String = EventsAPIClient.tiktokBase,
+        metaAPIBase: String = ConversionsAPIClient.metaBase,
+        metaAPIVersion: MetaAPIVersion = .default,
         trustedProxies: TrustedProxies = .none,
         outboxLimit: Int = RelaySettings.defaultOutboxLimit,
         eventNames: EventNames = .init(),
-        forwarder: EventForwarder.Settings = .init()
+        forwarder: ForwarderSettings = .init()
     ) {
         self.tiktokAPIBase = tiktokAPIBase
+        self.metaAPIBase = metaAPIBase
+        self.metaAPIVersion = metaAPIVersion
         self.trustedProxies = trustedProxies
         self.outboxLimit = outboxLimit
         self.admission = AdmissionLimits(outboxLimit: outboxLimit)

@@ -294,6 +294,15 @@ public struct SQLiteDatabase: Sendable {
                     """
             )
         }
+        migrator.registerMigration("meta-match-keys-v1") { db in
+            // Meta's browser ids counted beside TikTok's match keys; the hours counted before have none.
+            try db.execute(
+                sql: """
+                    ALTER TABLE match_key_hour ADD COLUMN fbp INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE match_key_hour ADD COLUMN fbc INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
         return migrator
     }
 

@@ -11,10 +11,10 @@ extension SQLiteOutbox: EventHistory {
                 sql: """
                     SELECT * FROM (
                         SELECT id, event_id, event_name, received_at_ms, match_keys, state, attempts, NULL AS request_id, last_error_code,
-                            last_error FROM outbox_event WHERE pixel_id = ? ORDER BY id DESC LIMIT ?)
+                            last_error, destination FROM outbox_event WHERE pixel_id = ? ORDER BY id DESC LIMIT ?)
                     UNION ALL
                     SELECT * FROM (
-                        SELECT id, event_id, event_name, received_at_ms, match_keys, 'sent', attempts, request_id, NULL, NULL
+                        SELECT id, event_id, event_name, received_at_ms, match_keys, 'sent', attempts, request_id, NULL, NULL, destination
                         FROM sent_event WHERE pixel_id = ? ORDER BY id DESC LIMIT ?)
                     ORDER BY id DESC LIMIT ?
                     """,
@@ -22,7 +22,8 @@ extension SQLiteOutbox: EventHistory {
             ).map { row in
                 RecentEvent(
                     id: row[0], eventID: row[1], eventName: row[2], receivedAt: Date(unixMilliseconds: row[3]), matchKeys: MatchKeys(rawValue: row[4]),
-                    state: RecentEvent.State(outboxState: row[5]), attempts: row[6], requestID: row[7], errorCode: row[8], errorMessage: row[9]
+                    state: RecentEvent.State(outboxState: row[5]), attempts: row[6], requestID: row[7], errorCode: row[8], errorMessage: row[9],
+                    destination: DestinationID(rawValue: row[10])
                 )
             }
         }

@@ -41,16 +41,18 @@ struct DatabaseOptions: ParsableArguments {
     /// The pixels' use cases on this store: what the admin API does, without a server (the servers see the
     /// change at their next poll).
     func withAdministration<T: Sendable>(
-        creatingIfMissing: Bool, tiktokAPIBase: String = EventsAPIClient.tiktokBase, _ body: @Sendable (PixelAdministration) async throws -> T
+        creatingIfMissing: Bool, apis: APIOptions? = nil, _ body: @Sendable (PixelAdministration) async throws -> T
     ) async throws -> T {
-        try await self.withStore(creatingIfMissing: creatingIfMissing) { backend in
+        // Parsed from nothing, the options' defaults (an unparsed options group has no values to read).
+        let test = try (apis ?? APIOptions.parse([])).connectionTest()
+        return try await self.withStore(creatingIfMissing: creatingIfMissing) { backend in
             var logger = Logger(label: "pixel-edge")
             logger.logLevel = .warning
             let administration = PixelAdministration(
                 store: backend.pixels,
                 deliveries: backend.outbox,
                 history: backend.outbox,
-                verification: PixelVerification(test: ConnectionTest(client: EventsAPIClient(base: tiktokAPIBase)), statuses: backend.outbox),
+                verification: PixelVerification(test: test, statuses: backend.outbox),
                 logger: logger
             )
             return try await body(administration)

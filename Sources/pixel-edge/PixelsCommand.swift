@@ -113,11 +113,10 @@ struct SetPixel: AsyncParsableCommand {
     @Flag(name: .customLong("limited-data-use"), inversion: .prefixedNo, help: "Send TikTok's limited_data_use with every event (US state privacy laws).")
     var limitedDataUse: Bool?
 
-    @Flag(name: .customLong("verify"), inversion: .prefixedNo, help: "After saving a pixel with an access token, ask TikTok whether it accepts the Pixel Code and token, and record the answer as its status.")
+    @Flag(name: .customLong("verify"), inversion: .prefixedNo, help: "After saving a pixel with an access token, ask each destination with a token (TikTok, Meta) whether it accepts the pixel's credentials, and record the answers as their statuses.")
     var verify = true
 
-    @Option(name: .customLong("tiktok-api-base"), help: "Base URL of TikTok's Events API (for the verification).")
-    var tiktokAPIBase = EventsAPIClient.tiktokBase
+    @OptionGroup(title: "Server APIs (for the verification)") var apis: APIOptions
 
     @OptionGroup var database: DatabaseOptions
 
@@ -166,24 +165,27 @@ struct SetPixel: AsyncParsableCommand {
         let verify = self.verify
         let outcome: PixelAdministration.SaveOutcome
         do {
-            outcome = try await self.database.withAdministration(creatingIfMissing: true, tiktokAPIBase: self.tiktokAPIBase) { administration in
+            outcome = try await self.database.withAdministration(creatingIfMissing: true, apis: self.apis) { administration in
                 try await administration.save(edit, for: id, verify: verify, now: Date())
             }
         } catch let error as ConfigurationError {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }
-        let (saved, verification) = (outcome.saved, outcome.verification)
+        let saved = outcome.saved
         print(PixelText.describe(saved.pixel, outcome: outcome.word))
         for warning in saved.warnings {
             printError("warning: \(warning.message)")
         }
-        // Saved either way: TikTok's answer is worth hearing, not a reason to fail the command.
-        if let verification {
+        // Saved either way: the platforms' answers are worth hearing, not a reason to fail the command.
+        for destination in [DestinationID.tiktok, .meta] {
+            guard let verification = outcome.verifications[destination] else { continue }
+            // TikTok's lines read as they did before Meta; Meta's say whose they are.
+            let whose = destination == .tiktok ? "" : " (\(destination.displayName))"
             if verification.ok {
-                print("verified: \(verification.explanation)")
+                print("verified\(whose): \(verification.explanation)")
             } else {
-                printError("warning: not verified: \(verification.explanation)")
+                printError("warning: not verified\(whose): \(verification.explanation)")
             }
         }
     }
@@ -303,8 +305,9 @@ struct ShowPixel: AsyncParsableCommand {
         print(
             self.json
                 ? try PixelDocument.json(details.document)
-                : PixelText.describe(pixel, outcome: nil) + "\n"
-                    + PixelText.describe(details.status, pixelCode: details.pixelCode, queued: details.queued, failed: details.failed)
+                : ([PixelText.describe(pixel, outcome: nil)] + [DestinationID.tiktok, .meta].compactMap { destination in
+                    details.destinations[destination].map { PixelText.describe($0, destination: destination) }
+                }).joined(separator: "\n")
         )
         if !self.json {
             for warning in pixel.warnings {
@@ -337,18 +340,26 @@ struct RemovePixel: AsyncParsableCommand {
 struct TestPixel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
-        abstract: "Ask TikTok whether it accepts the pixel's Pixel Code and access token, record the answer as its status, and explain it.",
-        discussion: "With a Test Event Code, one test event is sent (it shows in Events Manager > Test Events); without, a batch with no event, which records nothing. Exits 0 when TikTok accepted the Pixel Code and token, 1 otherwise."
+        abstract: "Ask a destination (TikTok, or Meta) whether it accepts the pixel's credentials, record the answer as its status, and explain it.",
+        discussion: "With a Test Event Code, one test event is sent (it shows in Events Manager > Test Events); without, TikTok gets a batch with no event and Meta a read of the pixel, which record nothing. Exits 0 when the platform accepted the credentials, 1 otherwise."
     )
 
     @Argument(help: "Pixel id.")
     var pixelID: String
 
-    @Option(name: .customLong("tiktok-api-base"), help: "Base URL of TikTok's Events API.")
-    var tiktokAPIBase = EventsAPIClient.tiktokBase
+    @Option(help: "The destination to ask: tiktok or meta (default: TikTok when the pixel has it, else Meta).")
+    var destination: String?
 
-    @Flag(help: "Print TikTok's answer as JSON, as the admin API does.")
+    @OptionGroup(title: "Server APIs") var apis: APIOptions
+
+    @Flag(help: "Print the platform's answer as JSON, as the admin API does.")
     var json = false
+
+    func validate() throws {
+        if let destination, ![DestinationID.tiktok, .meta].map(\.rawValue).contains(destination) {
+            throw ValidationError("--destination must be tiktok or meta, not \"\(destination.prefix(40))\"")
+        }
+    }
 
     @OptionGroup var database: DatabaseOptions
 
@@ -356,8 +367,9 @@ struct TestPixel: AsyncParsableCommand {
         let id = try parsePixelID(self.pixelID)
         let result: ConnectionTest.Result
         do {
-            result = try await self.database.withAdministration(creatingIfMissing: false, tiktokAPIBase: self.tiktokAPIBase) {
-                try await $0.test(id, now: Date())
+            let destination = self.destination.map(DestinationID.init(rawValue:))
+            result = try await self.database.withAdministration(creatingIfMissing: false, apis: self.apis) {
+                try await $0.test(id, destination: destination, now: Date())
             }
         } catch let error as PixelNotFound {
             printError("error: \(error.message)")

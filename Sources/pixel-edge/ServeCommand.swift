@@ -43,8 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-collect"), help: "Bundles send no server-side copies (browser pixel only).")
     var noCollect = false
 
-    @Option(name: .customLong("tiktok-api-base"), help: "Base URL of TikTok's Events API.")
-    var tiktokAPIBase = EventsAPIClient.tiktokBase
+    @OptionGroup(title: "Server APIs") var apis: APIOptions
 
     @Option(name: .customLong("trusted-proxy"), help: "A proxy (IP or CIDR) whose X-Forwarded-For is believed for the client IP; repeatable.")
     var trustedProxies: [String] = []
@@ -56,10 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
     var allowCustomEvents = false
 
     @Option(name: .customLong("forward-window-ms"), help: "How long events gather before a batch goes to TikTok.")
-    var forwardWindowMilliseconds = Int(EventForwarder.Settings().window / .milliseconds(1))
+    var forwardWindowMilliseconds = Int(ForwarderSettings().window / .milliseconds(1))
 
     @Option(name: .customLong("forward-concurrency"), help: "Pixels whose events are sent to TikTok at once.")
-    var forwardConcurrency = EventForwarder.Settings().concurrency
+    var forwardConcurrency = ForwarderSettings().concurrency
 
     @Option(
         name: .customLong("claim-lease"),
@@ -170,9 +169,6 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--public-url must not have a query or a fragment: the tag adds /p/ID/pb.js to it")
             }
         }
-        if let problem = URLOption.problem(with: self.tiktokAPIBase, allowRelative: false) {
-            throw ValidationError("--tiktok-api-base \(problem)")
-        }
         do {
             _ = try TrustedProxies(cidrs: self.trustedProxies)
         } catch {
@@ -205,12 +201,14 @@ struct ServeCommand: AsyncParsableCommand {
             ),
             bundleCacheSize: self.bundleCacheSize.bytes,
             relay: RelaySettings(
-                tiktokAPIBase: self.tiktokAPIBase,
+                tiktokAPIBase: self.apis.tiktokAPIBase,
+                metaAPIBase: self.apis.metaAPIBase,
+                metaAPIVersion: try self.apis.version(),
                 trustedProxies: try TrustedProxies(cidrs: self.trustedProxies),
                 outboxLimit: self.outboxLimit,
                 eventNames: EventNames(allowsCustom: self.allowCustomEvents),
                 forwarder: {
-                    var settings = EventForwarder.Settings()
+                    var settings = ForwarderSettings()
                     settings.window = .milliseconds(self.forwardWindowMilliseconds)
                     settings.maximumAge = self.maxEventAge.seconds
                     settings.concurrency = self.forwardConcurrency

@@ -28,7 +28,11 @@ import Testing
             deliveries: outbox,
             history: outbox,
             verification: PixelVerification(
-                test: ConnectionTest(client: EventsAPIClient(base: TestEnvironment.closedEventsAPIBase)), statuses: outbox
+                test: ConnectionTest(
+                    tiktok: EventsAPIClient(base: TestEnvironment.closedEventsAPIBase),
+                    meta: ConversionsAPIClient(base: TestEnvironment.closedEventsAPIBase)
+                ),
+                statuses: outbox
             ),
             publicURL: "https://edge.example.com",
             logger: TestEnvironment.logger,
@@ -50,7 +54,7 @@ import Testing
         #expect(self.changes.value.withLock { $0 } == 2)
 
         let details = try await self.administration.details(of: id)
-        #expect(details.queued == 0 && details.failed == 0 && details.status == nil)
+        #expect(details.tiktok?.queued == 0 && details.tiktok?.failed == 0 && details.tiktok?.status == nil)
         let events = try await self.administration.events(of: id, limit: 10, now: now)
         #expect(events.scriptURL == "https://edge.example.com/p/shop/pb.js")
 

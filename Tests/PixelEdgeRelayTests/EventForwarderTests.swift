@@ -54,8 +54,8 @@ import Testing
         )
     }
 
-    func forwarder(_ base: String) -> EventForwarder {
-        var settings = EventForwarder.Settings()
+    func forwarder(_ base: String) -> EventForwarder<EventsAPIClient> {
+        var settings = ForwarderSettings()
         settings.backoffBase = .seconds(10)
         return EventForwarder(
             outbox: self.outbox, store: self.store, client: EventsAPIClient(base: base), settings: settings,
@@ -270,7 +270,7 @@ import Testing
         try await self.configure()
         try await self.outbox.append((1...5).map { self.event("bad\($0)") }, now: self.t0)
         let settings = {
-            var settings = EventForwarder.Settings()
+            var settings = ForwarderSettings()
             settings.maximumFailedEvents = 3
             settings.failedRetention = 86400
             return settings
@@ -317,7 +317,7 @@ import Testing
         for (concurrency, barrier) in [(6, 6), (2, 0)] {
             let fake = FakeEventsAPI()
             if barrier > 0 { fake.answerOnlyWhenInFlight(barrier) }
-            var settings = EventForwarder.Settings()
+            var settings = ForwarderSettings()
             settings.concurrency = concurrency
             let configured = settings
             try await fake.run { base in
@@ -347,7 +347,7 @@ import Testing
     /// requests to 8 per host, whatever the forwarder's concurrency.
     @Test func theRelaysConnectionsCarryMoreThanEightRequestsAtOnce() async throws {
         _ = try await self.pixelsWithOneEventEach(12)
-        var settings = EventForwarder.Settings()
+        var settings = ForwarderSettings()
         settings.concurrency = 12
         let configured = settings
         let connections = EventsAPIConnections(connectionsPerHost: settings.concurrency)
@@ -441,7 +441,7 @@ import Testing
     @Test func theMaximumAgeIsASetting() async throws {
         try await self.configure()
         let settings = {
-            var settings = EventForwarder.Settings()
+            var settings = ForwarderSettings()
             settings.maximumAge = 3600
             return settings
         }()

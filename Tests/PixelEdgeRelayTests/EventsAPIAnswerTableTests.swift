@@ -76,8 +76,8 @@ import Testing
         CollectedEvent(pixel: self.shop, event: "Purchase", eventID: id, eventTime: 1_800_000_000, url: "https://shop.example/thanks", userAgent: "Mozilla/5.0")
     }
 
-    func forwarder(_ base: String, logger: Logger = TestEnvironment.logger) -> EventForwarder {
-        var settings = EventForwarder.Settings()
+    func forwarder(_ base: String, logger: Logger = TestEnvironment.logger) -> EventForwarder<EventsAPIClient> {
+        var settings = ForwarderSettings()
         settings.backoffBase = .seconds(10)
         return EventForwarder(
             outbox: self.outbox, store: self.store, client: EventsAPIClient(base: base), settings: settings,
@@ -139,7 +139,7 @@ import Testing
             }
         }
         let label = TikTokAnswerCode.known(code) == nil ? "unexpected" : String(code)
-        #expect(self.metrics.exposition().contains(#"pixeledge_events_api_answers_total{code="\#(label)"}"#))
+        #expect(self.metrics.exposition().contains(#"pixeledge_events_api_answers_total{destination="tiktok",code="\#(label)"}"#))
     }
 
     @Test func aPartialSuccessThatNamesItsRefusedEventsDeliversTheOthersExactlyOnce() async throws {
@@ -210,7 +210,7 @@ import Testing
         let status = try #require(try await self.outbox.status(of: self.shop))
         #expect(status.explanation(pixelCode: TestEnvironment.pixelCode).hasPrefix("TikTok answered an unexpected code 47777: A brand new refusal."))
         #expect(try await self.outbox.counts(of: self.shop) == (queued: 1, failed: 0))
-        #expect(self.metrics.exposition().contains(#"pixeledge_events_api_answers_total{code="unexpected"} 4"#))
+        #expect(self.metrics.exposition().contains(#"pixeledge_events_api_answers_total{destination="tiktok",code="unexpected"} 4"#))
     }
 
     /// A Retry-After no real answer says (from ~9.22e15 s on, a Double no Int64 holds) once crashed the node

@@ -242,7 +242,7 @@ import Testing
             #expect(coverage.events == 10, "\(name)")
             #expect(
                 coverage.carrying == [
-                    "email": 3, "phone": 0, "external_id": 0, "ttclid": 0, "ttp": 1, "ip": 10, "user_agent": 10,
+                    "email": 3, "phone": 0, "external_id": 0, "ttclid": 0, "ttp": 1, "ip": 10, "user_agent": 10, "fbp": 0, "fbc": 0,
                     "pageviews": 4, "sdk_loaded": 2, "sdk_blocked": 1, "base_code": 1,
                 ],
                 "\(name)"

@@ -65,28 +65,31 @@ public struct PixelDocument: Encodable, Sendable {
         /// Only on a single pixel's document (the list would count every pixel's events).
         var events: Events?
 
-        public init(status: DeliveryStatus?, pixelCode: String, queued: Int, failed: Int) {
-            self.init(status: status, pixelCode: pixelCode)
+        public init(status: DeliveryStatus?, pixelCode: String, queued: Int, failed: Int, destination: DestinationID = .tiktok) {
+            self.init(status: status, pixelCode: pixelCode, destination: destination)
             self.events = Events(queued: queued, sent: status?.sent ?? 0, failed: failed, expired: status?.expired ?? 0)
         }
 
-        /// The status alone, as the list shows it.
-        public init(status: DeliveryStatus?, pixelCode: String) {
+        /// The status alone, as the list shows it. `pixelCode`: the platform's id of the pixel.
+        public init(status: DeliveryStatus?, pixelCode: String, destination: DestinationID = .tiktok) {
             self.status = status?.state
-            self.explanation = status?.explanation(pixelCode: pixelCode)
+            self.explanation = status?.explanation(destination: destination, pixelCode: pixelCode)
             self.lastError = status?.lastError.map {
                 LastError(code: $0.code, message: $0.message, at: $0.at.formatted(.iso8601), requestId: $0.requestID)
             }
         }
     }
 
-    /// Meta's destination, its token masked. (Its delivery status comes with the Conversions API.)
+    /// Meta's destination, its token masked, with its delivery as TikTok's has it.
     public struct Meta: Encodable, Sendable {
         var pixelID: String
         var accessToken: String?
         var testEventCode: String?
         var enabled: Bool
         var automaticEvents: Bool
+        var delivery: Delivery?
+        /// Only in the answer to a save: Meta's answer to the connection test run right after it.
+        var verification: ConnectionTest.Result?
 
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -95,9 +98,18 @@ public struct PixelDocument: Encodable, Sendable {
             try container.encode(self.testEventCode, forKey: .testEventCode)
             try container.encode(self.enabled, forKey: .enabled)
             try container.encode(self.automaticEvents, forKey: .automaticEvents)
+            if let delivery {
+                try container.encode(delivery.status, forKey: .status)
+                try container.encode(delivery.explanation, forKey: .explanation)
+                try container.encode(delivery.lastError, forKey: .lastError)
+                try container.encodeIfPresent(delivery.events, forKey: .events)
+            }
+            try container.encodeIfPresent(self.verification, forKey: .verification)
         }
 
-        enum CodingKeys: String, CodingKey { case pixelID, accessToken, testEventCode, enabled, automaticEvents }
+        enum CodingKeys: String, CodingKey {
+            case pixelID, accessToken, testEventCode, enabled, automaticEvents, status, explanation, lastError, events, verification
+        }
     }
 
     public var id: String
@@ -110,12 +122,15 @@ public struct PixelDocument: Encodable, Sendable {
     public var defaultPhoneCountry: String?
     public var limitedDataUse: Bool
     public var warnings: [ConfigurationWarning]
-    /// Only in the answer to a save: TikTok's answer to the connection test run right after it.
+    /// Only in the answer to a save: TikTok's answer to the connection test run right after it (Meta's is in
+    /// `meta.verification`).
     public var verification: ConnectionTest.Result?
 
     public init(
-        _ pixel: PixelConfig, warnings: [ConfigurationWarning]? = nil, delivery: Delivery? = nil, verification: ConnectionTest.Result? = nil
+        _ pixel: PixelConfig, warnings: [ConfigurationWarning]? = nil, deliveries: [DestinationID: Delivery] = [:],
+        verifications: [DestinationID: ConnectionTest.Result] = [:]
     ) {
+        let delivery = deliveries[.tiktok]
         self.id = pixel.id.rawValue
         self.version = pixel.version
         self.updatedAt = pixel.updatedAt.formatted(.iso8601)
@@ -128,7 +143,7 @@ public struct PixelDocument: Encodable, Sendable {
         self.meta = pixel.meta.map {
             Meta(
                 pixelID: $0.pixelID.rawValue, accessToken: $0.accessToken?.masked, testEventCode: $0.testEventCode?.rawValue, enabled: $0.isEnabled,
-                automaticEvents: $0.automaticEvents
+                automaticEvents: $0.automaticEvents, delivery: deliveries[.meta], verification: verifications[.meta]
             )
         }
         self.spaPageViews = pixel.settings.spaPageViews
@@ -136,7 +151,7 @@ public struct PixelDocument: Encodable, Sendable {
         self.defaultPhoneCountry = pixel.settings.defaultPhoneCountry?.rawValue
         self.limitedDataUse = pixel.settings.limitedDataUse
         self.warnings = warnings ?? pixel.warnings
-        self.verification = verification
+        self.verification = verifications[.tiktok]
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -6,6 +6,8 @@ import PixelEdgeCore
 public struct PixelEventsDocument: Encodable, Sendable {
     struct Event: Encodable, Sendable {
         var id: Int64
+        /// Whose copy: `tiktok` or `meta` (an event has one per destination).
+        var destination: String
         var receivedAt: String
         var event: String
         var eventId: String
@@ -18,6 +20,7 @@ public struct PixelEventsDocument: Encodable, Sendable {
 
         init(_ event: RecentEvent) {
             self.id = event.id
+            self.destination = event.destination.rawValue
             self.receivedAt = event.receivedAt.formatted(.iso8601)
             self.event = event.eventName
             self.eventId = event.eventID
@@ -32,6 +35,7 @@ public struct PixelEventsDocument: Encodable, Sendable {
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(self.id, forKey: .id)
+            try container.encode(self.destination, forKey: .destination)
             try container.encode(self.receivedAt, forKey: .receivedAt)
             try container.encode(self.event, forKey: .event)
             try container.encode(self.eventId, forKey: .eventId)
@@ -44,7 +48,7 @@ public struct PixelEventsDocument: Encodable, Sendable {
             try container.encode(self.errorMessage, forKey: .errorMessage)
         }
 
-        enum CodingKeys: String, CodingKey { case id, receivedAt, event, eventId, matchKeys, state, attempts, requestId, errorCode, errorMessage }
+        enum CodingKeys: String, CodingKey { case id, destination, receivedAt, event, eventId, matchKeys, state, attempts, requestId, errorCode, errorMessage }
     }
 
     struct Coverage: Encodable, Sendable {
@@ -53,6 +57,9 @@ public struct PixelEventsDocument: Encodable, Sendable {
             var events: Int
             /// Of the period's events, 0 to 1; 0 when there were none.
             var share: Double
+            /// The destinations that receive the key: `ttclid` and `ttp` are TikTok's, `fbp` and `fbc`
+            /// Meta's, the others go to both (each hashed as its platform asks).
+            var destinations: [String]
         }
 
         var since: String
@@ -111,9 +118,14 @@ public struct PixelEventsDocument: Encodable, Sendable {
         self.coverage = Coverage(
             since: since.formatted(.iso8601),
             events: coverage.events,
-            keys: MatchKeys.named.map { _, name in
+            // Meta's keys only for a pixel with Meta: the others never carry them.
+            keys: MatchKeys.named.filter { key, _ in pixel.meta != nil || !MatchKeys.metaOnly.contains(key) }.map { key, name in
                 let count = coverage.carrying[name] ?? 0
-                return Coverage.Key(key: name, events: count, share: coverage.events == 0 ? 0 : Double(count) / Double(coverage.events))
+                let destinations: [DestinationID] = MatchKeys.metaOnly.contains(key) ? [.meta] : MatchKeys.tiktokOnly.contains(key) ? [.tiktok] : [.tiktok, .meta]
+                return Coverage.Key(
+                    key: name, events: count, share: coverage.events == 0 ? 0 : Double(count) / Double(coverage.events),
+                    destinations: destinations.map(\.rawValue)
+                )
             },
             hints: MatchQualityHint.hints(for: coverage, consentRequired: pixel.settings.consent == .required)
         )

@@ -11,6 +11,17 @@ public struct DestinationID: RawRepresentable, Hashable, Comparable, Sendable, C
 
     /// TikTok's Events API.
     public static let tiktok = DestinationID(rawValue: "tiktok")
+    /// Meta's Conversions API.
+    public static let meta = DestinationID(rawValue: "meta")
+
+    /// The platform's name, for people: the console's cards, log lines, messages.
+    public var displayName: String {
+        switch self {
+        case .tiktok: "TikTok"
+        case .meta: "Meta"
+        default: self.rawValue
+        }
+    }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { self.rawValue }
@@ -31,7 +42,8 @@ public struct DeliveryKey: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// An accepted event as one destination receives it: `data` is its payload's event element, shaped by the
-/// destination (TikTok's Events API `data` element today), stored and sent as it is.
+/// destination (an element of TikTok's Events API `data`, or of Meta's Conversions API `data`), stored and
+/// sent as it is.
 public struct QueuedEvent: Sendable {
     public let event: CollectedEvent
     public let destination: DestinationID
@@ -46,5 +58,10 @@ public struct QueuedEvent: Sendable {
     /// The copy for TikTok's Events API.
     public init(tiktok event: CollectedEvent) throws {
         self.init(event: event, destination: .tiktok, data: try event.eventsAPIDataJSON())
+    }
+
+    /// The copy for Meta's Conversions API.
+    public init(meta event: CollectedEvent) throws {
+        self.init(event: event, destination: .meta, data: try MetaServerEvent.json(for: event))
     }
 }

@@ -100,7 +100,11 @@ public struct CollectRequestParser: Sendable {
             locale: try Self.locale(object),
             consentGranted: try Self.consent(object),
             url: try page("url"),
-            referrer: try page("referrer")
+            referrer: try page("referrer"),
+            metaPhoneHash: try Self.hash(object, ["meta_phone"], rawLooksLike: Self.looksLikePhoneNumber, rawName: "a phone number"),
+            metaExternalIDHash: try Self.hash(object, ["meta_external_id"], rawLooksLike: { _ in true }, rawName: "a visitor's own id"),
+            fbp: try Self.metaBrowserID(object, "fbp"),
+            fbc: try Self.metaBrowserID(object, "fbc")
         )
         var checked = parsed
         checked.installCheck = try Self.installCheck(object)
@@ -125,6 +129,21 @@ public struct CollectRequestParser: Sendable {
         guard let text = try Self.string(object, key, maximumLength: maximumLength) else { return nil }
         if let match = PersonalData.firstMatch(in: text) {
             throw CollectError(.invalid, field: key, "\(key) holds \(match.kind): it must be an opaque id, never a visitor's contact details")
+        }
+        return text
+    }
+
+    /// `_fbp` or `_fbc` as the page had it: `fb.<domain index>.<creation ms>.<payload>[.<appendix>]`, the
+    /// payload of `_fbc` the fbclid of the ad click, case kept (meta.md section 5: at most 500 characters of
+    /// `[A-Za-z0-9_.~-]`). Forwarded unchanged, as Meta asks; anything else is refused, naming the field.
+    private static func metaBrowserID(_ object: [String: JSONValue], _ key: String) throws(CollectError) -> String? {
+        guard let text = try Self.identifier(object, key, maximumLength: 600) else { return nil }
+        let parts = text.split(separator: ".", maxSplits: 3, omittingEmptySubsequences: false)
+        let isDigits = { (part: Substring) in !part.isEmpty && part.utf8.allSatisfy { (48...57).contains($0) } }
+        guard parts.count == 4, parts[0] == "fb", isDigits(parts[1]), isDigits(parts[2]), !parts[3].isEmpty,
+              parts[3].utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || "_.~-".utf8.contains($0) })
+        else {
+            throw CollectError(.invalid, field: key, "\(key) must be Meta's cookie value as the page has it: fb.<index>.<milliseconds>.<id>")
         }
         return text
     }

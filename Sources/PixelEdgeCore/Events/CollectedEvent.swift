@@ -16,6 +16,14 @@ public struct CollectedEvent: Sendable, Equatable {
     public var phoneHash: String?
     /// SHA-256 of the site's own id for the visitor, hashed in the browser.
     public var externalIDHash: String?
+    /// Meta's hashes of the phone number and the site's id, normalised as Meta's pixel does (digits only
+    /// without `+`; lower-cased): TikTok's differ (reference meta.md section 2). The email's is the same
+    /// for both platforms (`emailHash`).
+    public var metaPhoneHash: String?
+    public var metaExternalIDHash: String?
+    /// Meta's browser ids, the `_fbp` and `_fbc` cookies as the page had them (meta.md section 5).
+    public var fbp: String?
+    public var fbc: String?
     /// The browser's language (BCP 47, as `navigator.language` gives it).
     public var locale: String?
     /// Whether the visitor's consent was granted (pixels that require it accept nothing else).
@@ -33,7 +41,7 @@ public struct CollectedEvent: Sendable, Equatable {
         pixel: PixelID, event: String, eventID: String, eventTime: Int64, properties: [String: JSONValue]? = nil, ttclid: String? = nil,
         ttp: String? = nil, emailHash: String? = nil, phoneHash: String? = nil, externalIDHash: String? = nil, locale: String? = nil,
         consentGranted: Bool = false, limitedDataUse: Bool = false, url: String? = nil, referrer: String? = nil, ip: String? = nil,
-        userAgent: String? = nil
+        userAgent: String? = nil, metaPhoneHash: String? = nil, metaExternalIDHash: String? = nil, fbp: String? = nil, fbc: String? = nil
     ) {
         self.pixel = pixel
         self.event = event
@@ -52,6 +60,10 @@ public struct CollectedEvent: Sendable, Equatable {
         self.referrer = referrer
         self.ip = ip
         self.userAgent = userAgent
+        self.metaPhoneHash = metaPhoneHash
+        self.metaExternalIDHash = metaExternalIDHash
+        self.fbp = fbp
+        self.fbc = fbc
     }
 
     /// The element of the Events API's `data` array (v1.3): numbers stay numbers, `event_id` a string.

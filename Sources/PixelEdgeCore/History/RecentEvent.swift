@@ -4,10 +4,10 @@ public import Foundation
 /// carried, and what became of it.
 public struct RecentEvent: Sendable, Equatable {
     public enum State: String, Sendable, Equatable {
-        /// Stored, not yet accepted by TikTok (maybe being retried).
+        /// Stored, not yet accepted by its destination (maybe being retried).
         case queued
         case sent
-        /// TikTok refused it for good.
+        /// Its destination refused it for good.
         case failed
         /// Not delivered within the maximum event age.
         case expired
@@ -19,23 +19,27 @@ public struct RecentEvent: Sendable, Equatable {
     public static let keptFor: Duration = .seconds(48 * 3600)
 
     public var id: Int64
+    /// Whose copy this is: an event has one per destination, each with its own fate.
+    public var destination: DestinationID = .tiktok
     public var eventID: String
     public var eventName: String
     public var receivedAt: Date
     public var matchKeys: MatchKeys
     public var state: State
     public var attempts: Int
-    /// TikTok's `request_id` for the batch that delivered it (sent), or that refused it last.
+    /// The platform's id of the request that delivered it (sent), or that refused it last (TikTok's
+    /// `request_id`, Meta's `fbtrace_id`).
     public var requestID: String?
-    /// TikTok's `code` for the last failure, nil when it could not be reached.
+    /// The platform's `code` for the last failure, nil when it could not be reached.
     public var errorCode: Int?
     public var errorMessage: String?
 
     public init(
         id: Int64, eventID: String, eventName: String, receivedAt: Date, matchKeys: MatchKeys, state: State, attempts: Int,
-        requestID: String? = nil, errorCode: Int? = nil, errorMessage: String? = nil
+        requestID: String? = nil, errorCode: Int? = nil, errorMessage: String? = nil, destination: DestinationID = .tiktok
     ) {
         self.id = id
+        self.destination = destination
         self.eventID = eventID
         self.eventName = eventName
         self.receivedAt = receivedAt

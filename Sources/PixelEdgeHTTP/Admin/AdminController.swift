@@ -33,11 +33,20 @@ struct AdminController<Context: RequestContext> {
         try Self.json(.ok, try await self.administration.details(of: try Self.pixelID(context)).document)
     }
 
-    /// Asks TikTok whether it accepts the pixel's Pixel Code and token (a test event with its Test Event
-    /// Code, or a check that records nothing) and stores the answer as its status; 200 with the answer
-    /// explained, whatever it was (the request itself worked), 400 when the pixel cannot be tested.
+    /// Asks a destination (`?destination=tiktok|meta`; by default TikTok when the pixel has it, else Meta)
+    /// whether it accepts the pixel's credentials (a test event with its Test Event Code, or a check that
+    /// records nothing) and stores the answer as its status; 200 with the answer explained, whatever it was
+    /// (the request itself worked), 400 when the pixel cannot be tested.
     @Sendable func test(_ request: Request, context: Context) async throws -> Response {
-        try Self.json(.ok, try await self.administration.test(try Self.pixelID(context), now: Date()))
+        var destination: DestinationID?
+        switch request.uri.queryParameters["destination"].map(String.init) {
+        case nil: break
+        case DestinationID.tiktok.rawValue?: destination = .tiktok
+        case DestinationID.meta.rawValue?: destination = .meta
+        case let other?:
+            throw APIError(.badRequest, field: "destination", "destination must be tiktok or meta, found \"\(other.prefix(32))\"")
+        }
+        return try Self.json(.ok, try await self.administration.test(try Self.pixelID(context), destination: destination, now: Date()))
     }
 
     /// What a `PUT` of this body would be told, every field's message, with nothing stored: 200 whether the

@@ -8,6 +8,7 @@ public enum EventCopies {
     public static func destinations(of pixel: PixelConfig) -> [DestinationID] {
         var destinations: [DestinationID] = []
         if pixel.activeTikTok?.accessToken != nil { destinations.append(.tiktok) }
+        if pixel.activeMeta?.accessToken != nil { destinations.append(.meta) }
         return destinations
     }
 
@@ -16,6 +17,7 @@ public enum EventCopies {
         try destinations.compactMap { destination in
             switch destination {
             case .tiktok: try QueuedEvent(tiktok: event)
+            case .meta: try QueuedEvent(meta: event)
             default: nil
             }
         }

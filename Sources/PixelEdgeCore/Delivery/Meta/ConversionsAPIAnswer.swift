@@ -60,6 +60,17 @@ public enum ConversionsAPIAnswer {
         return EventsAPIAnswer(outcome: outcome, label: label)
     }
 
+    /// Meta's answer to a read of the pixel (`GET /{pixel}?fields=id`, the connection test without a Test
+    /// Event Code): the pixel's `id` when the token may read it, else the errors of `classify`'s table.
+    public static func classifyRead(status: Int, retryAfter: String?, body: some Collection<UInt8>) -> EventsAPIAnswer {
+        if (200...299).contains(status), body.count <= EventsAPIAnswer.maximumBodySize,
+           let value = try? JSONParser.parse(body, limits: JSONLimits(maximumDepth: 8)), value["id"]?.string != nil
+        {
+            return EventsAPIAnswer(outcome: .accepted(requestID: nil), label: "0")
+        }
+        return Self.classify(status: status, retryAfter: retryAfter, body: body)
+    }
+
     /// The fields of Meta's answer, parsed under limits like every body from the network.
     struct Fields {
         let eventsReceived: Int?

@@ -32,8 +32,13 @@ public enum MetaServerEvent {
         var user: [String: JSONValue] = [:]
         // TikTok and Meta normalise an email the same way (trimmed, lower-cased) before SHA-256, so the
         // browser's hash serves both; a phone's and an external id's differ (meta.md section 2) and come
-        // only from Meta's own hashes.
+        // only from Meta's own hashes, the ones pb.js gave Meta's pixel.
         user["em"] = event.emailHash.map { .array([.string($0)]) }
+        user["ph"] = event.metaPhoneHash.map { .array([.string($0)]) }
+        user["external_id"] = event.metaExternalIDHash.map { .array([.string($0)]) }
+        // Not hashed, as the browser had them (meta.md section 10: the ids the pixel used).
+        user["fbp"] = event.fbp.map(JSONValue.string)
+        user["fbc"] = event.fbc.map(JSONValue.string)
         user["client_ip_address"] = event.ip.map(JSONValue.string)
         user["client_user_agent"] = event.userAgent.map(JSONValue.string)
         var data: [String: JSONValue] = [
