@@ -18,6 +18,8 @@ enum TestEnvironment {
     static let adminToken = "test-admin-token-0123456789"
     static let pixelCode = "C4ABCDEFGHIJKLMNOPQR"
     static let accessToken = String(repeating: "a1b2c3d4e5", count: 6) + "wxyz"
+    static let metaPixelID = "1234567890123456"
+    static let metaAccessToken = "EAAB" + String(repeating: "xYz0", count: 40)
 
     /// The `pixel-edge` binary built beside the test bundle (or `PIXEL_EDGE_BINARY`).
     static func executable() throws -> URL {
@@ -33,11 +35,11 @@ enum TestEnvironment {
         return candidate
     }
 
-    /// Tests never reach the real TikTok: unless a test starts a fake, the Events API is a closed port.
+    /// Tests never reach the real TikTok or Meta: unless a test starts a fake, their APIs are a closed port.
     static let closedEventsAPIBase = "http://127.0.0.1:9"
 
     static var unreachableRelay: RelaySettings {
-        RelaySettings(tiktokAPIBase: Self.closedEventsAPIBase)
+        RelaySettings(tiktokAPIBase: Self.closedEventsAPIBase, metaAPIBase: Self.closedEventsAPIBase)
     }
 
     static var logger: Logger {

@@ -113,6 +113,39 @@ import Testing
         )
     }
 
+    @Test func takesMetasBrowserIDsAndHashesAsThePageHadThem() throws {
+        let event = try self.parse(
+            #"{"pixel":"shop","event":"Lead","event_id":"e","fbp":"fb.1.1796524117400.421151950958298220","fbc":"fb.1.1796524117400.IwAR2x-Y_z~.AQYCAQAA","meta_phone":"\#(Self.phoneHash)","meta_external_id":"\#(Self.emailHash)"}"#
+        )
+        #expect(event.fbp == "fb.1.1796524117400.421151950958298220")
+        // The fbclid's case and a Parameter Builder appendix kept (meta.md section 5).
+        #expect(event.fbc == "fb.1.1796524117400.IwAR2x-Y_z~.AQYCAQAA")
+        #expect(event.metaPhoneHash == Self.phoneHash && event.metaExternalIDHash == Self.emailHash)
+        #expect(event.phoneHash == nil && event.externalIDHash == nil)
+        #expect(MatchKeys(carriedBy: event).names == ["fbp", "fbc"])
+    }
+
+    @Test(arguments: [
+        (#""fbp":"1.1796524117400.42""#, "fbp"), (#""fbp":"fb.x.1796524117400.42""#, "fbp"), (#""fbc":"fb.1.1796524117400.""#, "fbc"),
+        (#""fbc":"fb.1.17965.IwAR<script>""#, "fbc"), (#""fbp":42"#, "fbp"),
+    ])
+    func refusesWhatIsNotMetasCookie(field: String, name: String) {
+        let json = #"{"pixel":"shop","event":"Lead","event_id":"e",\#(field)}"#
+        #expect(throws: CollectError.self) { try self.parse(json) }
+        do {
+            _ = try self.parse(json)
+        } catch {
+            #expect(error.field == name)
+        }
+    }
+
+    @Test func refusesARawPhoneNumberInMetasField() {
+        self.rejects(
+            #"{"pixel":"shop","event":"Lead","event_id":"e","meta_phone":"+44 7700 900123"}"#, field: "meta_phone",
+            message: "meta_phone looks like a phone number: send its SHA-256 hash (64 lowercase hex characters), never the value itself"
+        )
+    }
+
     @Test func customEventsOnlyWhenAllowed() throws {
         self.rejects(
             #"{"pixel":"a","event":"WatchedDemo","event_id":"1"}"#, field: "event",
