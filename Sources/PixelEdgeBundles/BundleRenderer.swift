@@ -23,7 +23,7 @@ public struct BundleRenderer: Sendable {
     }
 
     /// What the bundle's JavaScript knows of its pixel. Everything here reaches the page, so nothing secret
-    /// may be added: the access token and the Test Event Code stay on the server.
+    /// may be added: the access tokens and the Test Event Codes stay on the server.
     struct ClientConfiguration: Encodable {
         /// The PixelEdge pixel id.
         var id: String
@@ -35,19 +35,25 @@ public struct BundleRenderer: Sendable {
         var spaPageViews: Bool?
         var phoneCountry: String?
         var limitedDataUse: Bool?
-        /// pb-extras.js: identity hashing and the form harvest; with consent, the CMPs' signals.
+        /// pb-extras.js: identity hashing, the form harvest, Meta's event names; with consent, the CMPs' signals.
         var extras: String?
+        /// The Meta pixel ID, when Meta is configured and enabled, and the fbevents.js it loads.
+        var meta: String?
+        var fbeventsJS: String?
+        /// Only when on: Meta's automatic events (button clicks, form matching) stay on.
+        var metaAutomaticEvents: Bool?
 
         /// One letter each: the literal is in every bundle, and its long names cost 31 bytes gzipped of a
         /// 2,048-byte budget (Templates/src/pb.js lists them).
         enum CodingKeys: String, CodingKey {
             case id = "i", tiktok = "t", eventsJS = "j", collect = "c", spaPageViews = "s", phoneCountry = "p", limitedDataUse = "l"
-            case extras = "x"
+            case extras = "x", meta = "m", fbeventsJS = "f", metaAutomaticEvents = "a"
         }
     }
 
     public func render(_ pixel: PixelConfig) throws -> String {
         let tiktok = pixel.activeTikTok
+        let meta = pixel.activeMeta
         let configuration = ClientConfiguration(
             id: pixel.id.rawValue,
             tiktok: tiktok?.pixelCode.rawValue,
@@ -56,12 +62,15 @@ public struct BundleRenderer: Sendable {
             spaPageViews: pixel.settings.spaPageViews ? nil : false,
             phoneCountry: pixel.settings.defaultPhoneCountry?.rawValue,
             limitedDataUse: pixel.settings.limitedDataUse ? true : nil,
-            extras: BundleSettings.extrasPath
+            extras: BundleSettings.extrasPath,
+            meta: meta?.pixelID.rawValue,
+            fbeventsJS: meta.map { _ in self.settings.fbeventsJSURL },
+            metaAutomaticEvents: meta?.automaticEvents == true ? true : nil
         )
         // Values reach the template only as one escaped JavaScript literal, inserted with `<%%&config%%>` (the templates set Mustache's delimiters to `<%% %%>`); the
         // features a pixel does not use are not in its template at all.
         let template = BundleTemplates.name(
-            tiktok: tiktok != nil, collect: self.settings.collectURL != nil, consent: pixel.settings.consent == .required
+            tiktok: tiktok != nil, meta: meta != nil, collect: self.settings.collectURL != nil, consent: pixel.settings.consent == .required
         )
         guard let source = self.templates.library.render(["config": try JavaScriptLiteral.encode(configuration)], withTemplate: template) else {
             throw TemplateError.renderFailed(template)

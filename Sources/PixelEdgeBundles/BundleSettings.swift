@@ -4,16 +4,24 @@ public import PixelEdgeCore
 public struct BundleSettings: Sendable {
     /// TikTok's browser pixel; tests point this at the stand-in in `Public/`.
     public var eventsJSURL: String
+    /// Meta's browser pixel (`--fbevents-js-url`); tests point this at the stand-in in `Public/`.
+    public var fbeventsJSURL: String
     /// Where the bundle sends each event's server-side copy; nil sends none.
     public var collectURL: String?
     public var cachePolicy: BundleCachePolicy
 
     public static let tiktokEventsJSURL = "https://analytics.tiktok.com/i18n/pixel/events.js"
+    /// Meta's base code loads it from here (meta.md section 1).
+    public static let metaFbeventsJSURL = "https://connect.facebook.net/en_US/fbevents.js"
     /// Where pb-extras.js is served; bundles resolve it against their own URL (the edge).
     public static let extrasPath = "/pb-extras.js"
 
-    public init(eventsJSURL: String = Self.tiktokEventsJSURL, collectURL: String? = nil, cachePolicy: BundleCachePolicy = .init()) {
+    public init(
+        eventsJSURL: String = Self.tiktokEventsJSURL, fbeventsJSURL: String = Self.metaFbeventsJSURL, collectURL: String? = nil,
+        cachePolicy: BundleCachePolicy = .init()
+    ) {
         self.eventsJSURL = eventsJSURL
+        self.fbeventsJSURL = fbeventsJSURL
         self.collectURL = collectURL
         self.cachePolicy = cachePolicy
     }

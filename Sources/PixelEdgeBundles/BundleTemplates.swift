@@ -5,16 +5,18 @@ import Mustache
 /// The Mustache templates bundles are rendered from (`Templates/*.mustache`), loaded once at start: one per
 /// combination of features, built from the readable source in `Templates/src` by `Templates/build`.
 public struct BundleTemplates: Sendable {
-    /// The template of a bundle with these features: `pb.js`, `pb-tiktok.js`, ..., `pb-tiktok-collect-consent.js`.
-    static func name(tiktok: Bool, collect: Bool, consent: Bool) -> String {
-        "pb" + (tiktok ? "-tiktok" : "") + (collect ? "-collect" : "") + (consent ? "-consent" : "") + ".js"
+    /// The template of a bundle with these features: `pb.js`, `pb-tiktok.js`, ..., `pb-tiktok-meta-collect-consent.js`.
+    static func name(tiktok: Bool, meta: Bool = false, collect: Bool, consent: Bool) -> String {
+        "pb" + (tiktok ? "-tiktok" : "") + (meta ? "-meta" : "") + (collect ? "-collect" : "") + (consent ? "-consent" : "") + ".js"
     }
 
     /// What pixels that require consent load after pb.js (Templates/src/extras.js).
     static let extras = "pb-extras.js"
 
     static let variants = [Self.extras] + [false, true].flatMap { tiktok in
-        [false, true].flatMap { collect in [false, true].map { consent in Self.name(tiktok: tiktok, collect: collect, consent: consent) } }
+        [false, true].flatMap { meta in
+            [false, true].flatMap { collect in [false, true].map { consent in Self.name(tiktok: tiktok, meta: meta, collect: collect, consent: consent) } }
+        }
     }
 
     let library: MustacheLibrary

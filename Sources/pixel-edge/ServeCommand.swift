@@ -31,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("events-js-url"), help: "URL of TikTok's events.js that bundles load.")
     var eventsJSURL = BundleSettings.tiktokEventsJSURL
 
+    @Option(name: .customLong("fbevents-js-url"), help: "URL of Meta's fbevents.js that bundles of pixels with Meta load.")
+    var fbeventsJSURL = BundleSettings.metaFbeventsJSURL
+
     @Option(name: .customLong("collect-url"), help: "URL bundles send server-side event copies to; a path resolves against pb.js's own URL.")
     var collectURL = "/collect"
 
@@ -157,6 +160,9 @@ struct ServeCommand: AsyncParsableCommand {
         if self.eventsJSURL.contains("?") || self.eventsJSURL.contains("#") {
             throw ValidationError("--events-js-url must not have a query or a fragment: bundles add ?sdkid=CODE&lib=ttq to it, as TikTok's base code does")
         }
+        if let problem = URLOption.problem(with: self.fbeventsJSURL, allowRelative: false) {
+            throw ValidationError("--fbevents-js-url \(problem)")
+        }
         if let problem = URLOption.problem(with: self.collectURL, allowRelative: true) {
             throw ValidationError("--collect-url \(problem)")
         }
@@ -191,6 +197,7 @@ struct ServeCommand: AsyncParsableCommand {
             publicDirectory: self.publicDirectory,
             bundle: BundleSettings(
                 eventsJSURL: self.eventsJSURL,
+                fbeventsJSURL: self.fbeventsJSURL,
                 collectURL: self.noCollect ? nil : self.collectURL,
                 cachePolicy: BundleCachePolicy(
                     maxAge: self.maxAge,

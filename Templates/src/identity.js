@@ -1,5 +1,5 @@
-// Who the visitor is, for TikTok's matching: email, phone and external_id, normalised as TikTok asks and
-// hashed with SHA-256 in the browser (Web Crypto), so that only hashes leave it.
+// Who the visitor is, for TikTok's and Meta's matching: email, phone and external_id, normalised as each
+// platform asks and hashed with SHA-256 in the browser (Web Crypto), so that only hashes leave it.
 
 // Trimmed and lower-cased; anything that does not look like an address is dropped.
 const normaliseEmail = (value) => /^\S+@\S+\.\S+$/.test((value = value.trim().toLowerCase())) && value;
@@ -17,16 +17,23 @@ const normalisePhone = (value, defaultCountry) => {
 
 // {email, phone, external_id} as given by the site or read from a form, to a promise of the SHA-256 hashes
 // (hex) of the valid ones, under the names TikTok's ttq.identify and the server copy both use:
-// {sha256_email, sha256_phone_number, external_id}. Without Web Crypto (plain http) the promise fails and
-// nothing is identified.
-export function hashIdentity({ email, phone, external_id }, defaultCountry) {
+// {sha256_email, sha256_phone_number, external_id}, and, for a pixel with Meta (`meta`: its pixel ID), Meta's where its
+// normalisation differs
+// (../shared/reference/meta.md section 2): meta_phone, the same number in digits only, without "+";
+// meta_external_id, lower-cased without whitespace (as fbevents.js and Meta's parameter builder do). An
+// email is normalised alike by both, so one hash serves both. Without Web Crypto (plain http) the promise
+// fails and nothing is identified.
+export function hashIdentity({ email, phone, external_id }, defaultCountry, meta) {
   const hashes = {};
   const hash = (name, value) => value && crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)).then((digest) => {
     hashes[name] = [...new Uint8Array(digest)].map((byte) => (byte + 256).toString(16).slice(1)).join("");
   });
+  const number = phone && normalisePhone(phone + "", defaultCountry);
   return Promise.all([
     hash("sha256_email", email && normaliseEmail(email + "")),
-    hash("sha256_phone_number", phone && normalisePhone(phone + "", defaultCountry)),
+    hash("sha256_phone_number", number),
+    hash("meta_phone", meta && number && number.slice(1)),
     hash("external_id", external_id && (external_id + "").trim()),
+    hash("meta_external_id", meta && external_id && (external_id + "").replace(/\s/g, "").toLowerCase()),
   ]).then(() => hashes);
 }

@@ -1,4 +1,5 @@
-// The server-side copy of an event, for TikTok's Events API through PixelEdge's /collect. text/plain JSON
+// The server-side copy of an event, for TikTok's Events API and Meta's Conversions API through PixelEdge's
+// /collect (with Meta, Meta's _fbp and _fbc as the page has them, read when the copy leaves). text/plain JSON
 // keeps it a simple request (no CORS preflight), so sendBeacon works across origins and survives the page
 // unloading. (No fetch with keepalive when a beacon is refused: browsers refuse it for the same reason, the
 // 64 KiB of requests in flight they allow while a page unloads.) URLs go without their query and fragment: a
@@ -33,7 +34,9 @@ export function serverCopySender(config, consentState, shared) {
       for (const copy of waiting.splice(0)) {
         // (JSON leaves out what is undefined: no sdk while unknown, no base_code unless found.)
         navigator.sendBeacon?.(collect, JSON.stringify({
-          ...copy, ttp: readCookie("_ttp"), sdk: FEATURE_TIKTOK ? state : undefined, base_code: FEATURE_TIKTOK ? shared.b : undefined,
+          ...copy,
+          ...(FEATURE_TIKTOK && { ttp: readCookie("_ttp"), sdk: state, base_code: shared.b }),
+          ...(FEATURE_META && { fbp: readCookie("_fbp"), fbc: readCookie("_fbc") }),
         }));
       }
     }

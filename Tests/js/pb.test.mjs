@@ -588,11 +588,11 @@ describe("ttclid and _ttp", () => {
     assert.equal(page.jar.cookies.get("pb_ttclid").attrs["max-age"], "2592000");
   });
 
-  test("on http the cookie is not Secure; on localhost it is host-only", () => {
-    const http = runBundle(bundles.shop, { url: "http://shop.test.example/?ttclid=abc" });
+  test("on http the cookie is not Secure; on localhost it is host-only", async () => {
+    const http = await loaded("shop", { url: "http://shop.test.example/?ttclid=abc" });
     assert.equal(http.jar.cookies.get("pb_ttclid").attrs.secure, undefined);
     assert.equal(http.jar.cookies.get("pb_ttclid").domain, "test.example");
-    const local = runBundle(bundles.shop, { url: "http://localhost:8080/?ttclid=abc" });
+    const local = await loaded("shop", { url: "http://localhost:8080/?ttclid=abc" });
     assert.equal(local.jar.cookies.get("pb_ttclid").hostOnly, true);
   });
 
