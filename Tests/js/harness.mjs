@@ -16,9 +16,12 @@ export const binary = process.env.PIXEL_EDGE_BINARY || join(root, ".build/debug/
 export const CODE = "C4ABCDEFGHIJKLMNOPQR";
 export const OTHER_CODE = "C4ZZZZZZZZZZZZZZZZZZ";
 export const EVENTS_JS = "https://events.example/events.js";
+export const FBEVENTS_JS = "https://connect.example/en_US/fbevents.js";
+export const META_ID = "1234567890123456";
+export const OTHER_META_ID = "6543210987654321";
 
 /** Starts `pixel-edge serve` on a free port with the given pixels; returns {base, stop}. */
-export async function startServer({ pixels, collectURL = "/collect", eventsJS = EVENTS_JS } = {}) {
+export async function startServer({ pixels, collectURL = "/collect", eventsJS = EVENTS_JS, fbeventsJS = FBEVENTS_JS } = {}) {
   if (!existsSync(binary)) {
     throw new Error(`pixel-edge is not built at ${binary}: run \`swift build\` first or set PIXEL_EDGE_BINARY`);
   }
@@ -28,7 +31,7 @@ export async function startServer({ pixels, collectURL = "/collect", eventsJS = 
     execFileSync(binary, ["pixels", "set", id, ...args, "--database", database], { stdio: "pipe" });
   }
   const args = ["serve", "--port", "0", "--database", database, "--templates", join(root, "Templates"),
-    "--public", join(root, "Public"), "--events-js-url", eventsJS];
+    "--public", join(root, "Public"), "--events-js-url", eventsJS, "--fbevents-js-url", fbeventsJS];
   if (collectURL) args.push("--collect-url", collectURL);
   const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   const base = await new Promise((resolvePort, reject) => {
@@ -134,6 +137,8 @@ class MemoryStorage {
 }
 
 export const EVENTS_STUB = readFileSync(join(root, "Public/events-stub.js"), "utf8");
+export const FBEVENTS_STUB = readFileSync(join(root, "Public/fbevents-stub.js"), "utf8");
+export const FBEVENTS_CONFIG = readFileSync(join(root, "Public/fbevents-config.js"), "utf8");
 /** pb-extras.js as the server serves it (set by startServer). */
 let extrasSource;
 
@@ -157,6 +162,7 @@ export function runBundle(source, {
   sdkSettings = null,
   extrasBlocked = false,
   sdkBlocked = false,
+  fbeventsBlocked = false,
   language = "en-GB",
   scriptSrc = "https://edge.example.net/p/shop/pb.js",
 } = {}) {
@@ -253,10 +259,23 @@ export function runBundle(source, {
     /** Runs the scripts inserted so far: events.js (the stand-in for TikTok's SDK) and pb-extras.js (or its
      *  error, with `extrasBlocked`). */
     loadScripts() {
-      for (const script of pendingScripts.splice(0)) {
+      // Until none is left: a script may insert another (fbevents.js its pixels' config scripts).
+      for (let script; (script = pendingScripts.shift()); ) {
         if (String(script.src).endsWith("/pb-extras.js")) {
           if (extrasBlocked) script.onerror?.();
           else vm.runInContext(extrasSource, context);
+          continue;
+        }
+        if (String(script.src).startsWith(FBEVENTS_JS) || String(script.src).startsWith(new URL("fbevents-config.js", FBEVENTS_JS).href)) {
+          // Meta's pixel and its per-pixel config script (fbevents-stub.js, fbevents-config.js).
+          if (fbeventsBlocked) {
+            script.onerror?.();
+            continue;
+          }
+          document.currentScript = script;
+          vm.runInContext(String(script.src).startsWith(FBEVENTS_JS) ? FBEVENTS_STUB : FBEVENTS_CONFIG, context);
+          document.currentScript = null;
+          // The config scripts it inserted run next, as async scripts do.
           continue;
         }
         if (!script.src?.startsWith(EVENTS_JS)) continue;
@@ -270,6 +289,11 @@ export function runBundle(source, {
         vm.runInContext(EVENTS_STUB, context);
         document.currentScript = null;
       }
+    },
+    /** What Meta's pixel would have sent to www.facebook.com/tr/, as the stand-in records it (ev: only that event). */
+    meta(ev) {
+      const sent = JSON.parse(JSON.stringify(window.__fbeventsStub?.sent || []));
+      return ev ? sent.filter((request) => request.ev === ev) : sent;
     },
     /** What TikTok's SDK would have sent to TikTok, as the stand-in records it. */
     tiktok(event) {

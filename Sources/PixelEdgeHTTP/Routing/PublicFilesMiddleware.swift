@@ -3,7 +3,8 @@ import Hummingbird
 import PixelEdgeCore
 
 /// Serves `Public/` (through Hummingbird's `FileMiddleware`) where no route answers, except the console's
-/// `admin/` folder, and the stand-in for TikTok's SDK (`events-stub.js`, for the demo pages and the tests)
+/// `admin/` folder, and the stand-ins for TikTok's and Meta's SDKs (`events-stub.js`, `fbevents-stub.js` and its
+/// `fbevents-config.js`, for the demo pages and the tests)
 /// unless the server runs with `--demo`; it marks every response `X-Content-Type-Options: nosniff`, so
 /// that a browser never reads one as another type.
 ///
@@ -16,7 +17,7 @@ struct PublicFilesMiddleware<Context: RequestContext, Provider: FileProvider>: R
 
     /// Files of `Public/` served only with `--demo`: a stand-in for TikTok's SDK has no place on a
     /// production edge, where a site could load it by mistake instead of TikTok's.
-    static var demoFiles: Set<String> { ["/events-stub.js"] }
+    static var demoFiles: Set<String> { ["/events-stub.js", "/fbevents-stub.js", "/fbevents-config.js"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path.removingPercentEncodingLeniently()
