@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import FakeEventsAPI, PostgresServer, free_port  # noqa: F401 (the suites import them from here)
+from servers import FakeEventsAPI, FakeGraphAPI, PostgresServer, free_port  # noqa: F401 (the suites import them from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 BINARY = Path(os.environ.get("PIXEL_EDGE_BINARY", ROOT / ".build/debug/pixel-edge"))

@@ -1,5 +1,5 @@
-"""Stand-ins the Python suites and the benchmarks share: TikTok's Events API and a PostgreSQL server of their
-own. Nothing here imports pytest, so that Benchmarks/ can use them too."""
+"""Stand-ins the Python suites and the benchmarks share: TikTok's Events API, Meta's Conversions API and a
+PostgreSQL server of their own. Nothing here imports pytest, so that Benchmarks/ can use them too."""
 import http.server
 import json
 import os
@@ -107,6 +107,115 @@ class FakeEventsAPI:
         with self.condition:
             found = self.condition.wait_for(lambda: predicate([e for r in self.requests for e in r["body"]["data"]]), timeout)
         assert found, f"the Events API did not receive what was expected within {timeout}s: {self.events}"
+
+    def close(self):
+        self.server.shutdown()
+
+
+class FakeGraphAPI:
+    """Meta's Conversions API as ../shared/reference/meta.md section 9 describes it, judging as Meta does:
+    POST /{version}/{pixel}/events with the pixel's token (Authorization: Bearer), a JSON body {data,
+    test_event_code?}; a wrong token is refused with 190, an unknown pixel with 100 and subcode 33, and one
+    invalid event (no event_name, event_time, action_source, event_source_url or client_user_agent for a
+    website event; a time over 7 days old; a hash that is not SHA-256 hex) rejects the whole batch with 100.
+    Accepted: {"events_received": n, "fbtrace_id"}. `outage` makes it answer 500 (code 2) to everything."""
+
+    def __init__(self, pixel_id, token):
+        self.pixel_id = pixel_id
+        self.token = token
+        self.requests = []
+        self.outage = False
+        self.condition = threading.Condition()
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
+                status, answer = api.judge(self.path, self.headers.get("Authorization"), body)
+                with api.condition:
+                    api.requests.append({"path": self.path, "authorization": self.headers.get("Authorization"), "body": body,
+                                         "accepted": status == 200})
+                    api.condition.notify_all()
+                payload = json.dumps(answer).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except BrokenPipeError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = LoopbackServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def error(code, message, subcode=None, user_message=None, status=400):
+        error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": f"trace-{code}"}
+        if subcode is not None:
+            error["error_subcode"] = subcode
+        if user_message:
+            error["error_user_msg"] = user_message
+        return status, {"error": error}
+
+    def judge(self, path, authorization, body):
+        if self.outage:
+            return self.error(2, "Service temporarily unavailable", status=500)
+        parts = path.split("?")[0].strip("/").split("/")
+        if len(parts) != 3 or parts[2] != "events":
+            return self.error(100, "Unknown path components")
+        if authorization != f"Bearer {self.token}":
+            return self.error(190, "Error validating access token")
+        if parts[1] != self.pixel_id:
+            return self.error(100, f"Object with ID '{parts[1]}' does not exist", subcode=33)
+        data = (body or {}).get("data") or []
+        if not data or len(data) > 1000:
+            return self.error(100, "Invalid parameter", user_message="data must hold 1 to 1000 events")
+        now = time.time()
+        for index, event in enumerate(data):
+            problem = self.problem(event, now)
+            if problem:
+                return self.error(100, "Invalid parameter", user_message=f"Event {index}: {problem}")
+        return 200, {"events_received": len(data), "messages": [], "fbtrace_id": "trace-ok"}
+
+    @staticmethod
+    def problem(event, now):
+        for key in ("event_name", "event_id", "action_source"):
+            if not event.get(key):
+                return f"{key} is required"
+        if not isinstance(event.get("event_time"), (int, float)) or event["event_time"] > now + 3600:
+            return "event_time must be Unix seconds"
+        if event["event_time"] < now - 7 * 86400:
+            return "event_time is more than 7 days old"
+        user = event.get("user_data") or {}
+        if event["action_source"] == "website" and (not event.get("event_source_url") or not user.get("client_user_agent")):
+            return "website events need event_source_url and client_user_agent"
+        for key in ("em", "ph", "external_id"):
+            for value in user.get(key, []):
+                if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+                    return f"user_data.{key} must be SHA-256 hashes"
+        return None
+
+    @property
+    def events(self):
+        """The events Meta took, in order."""
+        with self.condition:
+            return [event for request in self.requests if request["accepted"] for event in request["body"]["data"]]
+
+    def wait_for(self, predicate, timeout=15):
+        with self.condition:
+            found = self.condition.wait_for(lambda: predicate(
+                [e for r in self.requests if r["accepted"] for e in r["body"]["data"]]), timeout)
+        assert found, f"Meta's Conversions API did not receive what was expected within {timeout}s: {self.events}"
+
+    def wait_until(self, predicate, timeout=30):
+        with self.condition:
+            found = self.condition.wait_for(lambda: predicate(self), timeout)
+        assert found, f"Meta's Conversions API did not get there within {timeout}s"
 
     def close(self):
         self.server.shutdown()
