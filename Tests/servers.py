@@ -118,7 +118,9 @@ class FakeGraphAPI:
     test_event_code?}; a wrong token is refused with 190, an unknown pixel with 100 and subcode 33, and one
     invalid event (no event_name, event_time, action_source, event_source_url or client_user_agent for a
     website event; a time over 7 days old; a hash that is not SHA-256 hex) rejects the whole batch with 100.
-    Accepted: {"events_received": n, "fbtrace_id"}. `outage` makes it answer 500 (code 2) to everything."""
+    Accepted: {"events_received": n, "fbtrace_id"}. GET /{version}/{pixel}?fields=id (the connection test without
+    a Test Event Code) answers {"id"} under the same token and pixel rules. `outage` makes it answer 500 (code 2)
+    to everything."""
 
     def __init__(self, pixel_id, token):
         self.pixel_id = pixel_id
@@ -129,12 +131,15 @@ class FakeGraphAPI:
         api = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
-                status, answer = api.judge(self.path, self.headers.get("Authorization"), body)
+            def do_GET(self):
+                self.do_POST(read=True)
+
+            def do_POST(self, read=False):
+                body = None if read else json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
+                status, answer = api.judge(self.path, self.headers.get("Authorization"), body, read=read)
                 with api.condition:
-                    api.requests.append({"path": self.path, "authorization": self.headers.get("Authorization"), "body": body,
-                                         "accepted": status == 200})
+                    api.requests.append({"method": "GET" if read else "POST", "path": self.path, "authorization": self.headers.get("Authorization"),
+                                         "body": body or {}, "accepted": status == 200 and not read})
                     api.condition.notify_all()
                 payload = json.dumps(answer).encode()
                 try:
@@ -162,16 +167,18 @@ class FakeGraphAPI:
             error["error_user_msg"] = user_message
         return status, {"error": error}
 
-    def judge(self, path, authorization, body):
+    def judge(self, path, authorization, body, read=False):
         if self.outage:
             return self.error(2, "Service temporarily unavailable", status=500)
         parts = path.split("?")[0].strip("/").split("/")
-        if len(parts) != 3 or parts[2] != "events":
+        if len(parts) != (2 if read else 3) or (not read and parts[2] != "events"):
             return self.error(100, "Unknown path components")
         if authorization != f"Bearer {self.token}":
             return self.error(190, "Error validating access token")
         if parts[1] != self.pixel_id:
             return self.error(100, f"Object with ID '{parts[1]}' does not exist", subcode=33)
+        if read:
+            return 200, {"id": self.pixel_id}
         data = (body or {}).get("data") or []
         if not data or len(data) > 1000:
             return self.error(100, "Invalid parameter", user_message="data must hold 1 to 1000 events")

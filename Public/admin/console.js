@@ -119,33 +119,52 @@ $("logout").addEventListener("click", () => logOut());
 
 // ---- Pixels as cards
 
+/// Red: a person must change the pixel (its events wait, paused); orange: the platform asked to wait (events
+/// are retried); red too when it cannot be reached at all.
+const STATUS_COLOURS = {
+  ok: "green",
+  invalid_pixel_code: "red", invalid_access_token: "red", access_token_expired: "red", access_token_missing: "red", no_permission: "red",
+  rate_limited: "orange", maintenance: "orange", tiktok_error: "orange", meta_error: "orange", unexpected_answer: "orange",
+  unreachable: "red",
+};
+/// The worst of colours, for a card with several destinations.
+const worst = (colours) => ["red", "orange", "grey", "green"].find((colour) => colours.includes(colour)) ?? "grey";
+
+/// Meta's part of a card: its colour and what it says, as for TikTok.
+function metaState(meta) {
+  if (!meta.accessToken) {
+    return ["grey", "No Conversions API token yet: Meta gets browser events only. Add the access token to send the server-side copies."];
+  }
+  if (meta.status && meta.explanation) {
+    const disabled = meta.enabled ? "" : " Meta is disabled, though: the site loads no Meta code.";
+    return [STATUS_COLOURS[meta.status] ?? "grey", meta.explanation + disabled];
+  }
+  return ["grey", "Not verified yet: press Test Meta to ask Meta whether it accepts the pixel ID and token."];
+}
+
 /// A card's colour and what it says, from the pixel's configuration and TikTok's last answer.
 function cardState(pixel) {
   const tiktok = pixel.tiktok;
-  if (!tiktok) return ["grey", "No TikTok destination: edit the pixel to add its Pixel Code and access token."];
+  if (!tiktok) return ["grey", pixel.meta ? "No TikTok destination." : "No TikTok destination: edit the pixel to add its Pixel Code and access token."];
   if (!tiktok.accessToken) {
     return ["grey", "No access token yet: TikTok gets browser events only. Add the Events API access token to send the server-side copies."];
   }
   // A status TikTok gave comes with the server's own words for it (the same as `pixels show`).
-  // Red: a person must change the pixel (its events wait, paused); orange: TikTok asked to wait (events are
-  // retried); red too when TikTok cannot be reached at all.
-  const colours = {
-    ok: "green",
-    invalid_pixel_code: "red", invalid_access_token: "red", access_token_expired: "red", access_token_missing: "red", no_permission: "red",
-    rate_limited: "orange", maintenance: "orange", tiktok_error: "orange", meta_error: "orange", unexpected_answer: "orange",
-    unreachable: "red",
-  };
   if (tiktok.status && tiktok.explanation) {
     const disabled = tiktok.enabled ? "" : " TikTok is disabled, though: the site loads no TikTok code.";
-    return [colours[tiktok.status] ?? "grey", tiktok.explanation + disabled];
+    return [STATUS_COLOURS[tiktok.status] ?? "grey", tiktok.explanation + disabled];
   }
   return ["grey", "Not verified yet: press Test to ask TikTok whether it accepts the Pixel Code and token."];
 }
 
 function renderCard(pixel) {
   const card = $("card-template").content.firstElementChild.cloneNode(true);
-  const [colour, status] = cardState(pixel);
+  const [tiktokColour, status] = cardState(pixel);
   const tiktok = pixel.tiktok;
+  const meta = pixel.meta;
+  // The card takes the worst colour of the destinations the pixel has.
+  const metaColour = meta && metaState(meta)[0];
+  const colour = meta ? worst(tiktok ? [tiktokColour, metaColour] : [metaColour]) : tiktokColour;
   card.classList.add(colour);
   card.dataset.pixel = pixel.id;
   card.dataset.state = colour;
@@ -159,6 +178,21 @@ function renderCard(pixel) {
     : "No TikTok destination";
   card.querySelector(".card-status").textContent = status;
   card.querySelector(".test").hidden = !tiktok?.accessToken;
+  if (meta) {
+    const [, metaStatus] = metaState(meta);
+    const part = card.querySelector(".card-meta");
+    part.hidden = false;
+    part.classList.add(metaColour);
+    part.querySelector(".meta-name").textContent = `Meta ${meta.pixelID} · token ${meta.accessToken ?? "none"}${meta.enabled ? "" : " · disabled"}`;
+    part.querySelector(".meta-status").textContent = metaStatus;
+    part.querySelector(".meta-test-mode").hidden = !meta.testEventCode;
+    part.querySelector(".meta-test-mode").title = meta.testEventCode
+      ? `Server events carry Meta's Test Event Code ${meta.testEventCode}: they show in Events Manager > Test events only. Remove it to go live.`
+      : "";
+    const test = card.querySelector(".test-meta");
+    test.hidden = !meta.accessToken;
+    test.addEventListener("click", (event) => testPixel(pixel.id, event.currentTarget, "meta"));
+  }
   card.querySelector(".open").addEventListener("click", () => openDetail(pixel.id));
   card.querySelector(".edit").addEventListener("click", () => openEditor(pixel));
   card.querySelector(".test").addEventListener("click", (event) => testPixel(pixel.id, event.currentTarget));
@@ -215,16 +249,17 @@ async function openList() {
   poll(LIST_REFRESH_MS, loadPixels, false);
 }
 
-async function testPixel(id, button) {
+async function testPixel(id, button, destination = "tiktok") {
+  const label = button.textContent;
   button.disabled = true;
-  button.textContent = "Asking TikTok…";
+  button.textContent = destination === "meta" ? "Asking Meta…" : "Asking TikTok…";
   try {
-    await api("POST", pixelPath(id, "/test"));
+    await api("POST", pixelPath(id, `/test?destination=${destination}`));
     await loadPixels();
   } catch (error) {
     failed(error);
     button.disabled = false;
-    button.textContent = "Test";
+    button.textContent = label;
   }
 }
 
@@ -262,6 +297,13 @@ function openEditor(pixel) {
   $("f-ldu").checked = pixel?.limitedDataUse ?? false;
   $("f-access-token").placeholder = tiktok?.accessToken ? `${tiktok.accessToken} (stored: leave empty to keep it)` : "";
   $("remove-token-label").hidden = !tiktok?.accessToken;
+  const meta = pixel?.meta;
+  $("f-meta-pixel-id").value = meta?.pixelID ?? "";
+  $("f-meta-test-event-code").value = meta?.testEventCode ?? "";
+  $("f-meta-enabled").checked = meta?.enabled ?? true;
+  $("f-meta-automatic").checked = meta?.automaticEvents ?? false;
+  $("f-meta-access-token").placeholder = meta?.accessToken ? `${meta.accessToken} (stored: leave empty to keep it)` : "";
+  $("remove-meta-token-label").hidden = !meta?.accessToken;
   showMessages({ errors: [], warnings: [] });
   $("save").textContent = "Save";
   show("editor");
@@ -282,6 +324,17 @@ function formBody() {
     if (testEventCode.trim()) body.tiktok.testEventCode = testEventCode;
   } else {
     body.tiktok = null;
+  }
+  const metaID = $("f-meta-pixel-id").value;
+  const metaToken = $("f-meta-access-token").value;
+  const metaTestEventCode = $("f-meta-test-event-code").value;
+  if (metaID.trim() || metaToken || metaTestEventCode.trim()) {
+    body.meta = { pixelID: metaID, enabled: $("f-meta-enabled").checked, automaticEvents: $("f-meta-automatic").checked };
+    if (metaToken) body.meta.accessToken = metaToken;
+    else if ($("f-remove-meta-token").checked) body.meta.accessToken = null;
+    if (metaTestEventCode.trim()) body.meta.testEventCode = metaTestEventCode;
+  } else {
+    body.meta = null;
   }
   return body;
 }
@@ -335,7 +388,7 @@ form.addEventListener("submit", async (event) => {
   clearTimeout(checkTimer);
   checkSequence++;
   $("save").disabled = true;
-  $("save").textContent = "Saving, asking TikTok…";
+  $("save").textContent = "Saving, asking the platforms…";
   try {
     await api("PUT", pixelPath(formID()), formBody());
     await openList();
@@ -356,11 +409,13 @@ $("cancel").addEventListener("click", () => openList().catch(failed));
 
 const KEY_NAMES = {
   email: "email", phone: "phone", external_id: "external_id", ttclid: "ttclid", ttp: "ttp (_ttp cookie)", ip: "IP address", user_agent: "user agent",
+  fbp: "fbp (_fbp cookie)", fbc: "fbc (_fbc cookie, an ad click)",
 };
+const DESTINATION_NAMES = { tiktok: "TikTok", meta: "Meta" };
 
 function stateText(event) {
   switch (event.state) {
-    case "sent": return `sent · request_id ${event.requestId ?? "none"}`;
+    case "sent": return `sent · ${event.destination === "meta" ? "fbtrace_id" : "request_id"} ${event.requestId ?? "none"}`;
     case "failed": return `failed · ${event.errorCode == null ? "" : `${event.errorCode}: `}${event.errorMessage ?? ""}`;
     case "expired": return "expired · not delivered within the maximum event age";
     default: return event.errorMessage ? `queued · retrying after: ${event.errorMessage}` : "queued";
@@ -377,7 +432,7 @@ function renderEvents(answer) {
     : "No server-side event in the last 24 hours.";
   // A key is flagged low when a hint is about it: external_id, say, is optional and flagged never.
   const hinted = new Set(coverage.hints.flatMap((hint) => hint.keys));
-  $("coverage").querySelector("tbody").replaceChildren(...coverage.keys.map(({ key, events: count, share }) => {
+  $("coverage").querySelector("tbody").replaceChildren(...coverage.keys.map(({ key, events: count, share, destinations }) => {
     const row = element("tr", hinted.has(key) ? "low" : "");
     row.dataset.key = key;
     const meter = element("meter");
@@ -388,7 +443,8 @@ function renderEvents(answer) {
     meter.value = share;
     const shareCell = element("td", "share");
     shareCell.append(meter, element("span", "", `${Math.round(share * 100)}%`));
-    row.append(element("td", "", KEY_NAMES[key] ?? key), element("td", "", String(count)), shareCell);
+    const sentTo = element("td", "", destinations.map((destination) => DESTINATION_NAMES[destination] ?? destination).join(", "));
+    row.append(element("td", "", KEY_NAMES[key] ?? key), sentTo, element("td", "", String(count)), shareCell);
     return row;
   }));
   $("hints").replaceChildren(...coverage.hints.map((hint) => element("li", "", hint.message)));
@@ -406,12 +462,14 @@ function renderEvents(answer) {
   $("events").querySelector("tbody").replaceChildren(...events.map((event) => {
     const row = element("tr");
     row.dataset.eventId = event.eventId;
+    row.dataset.destination = event.destination;
     const keys = element("td");
     const chips = element("span", "keys");
     chips.append(...event.matchKeys.map((key) => element("span", "key", key)));
     keys.append(chips);
     row.append(
       element("td", "", new Date(event.receivedAt).toLocaleTimeString()),
+      element("td", "destination", DESTINATION_NAMES[event.destination] ?? event.destination),
       element("td", "", event.event),
       element("td", "", event.eventId),
       keys,
@@ -423,6 +481,26 @@ function renderEvents(answer) {
   banner("");
 }
 
+/// One card per destination on the pixel's page: its status in the server's words, its Test-mode badge, its
+/// event counts.
+function renderDestinations(pixel) {
+  const parts = [];
+  if (pixel.tiktok) parts.push(["tiktok", `TikTok ${pixel.tiktok.pixelCode}`, pixel.tiktok, cardState(pixel)]);
+  if (pixel.meta) parts.push(["meta", `Meta ${pixel.meta.pixelID}`, pixel.meta, metaState(pixel.meta)]);
+  $("destinations").replaceChildren(...parts.map(([destination, title, part, [colour, status]]) => {
+    const item = element("li", colour);
+    item.dataset.destination = destination;
+    const head = element("p", "name", title);
+    if (part.testEventCode) head.append(" ", element("span", "badge test-mode", "Test mode"));
+    const counts = part.events
+      ? `${part.events.queued} queued · ${part.events.sent} sent · ${part.events.failed} failed · ${part.events.expired} expired`
+      : "";
+    item.append(head, element("p", "status", status), element("p", "hint", counts));
+    return item;
+  }));
+  if (!parts.length) $("destinations").append(element("li", "grey", "No destination: edit the pixel to add TikTok or Meta."));
+}
+
 function openDetail(id) {
   $("detail-title").textContent = id;
   $("snippet").textContent = "";
@@ -430,8 +508,13 @@ function openDetail(id) {
   for (const table of ["coverage", "events"]) $(table).querySelector("tbody").replaceChildren();
   $("hints").replaceChildren();
   $("install").replaceChildren();
+  $("destinations").replaceChildren();
   show("detail");
-  poll(EVENTS_REFRESH_MS, async () => renderEvents(await api("GET", pixelPath(id, "/events"))));
+  poll(EVENTS_REFRESH_MS, async () => {
+    const [pixel, events] = await Promise.all([api("GET", pixelPath(id)), api("GET", pixelPath(id, "/events"))]);
+    renderDestinations(pixel);
+    renderEvents(events);
+  });
 }
 
 $("copy-snippet").addEventListener("click", async () => {

@@ -201,13 +201,16 @@ def test_events_sent_from_the_demo_page_appear_with_their_event_ids_and_keys(pag
     lead = next(e for e in demo if e["event"] == "Lead")
     assert lead["event_id"] == browser_event_id, "one event_id for the browser pixel and the server copy"
     lead_row = page.locator(f'#events tbody tr[data-event-id="{lead["event_id"]}"]')
-    expect(lead_row.locator("td").nth(1)).to_have_text("Lead")
+    expect(lead_row.locator("td").nth(1)).to_have_text("TikTok")
+    expect(lead_row.locator("td").nth(2)).to_have_text("Lead")
     expect(lead_row.locator(".key")).to_have_text(["email", "phone", "ttp", "ip", "user_agent"])
-    expect(lead_row.locator("td").nth(4)).to_have_text(re.compile(r"^sent · request_id req-\d+$"))
+    expect(lead_row.locator("td").nth(5)).to_have_text(re.compile(r"^sent · request_id req-\d+$"))
 
     # Coverage: one event in len(demo) carried an email.
     share = f"{round(100 / len(demo))}%"
-    expect(page.locator('#coverage tr[data-key="email"] td').nth(1)).to_have_text("1")
+    expect(page.locator('#coverage tr[data-key="email"] td').nth(1)).to_have_text("TikTok, Meta")
+    expect(page.locator('#coverage tr[data-key="email"] td').nth(2)).to_have_text("1")
+    expect(page.locator('#coverage tr[data-key="fbp"]')).to_have_count(0)
     expect(page.locator('#coverage tr[data-key="email"] .share span')).to_have_text(share)
     expect(page.locator('#coverage tr[data-key="user_agent"] .share span')).to_have_text("100%")
     expect(page.locator("#coverage-summary")).to_have_text(re.compile(rf"^{len(demo)} server-side events since "))
@@ -297,3 +300,72 @@ def test_the_install_snippet_names_the_public_url_when_one_is_set(page):
         expect(page.locator("#snippet")).to_have_text('<script src="https://edge.example.com/p/demo/pb.js"></script>')
     finally:
         server.close()
+
+
+META_ID = "1234567890123456"
+META_TOKEN = "EAAB" + "m3ta" * 30
+
+
+def test_a_pixel_with_meta_has_a_card_per_destination_with_its_own_status_and_test_mode(page, browser, api, pages):
+    """Issue 21: the Meta destination in the console, as TikTok's is: its fields in the editor, its status on
+    the card (save-and-verify against the fake Graph API, which judges tokens as Meta does), its Test-mode
+    badge, a card per destination on the pixel's page, each copy's destination in the recent events and
+    Meta's match keys in the coverage."""
+    from servers import FakeGraphAPI
+    graph = FakeGraphAPI(META_ID, META_TOKEN)
+    port = free_port()
+    server = PixelEdge("--demo", "--tiktok-api-base", api.base, "--meta-api-base", graph.base, "--forward-window-ms", "50",
+                       "--events-js-url", f"http://127.0.0.1:{port}/events-stub.js",
+                       "--fbevents-js-url", f"http://127.0.0.1:{port}/fbevents-stub.js", port=port,
+                       environment={"PIXELEDGE_ADMIN_TOKEN": ADMIN_TOKEN})
+    try:
+        log_in(page, server)
+        fill_new_pixel(page, "both", CODE, GOOD_TOKEN)
+        page.fill("#f-meta-pixel-id", f" {META_ID} ")
+        page.fill("#f-meta-access-token", "EAAB-not-the-right-token-at-all")
+        page.click("#save")
+        both = card(page, "both")
+        # TikTok accepted, Meta refused the token: the card is red, and Meta's line says what to do.
+        expect(both).to_have_class(re.compile(r"\bred\b"))
+        expect(both.locator(".card-status")).to_have_text("TikTok accepted the last test or batch.")
+        expect(both.locator(".card-meta")).to_have_class(re.compile(r"\bred\b"))
+        expect(both.locator(".meta-status")).to_contain_text("Meta rejected the access token")
+        expect(both.locator(".meta-status")).to_contain_text("Generate a new one in Events Manager")
+        expect(both.locator(".meta-name")).not_to_contain_text("EAAB-not-the-right")
+
+        both.locator(".edit").click()
+        page.fill("#f-meta-access-token", META_TOKEN)
+        page.fill("#f-meta-test-event-code", "TEST4242")
+        page.click("#save")
+        expect(both).to_have_class(re.compile(r"\bgreen\b"))
+        expect(both.locator(".meta-status")).to_have_text("Meta accepted the last test or batch.")
+        expect(both.locator(".meta-test-mode")).to_be_visible()
+        expect(both.locator(".test-mode")).to_be_hidden()
+
+        both.locator(".test-meta").click()
+        expect(both.locator(".meta-status")).to_have_text("Meta accepted the last test or batch.")
+        assert graph.requests[-1]["body"]["test_event_code"] == "TEST4242"
+
+        both.locator(".open").click()
+        destinations = page.locator("#destinations li")
+        expect(destinations).to_have_count(2)
+        expect(page.locator('#destinations li[data-destination="meta"]')).to_have_class(re.compile(r"\bgreen\b"))
+        expect(page.locator('#destinations li[data-destination="meta"] .test-mode')).to_be_visible()
+
+        site = browser.new_context().new_page()
+        site.goto(pages.add("/both.html", f"<!doctype html><head><script src='{server.base}/p/both/pb.js'></script></head><body>a site</body>"))
+        site.evaluate("pb('track', 'Lead')")
+        site.wait_for_function("window.__fbeventsStub && __fbeventsStub.sent.some(r => r.ev === 'Lead')")
+        event_id = site.evaluate("__fbeventsStub.sent.find(r => r.ev === 'Lead').eid")
+        site.context.close()
+        rows = page.locator(f'#events tbody tr[data-event-id="{event_id}"]')
+        expect(rows).to_have_count(2)
+        expect(page.locator(f'#events tbody tr[data-event-id="{event_id}"][data-destination="meta"] td').nth(1)).to_have_text("Meta")
+        expect(page.locator(f'#events tbody tr[data-event-id="{event_id}"][data-destination="meta"] td').nth(5)).to_have_text(
+            re.compile(r"^sent · fbtrace_id trace-ok$"))
+        expect(page.locator('#coverage tr[data-key="fbp"] td').nth(1)).to_have_text("Meta")
+        expect(page.locator('#coverage tr[data-key="ttclid"] td').nth(1)).to_have_text("TikTok")
+    finally:
+        server.close()
+        graph.close()
+
