@@ -152,6 +152,60 @@ def test_the_events_api_client_follows_no_redirect_with_the_token():
         elsewhere.close()
 
 
+META_ID = "1234567890123456"
+META_TOKEN = "EAAB" + "h0st" * 30
+
+
+@pytest.mark.parametrize("behaviour", ["trickle", "silent"])
+def test_a_meta_answer_that_never_completes_holds_neither_tiktoks_deliveries_nor_the_test_nor_sigterm(behaviour):
+    """Issue 21: Meta's Conversions API (or a proxy at --meta-api-base) that hangs. The same pixel's TikTok
+    copies go meanwhile, the Meta test is answered by its deadline, and SIGTERM is not held."""
+    meta = HostileRemote(lambda r: behaviour)
+    tiktok = HostileRemote(lambda r: "ok")
+    server = PixelEdge("--tiktok-api-base", tiktok.base, "--meta-api-base", meta.base, "--forward-window-ms", "50",
+                       environment={"PIXELEDGE_ADMIN_TOKEN": ADMIN},
+                       pixels={"shop": ["--tiktok-pixel-code", CODE, "--tiktok-access-token", FAST_TOKEN,
+                                        "--meta-pixel-id", META_ID, "--meta-access-token", META_TOKEN]})
+    try:
+        events(server, "shop", "m1")
+        eventually(lambda: len(meta.requests) >= 1, timeout=5, message="Meta's batch is in flight")
+        events(server, "shop", "m2")
+        eventually(lambda: any(b'"m2"' in r["body"] for r in tiktok.requests), timeout=5,
+                   message="TikTok's copies are delivered while Meta's answer hangs")
+        # The token travels in the Authorization header, never in the URL.
+        assert all(META_TOKEN not in r["line"] for r in meta.requests)
+        assert meta.requests[0]["fields"]["authorization"] == f"Bearer {META_TOKEN}"
+        started = time.monotonic()
+        status, _, body = request("POST", f"{server.base}/admin/pixels/shop/test?destination=meta", b"",
+                                  {"Authorization": f"Bearer {ADMIN}"}, timeout=60)
+        assert time.monotonic() - started < DEADLINE, "the connection test waited past its deadline"
+        result = json.loads(body)
+        assert result["ok"] is False and result["status"] == "unreachable" and result["destination"] == "meta", result
+        assert "--meta-api-base" in result["explanation"]
+        assert server.metric('pixeledge_events_forwarded_total{destination="meta"}') == 0
+        elapsed = timed_sigterm(server)
+        assert elapsed < DEADLINE + 2, f"SIGTERM took {elapsed:.1f} s"
+    finally:
+        server.close()
+        meta.close()
+        tiktok.close()
+
+
+def test_the_meta_client_follows_no_redirect_with_the_token():
+    elsewhere = HostileRemote(lambda r: "ok", host="127.0.0.2")
+    remote = HostileRemote(lambda r: ("redirect", elsewhere.base + "/v26.0/" + META_ID + "/events"))
+    server = PixelEdge("--meta-api-base", remote.base, "--forward-window-ms", "50",
+                       pixels={"shop": ["--meta-pixel-id", META_ID, "--meta-access-token", META_TOKEN]})
+    try:
+        events(server, "shop", "e1")
+        eventually(lambda: len(remote.requests) >= 2, timeout=10, message="the forwarder retried after the redirect")
+        assert elsewhere.requests == [], "nothing reached the redirect's target"
+    finally:
+        server.close()
+        remote.close()
+        elsewhere.close()
+
+
 @pytest.mark.parametrize("behaviour", ["trickle", "endless", "silent"])
 def test_a_purge_endpoint_that_never_completes_holds_no_configuration_change_nor_sigterm(behaviour):
     remote = HostileRemote(lambda r: behaviour)
