@@ -50,13 +50,15 @@ enum PixelText {
 
     static func table(_ pixels: [PixelConfig]) -> String {
         guard !pixels.isEmpty else { return "no pixels" }
-        let header = ["ID", "VERSION", "TIKTOK PIXEL CODE", "TOKEN", "TEST CODE", "UPDATED"]
+        let header = ["ID", "VERSION", "TIKTOK PIXEL CODE", "TOKEN", "TEST CODE", "META PIXEL ID", "META TOKEN", "UPDATED"]
         let rows = pixels.map { pixel -> [String] in
             let tiktok = pixel.tiktok
             let code = tiktok.map { $0.pixelCode.rawValue + ($0.isEnabled ? "" : " (disabled)") } ?? "-"
+            let meta = pixel.meta
             return [
                 pixel.id.rawValue, String(pixel.version), code, tiktok?.accessToken?.masked ?? "-",
-                tiktok?.testEventCode?.rawValue ?? "-", pixel.updatedAt.formatted(.iso8601),
+                tiktok?.testEventCode?.rawValue ?? "-", meta.map { $0.pixelID.rawValue + ($0.isEnabled ? "" : " (disabled)") } ?? "-",
+                meta?.accessToken?.masked ?? "-", pixel.updatedAt.formatted(.iso8601),
             ]
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }

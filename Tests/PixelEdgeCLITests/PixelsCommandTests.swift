@@ -211,6 +211,10 @@ import Testing
         #expect(created.standardOutput.contains("  meta test code:    TEST55\n"))
         #expect(!(created.standardOutput + created.standardError).contains("EAABcli"))
 
+        let list = try self.pixelEdge("pixels", "list")
+        #expect(list.standardOutput.contains("META PIXEL ID"))
+        #expect(list.standardOutput.split(separator: "\n")[1].contains("1234567890123456  ****6543"), "\(list.standardOutput)")
+
         let disabled = try self.pixelEdge("pixels", "set", "both", "--disable-meta")
         #expect(disabled.standardOutput.contains("  meta:              disabled\n"))
         #expect(disabled.standardError.contains("warning: Meta is disabled: the bundle loads no Meta code\n"))

@@ -248,6 +248,35 @@ import Testing
         }
     }
 
+    /// Meta's side of the same: `pixels set` asks Meta too (a read of the pixel, which records nothing),
+    /// `pixels show` says what Meta said, and `pixels test --destination meta` asks again.
+    @Test func theCLIVerifiesMetaAndShowsItsStatus() async throws {
+        let graph = FakeGraphAPI()
+        try await graph.run { base in
+            let directory = try TemporaryDirectory()
+            let database = directory.path("cli.sqlite")
+            let set = ["pixels", "set", "shop", "--meta-pixel-id", TestEnvironment.metaPixelID, "--meta-access-token", "EAAB-not-the-token-Meta-knows"]
+            let refused = try await CommandRunner.runDetached(set + ["--meta-api-base", base, "--database", database])
+            #expect(refused.status == 0, "saved, whatever Meta said")
+            #expect(refused.standardError.contains("warning: not verified (Meta): Meta rejected the access token (190: Error validating access token)."), "\(refused.standardError)")
+            let show = try await CommandRunner.runDetached(["pixels", "show", "shop", "--database", database])
+            #expect(show.standardOutput.contains("  conversions api:   invalid_access_token\n"), "\(show.standardOutput)")
+            #expect(show.standardOutput.contains("Generate a new one in Events Manager > Data sources > pixel \(TestEnvironment.metaPixelID) > Settings"))
+            #expect(!show.standardOutput.contains("events api:"), "no TikTok, no TikTok lines")
+            let good = ["pixels", "set", "shop", "--meta-access-token", TestEnvironment.metaAccessToken, "--meta-api-base", base, "--database", database]
+            let accepted = try await CommandRunner.runDetached(good)
+            #expect(accepted.standardOutput.contains("verified (Meta): Meta accepted the pixel ID \(TestEnvironment.metaPixelID) and the access token."), "\(accepted.standardOutput)")
+            #expect(graph.requests.map(\.method) == ["GET", "GET"])
+            let test = try await CommandRunner.runDetached(["pixels", "test", "shop", "--destination", "meta", "--meta-api-base", base, "--json", "--database", database])
+            #expect(test.status == 0)
+            #expect(test.standardOutput.contains(#""destination" : "meta""#))
+            let wrongVersion = try await CommandRunner.runDetached(["pixels", "test", "shop", "--meta-api-version", "26", "--database", database])
+            #expect(wrongVersion.status == 64)
+            #expect(wrongVersion.standardError.contains("--meta-api-version must be a Graph API version such as v26.0"), "\(wrongVersion.standardError)")
+            #expect(!(refused.standardOutput + refused.standardError + accepted.standardOutput + show.standardOutput).contains(TestEnvironment.metaAccessToken))
+        }
+    }
+
     /// The list comes in pages (a console over 100,000 pixels reads one, not the store), searchable by id or
     /// Pixel Code, each pixel with its status; a bad parameter is refused naming it.
     @Test func theListComesInPagesAndCanBeSearched() async throws {
