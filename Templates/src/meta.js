@@ -68,5 +68,5 @@ export function trackMeta(config, event, properties, eventID, extras) {
     // A base code before pb.js has queued its page view for fbevents.js, not there yet: it takes our id.
     if (!fbq.callMethod) fbq.queue = fbq.queue.map((call) => ownPageView(call, eventID));
     send("trackSingle", "PageView", {});
-  } else extras.then((module) => module && send(...module.metaEvent(event, properties)));
+  } else extras.then((module) => module && send(...module.metaEvent(event, properties))).catch(() => {});
 }

@@ -119,7 +119,8 @@ function start(config) {
         else pixel().track(event, browserProperties, { event_id: eventID });
       }
       const copy = { event, event_id: eventID, properties, ...visitor };
-      if (FEATURE_COLLECT) FEATURE_META ? stored.then(() => send(copy)) : send(copy);
+      // (Out of the chain, whose catch would otherwise not see it: nothing may reject unhandled.)
+      if (FEATURE_COLLECT) FEATURE_META ? stored.then(() => send(copy)).catch(() => {}) : send(copy);
     });
 
     // One page view per page (see routes.js), named Pageview on the server side. Its event_id is shared by

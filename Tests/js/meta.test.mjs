@@ -153,6 +153,27 @@ describe("Meta loader", () => {
   });
 });
 
+describe("Meta never breaks the page", () => {
+  test("a property object that cannot be sent rejects nothing unhandled, and the next event goes", async () => {
+    const rejections = [];
+    const onRejection = (reason) => rejections.push(reason);
+    process.on("unhandledRejection", onRejection);
+    try {
+      const page = await loaded("both");
+      page.run("const cyclic = {}; cyclic.self = cyclic; pb('track', 'Lead', cyclic); pb('track', 'Contact')");
+      await page.settled();
+      page.advance(3000);
+      await page.settled();
+      await new Promise((next) => setImmediate(next));
+      assert.deepEqual(rejections, []);
+      assert.equal(page.copies("Contact").length, 1);
+      assert.equal(page.meta("Contact").length, 1);
+    } finally {
+      process.off("unhandledRejection", onRejection);
+    }
+  });
+});
+
 describe("_fbp and _fbc", () => {
   test("fbclid becomes _fbc, its case kept; the same fbclid keeps its creation time, a new one replaces it", async () => {
     const jar = new CookieJar();
