@@ -44,6 +44,13 @@ public final class PixelEdgeMetrics: Sendable {
         // Counts kept by the cache and the updater, read when /metrics is asked: gauges that only grow.
         self.bundlesEvicted = CoreMetrics.Gauge(label: "pixeledge_bundle_cache_evictions_total", factory: factory)
         self.bundlesRendered = CoreMetrics.Gauge(label: "pixeledge_bundle_renders_total", factory: factory)
+        // At zero from the start, so that the alert rules and the dashboard (Operations/) find them before the
+        // first event is forwarded or expires.
+        for destination in ["tiktok", "meta"] {
+            CoreMetrics.Counter(label: "pixeledge_events_forwarded_total", dimensions: [("destination", destination)], factory: factory).increment(by: 0)
+        }
+        CoreMetrics.Counter(label: "pixeledge_events_expired_total", factory: factory).increment(by: 0)
+        CoreMetrics.Counter(label: "pixeledge_failed_events_expired_total", factory: factory).increment(by: 0)
     }
 
     /// The pixel directory and the bundle cache as they are now.
