@@ -36,6 +36,8 @@ public struct PixelEdgeServer: Sendable {
     let admission: Admission
     /// Sends the CDN's purges, queued by the updater, when `--purge-url` is set.
     let purger: CDNPurger?
+    /// Sampled request logging, for both of the server's paths.
+    let requestLog: RequestLog
     let logger: Logger
 
     public var store: any PixelStore { self.backend.pixels }
@@ -52,6 +54,7 @@ public struct PixelEdgeServer: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
+        self.requestLog = RequestLog(rate: configuration.requestLogRate, logger: logger)
         self.backend = try StoreBackend.open(configuration.database, node: configuration.relay.forwarder.node, logger: logger)
         let templates = try BundleTemplates(directory: configuration.templatesDirectory)
         self.cache = BundleCache(limit: configuration.bundleCacheSize)
@@ -144,7 +147,8 @@ public struct PixelEdgeServer: Sendable {
                 ),
                 administration: self.configuration.adminToken.map { .init(token: $0, pixels: self.administration) },
                 publicDirectory: self.configuration.publicDirectory,
-                servesDemoFiles: self.configuration.demo
+                servesDemoFiles: self.configuration.demo,
+                requestLog: self.requestLog
             ),
             logger: self.logger
         ).makeRouter()
@@ -158,7 +162,10 @@ public struct PixelEdgeServer: Sendable {
         let connections = ConnectionRegistry(limit: self.configuration.connections.maximumConnections, metrics: self.metrics)
         var app = Application(
             router: self.makeRouter(),
-            server: .bundleFastPath(cache: self.cache, metrics: self.metrics, settings: self.configuration.connections, registry: connections),
+            server: .bundleFastPath(
+                cache: self.cache, metrics: self.metrics, settings: self.configuration.connections, registry: connections,
+                requestLog: self.requestLog.every > 0 ? self.requestLog : nil
+            ),
             configuration: .init(
                 address: .hostname(self.configuration.host, port: self.configuration.port),
                 serverName: "PixelEdge",

@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     /// Where sites load bundles from (`https://edge.example.com`, perhaps with a path prefix; no trailing
     /// slash), for the install tag the console shows; nil: the console's own address.
     public var publicURL: String?
+    /// The share of requests logged (`--log-requests`), from 0 (none: the default) to 1 (every one).
+    public var requestLogRate: Double
 
     public init(
         host: String = "127.0.0.1",
@@ -46,7 +48,8 @@ public struct ServerConfiguration: Sendable {
         demo: Bool = false,
         threads: Int? = nil,
         connections: ConnectionSettings = .init(),
-        publicURL: String? = nil
+        publicURL: String? = nil,
+        requestLogRate: Double = 0
     ) {
         self.host = host
         self.port = port
@@ -63,6 +66,7 @@ public struct ServerConfiguration: Sendable {
         self.threads = threads ?? min(256, ProcessorAffinity.count)
         self.connections = connections
         self.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.requestLogRate = requestLogRate
     }
 
     /// Every default, for the command line's help and flags.
@@ -83,6 +87,9 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError(field: "threads", message: "must be between 1 and 256")
         }
         try self.relay.validate()
+        guard (0...1).contains(self.requestLogRate) else {
+            throw ConfigurationError(field: "log-requests", message: "must be a share of requests from 0 (none) to 1 (every one), not \(self.requestLogRate)")
+        }
         guard self.bundleCacheSize >= Self.minimumBundleCacheSize else {
             throw ConfigurationError(field: "bundle-cache-size", message: "must be at least 1M (about 150 bundles), not \(self.bundleCacheSize) bytes")
         }

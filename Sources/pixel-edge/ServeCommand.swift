@@ -141,6 +141,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("log-format"), help: "text (swift-log's lines) or json (one object per line, for a log pipeline).")
+    var logFormat = "text"
+
+    @Option(name: .customLong("log-requests"), help: "The share of requests logged, from 0 (none) to 1 (every one), e.g. 0.01.")
+    var logRequests = 0.0
+
     /// The checks of what only the command line has (URLs, headers, the log level); then the ranges, which
     /// are the library's (`ServerConfiguration.validate()`), reported with the option's name.
     func validate() throws {
@@ -149,6 +155,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         for header in self.purgeHeaders where Self.header(header) == nil {
             throw ValidationError("--purge-header must look like 'Name: value'")
+        }
+        guard ["text", "json"].contains(self.logFormat) else {
+            throw ValidationError("--log-format must be text or json, not \(self.logFormat)")
         }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not \(self.logLevel)")
@@ -239,11 +248,16 @@ struct ServeCommand: AsyncParsableCommand {
                 maximumConnections: self.maxConnections ?? ConnectionSettings.defaultMaximumConnections,
                 drainTimeout: .seconds(self.drainTimeout)
             ),
-            publicURL: self.publicURL
+            publicURL: self.publicURL,
+            requestLogRate: self.logRequests
         )
     }
 
     func run() async throws {
+        // Once per process, before any logger is made (Hummingbird's included).
+        if self.logFormat == "json" {
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+        }
         var logger = Logger(label: "pixel-edge")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
         // Before the default connection limit is worked out from it.

@@ -25,10 +25,12 @@ public struct PixelEdgeRoutes: Sendable {
         public var publicDirectory: String
         /// `--demo`: the demo's stand-in for TikTok's SDK is served too.
         public var servesDemoFiles: Bool
+        /// Sampled request logging; nil (or a rate of 0) logs none.
+        public var requestLog: RequestLog?
 
         public init(
             cache: BundleCache, updater: BundleCacheUpdater, store: any PixelStore, health: StoreHealth, metrics: PixelEdgeMetrics,
-            collect: Collect, administration: Administration?, publicDirectory: String, servesDemoFiles: Bool
+            collect: Collect, administration: Administration?, publicDirectory: String, servesDemoFiles: Bool, requestLog: RequestLog? = nil
         ) {
             self.cache = cache
             self.updater = updater
@@ -39,6 +41,7 @@ public struct PixelEdgeRoutes: Sendable {
             self.administration = administration
             self.publicDirectory = publicDirectory
             self.servesDemoFiles = servesDemoFiles
+            self.requestLog = requestLog
         }
     }
 
@@ -80,6 +83,7 @@ public struct PixelEdgeRoutes: Sendable {
     public func makeRouter() -> Router<PixelEdgeRequestContext> {
         let parts = self.parts
         let router = Router(context: PixelEdgeRequestContext.self)
+        if let log = parts.requestLog, log.every > 0 { router.add(middleware: RequestLogMiddleware(log: log)) }
         router.add(middleware: ErrorResponseMiddleware(logger: self.logger))
         router.add(middleware: BundleMiddleware(responder: BundleResponder(cache: parts.cache), updater: parts.updater, metrics: parts.metrics))
         // pb-extras.js answers as a bundle does: encodings, ETags, conditional requests, cache policy.

@@ -25,16 +25,18 @@ public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
     let metrics: PixelEdgeMetrics
     let settings: ConnectionSettings
     let registry: ConnectionRegistry
+    let requestLog: RequestLog?
 
     public init(
         responder: @escaping HTTPChannelHandler.Responder, cache: BundleCache, metrics: PixelEdgeMetrics, settings: ConnectionSettings,
-        registry: ConnectionRegistry
+        registry: ConnectionRegistry, requestLog: RequestLog? = nil
     ) {
         self.responder = responder
         self.cache = cache
         self.metrics = metrics
         self.settings = settings
         self.registry = registry
+        self.requestLog = requestLog
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -43,7 +45,7 @@ public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(connection)
             try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-            try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, connection: connection))
+            try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, connection: connection, requestLog: self.requestLog))
             try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
             try pipeline.addHandler(ForwardedResponseTracker(connection: connection))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
@@ -59,10 +61,10 @@ public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
 extension HTTPServerBuilder {
     /// HTTP/1 with the bundle fast path and PixelEdge's connection handling (see `BundleFastPathChannel`).
     public static func bundleFastPath(
-        cache: BundleCache, metrics: PixelEdgeMetrics, settings: ConnectionSettings, registry: ConnectionRegistry
+        cache: BundleCache, metrics: PixelEdgeMetrics, settings: ConnectionSettings, registry: ConnectionRegistry, requestLog: RequestLog? = nil
     ) -> HTTPServerBuilder {
         .init { responder in
-            BundleFastPathChannel(responder: responder, cache: cache, metrics: metrics, settings: settings, registry: registry)
+            BundleFastPathChannel(responder: responder, cache: cache, metrics: metrics, settings: settings, registry: registry, requestLog: requestLog)
         }
     }
 }

@@ -43,10 +43,14 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var isDiscarding = false
     private var needsFlush = false
 
-    init(cache: BundleCache, metrics: PixelEdgeMetrics, connection: ConnectionGuard) {
+    /// Sampled request logging (`--log-requests`): off, one branch per request.
+    private let requestLog: RequestLog?
+
+    init(cache: BundleCache, metrics: PixelEdgeMetrics, connection: ConnectionGuard, requestLog: RequestLog? = nil) {
         self.cache = cache
         self.metrics = metrics
         self.connection = connection
+        self.requestLog = requestLog
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -166,6 +170,10 @@ final class BundleFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         self.needsFlush = true
         self.metrics.bundleResponded(status: notModified ? 304 : 200)
+        if let log = self.requestLog, log.isSampled() {
+            // Answered from memory as the head was read: no time worth measuring.
+            log.log(method: head.method.rawValue, path: path, status: notModified ? 304 : 200, duration: .zero)
+        }
         return .answered
     }
 }
