@@ -97,11 +97,14 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.run() }
                 defer { group.cancelAll() }
-                try await database.transaction { connection in
+                // The schema as it was before destinations: the migrations up to it, in one transaction (as long
+                // as `migrate()` allows its own: a loaded machine takes more than the default 5 s for the DDL).
+                let before = PostgresDatabase.migrations.prefix { $0.0 != "destinations-v1" }
+                try await database.transaction(timeout: .seconds(60)) { connection in
                     try await connection.query(
                         "CREATE TABLE schema_migration (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: database.logger
                     )
-                    for (name, statements) in PostgresDatabase.migrations where name != "destinations-v1" {
+                    for (name, statements) in before {
                         for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: database.logger) }
                         try await connection.query("INSERT INTO schema_migration (name) VALUES (\(name))", logger: database.logger)
                     }
