@@ -12,4 +12,12 @@ struct AgeOption: ExpressibleByArgument, Sendable {
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// As it would be written: the largest unit that divides it (`48h`, `5m`), for help and `--print-config`.
+    var defaultValueDescription: String {
+        for (unit, size) in [("d", 86400.0), ("h", 3600), ("m", 60)] where self.seconds >= size && self.seconds.truncatingRemainder(dividingBy: size) == 0 {
+            return "\(Int(self.seconds / size))\(unit)"
+        }
+        return self.seconds == self.seconds.rounded() ? "\(Int(self.seconds))s" : "\(self.seconds)s"
+    }
 }

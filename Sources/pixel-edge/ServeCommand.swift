@@ -144,12 +144,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-format"), help: "text (swift-log's lines) or json (one object per line, for a log pipeline).")
     var logFormat = "text"
 
+    @Flag(name: .customLong("print-config"), help: "Print the effective configuration, each value with its source (flag, environment, file, default), secrets masked, and exit.")
+    var printConfig = false
+
     @Option(name: .customLong("log-requests"), help: "The share of requests logged, from 0 (none) to 1 (every one), e.g. 0.01.")
     var logRequests = 0.0
 
     /// The checks of what only the command line has (URLs, headers, the log level); then the ranges, which
     /// are the library's (`ServerConfiguration.validate()`), reported with the option's name.
     func validate() throws {
+        // A token file that cannot be read, or both the token and its file: refused before starting.
+        _ = try ServeEnvironment().adminToken()
         if let purgeURL, let problem = URLOption.problem(with: purgeURL, allowRelative: false) {
             throw ValidationError("--purge-url \(problem)")
         }
@@ -236,7 +241,7 @@ struct ServeCommand: AsyncParsableCommand {
             purge: self.purgeURL.map { url in
                 CDNPurger.Settings(url: url, method: self.purgeMethod, headers: self.purgeHeaders.compactMap(Self.header))
             },
-            adminToken: AdminToken.fromEnvironment(),
+            adminToken: self.adminToken.map(AdminToken.init),
             reloadInterval: .milliseconds(self.reloadIntervalMilliseconds),
             demo: self.demo,
             threads: self.threads,
@@ -253,7 +258,16 @@ struct ServeCommand: AsyncParsableCommand {
         )
     }
 
+    /// `PIXELEDGE_ADMIN_TOKEN`, or the file `PIXELEDGE_ADMIN_TOKEN_FILE` names (read by `validate()`).
+    private var adminToken: String? {
+        try? ServeEnvironment().adminToken()
+    }
+
     func run() async throws {
+        if self.printConfig {
+            print(try ServeConfigurationReport.text(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: ServeEnvironment()))
+            return
+        }
         // Once per process, before any logger is made (Hummingbird's included).
         if self.logFormat == "json" {
             LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
