@@ -1,6 +1,5 @@
 public import Foundation
 import PixelEdgeCore
-import PixelEdgeRelay
 public import ServiceLifecycle
 
 /// Writes to the store now and then, so that `/readyz` notices a store that stopped taking writes (full
