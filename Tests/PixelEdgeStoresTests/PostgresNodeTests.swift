@@ -32,10 +32,11 @@ import Testing
                     let first = try await Self.listeners(writing)
                     try #require(first.count == 1)
 
-                    let saved = ContinuousClock.now
+                    // Only a NOTIFY can signal now (the feed has no poll, and its connection is up): no clock
+                    // needed, a missing signal ends at the deadline. (A bound of one second on it failed on a
+                    // loaded CI machine at 1.0001 s.)
                     _ = try await store.save(PixelEdit(pixelCode: .set(Self.code)), for: try PixelID(validating: "shop"))
                     #expect(await signals.next() != nil)
-                    #expect(ContinuousClock.now - saved < .seconds(1))
                     let seen = try await reader.changes(after: .zero).revision
 
                     // The listening connection dies; a change is made while the feed has none.
