@@ -163,6 +163,7 @@ export function runBundle(source, {
   extrasBlocked = false,
   sdkBlocked = false,
   fbeventsBlocked = false,
+  fbeventsConfigBlocked = false,
   language = "en-GB",
   scriptSrc = "https://edge.example.net/p/shop/pb.js",
 } = {}) {
@@ -268,7 +269,8 @@ export function runBundle(source, {
         }
         if (String(script.src).startsWith(FBEVENTS_JS) || String(script.src).startsWith(new URL("fbevents-config.js", FBEVENTS_JS).href)) {
           // Meta's pixel and its per-pixel config script (fbevents-stub.js, fbevents-config.js).
-          if (fbeventsBlocked) {
+          const isConfig = !String(script.src).startsWith(FBEVENTS_JS);
+          if (fbeventsBlocked || (isConfig && fbeventsConfigBlocked)) {
             script.onerror?.();
             continue;
           }

@@ -196,6 +196,13 @@ describe("_fbp and _fbc", () => {
     assert.equal(page.meta("PageView")[0].fbp, "fb.1.1796524117400.421151950958298220.AQYCAQAA");
   });
 
+  test("the pixel's config script blocked: the stand-in, as Meta's pixel, sends nothing; the server copy still leaves", async () => {
+    const page = await loaded("meta", { fbeventsConfigBlocked: true });
+    assert.equal(page.window.__fbeventsStub.loads, 1);
+    assert.equal(page.meta().length, 0);
+    assert.equal(page.copies("Pageview").length, 1);
+  });
+
   test("with fbevents.js blocked the server copy still leaves, with fbp", async () => {
     const page = await loaded("meta", { fbeventsBlocked: true });
     assert.equal(page.meta().length, 0);
