@@ -23,7 +23,8 @@
 // inserted at the grant, startMeta).
 export function loadMeta(config, shared) {
   let fbq = window.fbq;
-  if (!fbq) {
+  // (Not a function: not Meta's, whatever a page put under its name.)
+  if (typeof fbq != "function") {
     // A base code after pb.js finds this stub and stops (`if (f.fbq) return`), but its own calls come here:
     // its page view gets the page's event id (ownPageView), so that it is one page view with ours.
     fbq = window.fbq = function () {

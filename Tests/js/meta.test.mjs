@@ -174,6 +174,18 @@ describe("Meta never breaks the page", () => {
   });
 });
 
+describe("a page's own fbq that is not Meta's", () => {
+  test("a non-function window.fbq is replaced by the stub, and both pixels work", async () => {
+    const page = runBundle(bundles.both, { before: "window.fbq = 42; window._fbq = 42;" });
+    await page.start();
+    page.advance(3000);
+    await page.settled();
+    assert.equal(page.meta("PageView").length, 1);
+    assert.equal(page.tiktok("Pageview").length, 1);
+    assert.equal(page.copies("Pageview").length, 1);
+  });
+});
+
 describe("_fbp and _fbc", () => {
   test("fbclid becomes _fbc, its case kept; the same fbclid keeps its creation time, a new one replaces it", async () => {
     const jar = new CookieJar();
