@@ -1,6 +1,5 @@
 public import Foundation
 public import PixelEdgeCore
-import PixelEdgeMetrics
 
 /// Asks a destination whether it accepts a pixel's credentials, and says, in plain words, what it answered
 /// and what to do about it. With a Test Event Code the question is one test event (it shows in the

@@ -19,20 +19,31 @@ public struct PixelDocument: Encodable, Sendable {
             try container.encode(self.accessToken, forKey: .accessToken)
             try container.encode(self.testEventCode, forKey: .testEventCode)
             try container.encode(self.enabled, forKey: .enabled)
-            if let delivery {
-                try container.encode(delivery.status, forKey: .status)
-                try container.encode(delivery.explanation, forKey: .explanation)
-                try container.encode(delivery.lastError, forKey: .lastError)
-                try container.encodeIfPresent(delivery.events, forKey: .events)
-            }
+            try self.delivery?.encode(into: &container)
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, DeliveryCodingKeys {
             case pixelCode, accessToken, testEventCode, enabled, status, explanation, lastError, events
         }
     }
 
+    /// The keys of a destination's document that carry its delivery (each destination has them).
+    protocol DeliveryCodingKeys: CodingKey {
+        static var status: Self { get }
+        static var explanation: Self { get }
+        static var lastError: Self { get }
+        static var events: Self { get }
+    }
+
     public struct Delivery: Sendable {
+        /// The delivery's fields in a destination's document, the same for every destination.
+        func encode<Key: DeliveryCodingKeys>(into container: inout KeyedEncodingContainer<Key>) throws {
+            try container.encode(self.status, forKey: .status)
+            try container.encode(self.explanation, forKey: .explanation)
+            try container.encode(self.lastError, forKey: .lastError)
+            try container.encodeIfPresent(self.events, forKey: .events)
+        }
+
         struct LastError: Encodable, Sendable {
             var code: Int?
             var message: String
@@ -98,16 +109,11 @@ public struct PixelDocument: Encodable, Sendable {
             try container.encode(self.testEventCode, forKey: .testEventCode)
             try container.encode(self.enabled, forKey: .enabled)
             try container.encode(self.automaticEvents, forKey: .automaticEvents)
-            if let delivery {
-                try container.encode(delivery.status, forKey: .status)
-                try container.encode(delivery.explanation, forKey: .explanation)
-                try container.encode(delivery.lastError, forKey: .lastError)
-                try container.encodeIfPresent(delivery.events, forKey: .events)
-            }
+            try self.delivery?.encode(into: &container)
             try container.encodeIfPresent(self.verification, forKey: .verification)
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, DeliveryCodingKeys {
             case pixelID, accessToken, testEventCode, enabled, automaticEvents, status, explanation, lastError, events, verification
         }
     }
