@@ -6,16 +6,29 @@
 import PackageDescription
 
 let targets = ["FuzzCollectBody", "FuzzAdminBody", "FuzzAcceptEncoding", "FuzzEntityTags", "FuzzPixelID", "FuzzTrustedProxies", "FuzzEventsAPIAnswer"]
+/// Differential: the fast path's request-head scanner against NIO's HTTP/1 decoder, the parser it must never contradict.
+let differentialTargets = ["FuzzRequestHead"]
 
 let package = Package(
     name: "PixelEdgeFuzz",
     platforms: [.macOS(.v15)],
-    products: targets.map { .executable(name: $0, targets: [$0]) },
-    dependencies: [.package(name: "PixelEdge", path: "../..")],
+    products: (targets + differentialTargets).map { .executable(name: $0, targets: [$0]) },
+    dependencies: [
+        .package(name: "PixelEdge", path: "../.."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
     targets: [
         .target(name: "FuzzerDriver"),
         .target(name: "FuzzSupport", dependencies: ["FuzzerDriver"]),
     ] + targets.map {
         .executableTarget(name: $0, dependencies: ["FuzzSupport", .product(name: "PixelEdgeCore", package: "PixelEdge")])
+    } + differentialTargets.map {
+        .executableTarget(
+            name: $0,
+            dependencies: [
+                "FuzzSupport", .product(name: "PixelEdgeCore", package: "PixelEdge"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ])
     }
 )

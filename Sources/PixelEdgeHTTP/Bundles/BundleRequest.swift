@@ -36,7 +36,7 @@ struct BundleRequest {
         case .ifMatch: Self.append(value, to: &self.ifMatch)
         case .ifModifiedSince: self.ifModifiedSince = self.ifModifiedSince ?? value
         case .ifUnmodifiedSince: self.ifUnmodifiedSince = self.ifUnmodifiedSince ?? value
-        case .host, .transferEncoding, .other: break
+        default: break
         }
     }
 

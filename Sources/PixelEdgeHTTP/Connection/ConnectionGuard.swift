@@ -47,6 +47,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     var mayAnswerDirectly: Bool { self.machine.mayAnswerDirectly }
     var isReadingRequest: Bool { self.machine.isReadingRequest }
+    var requestsRead: Int { self.machine.requestsRead }
+    var isClosing: Bool { self.machine.isClosing }
     func requestHeadRead(forwarded: Bool) { self.machine.requestHeadRead(forwarded: forwarded) }
     func requestEndRead() { self.machine.requestEndRead() }
     func requestRefused(_ refusal: ByteBuffer) { self.machine.requestRefused(refusal) }

@@ -77,6 +77,9 @@ struct ConnectionStateMachine {
     private var forwardedResponseStarted = false
     /// Between a request's head and its end.
     private(set) var isReadingRequest = false
+    /// Requests read to their end on this connection, by either path: `BundleHeadReader` checks that NIO's
+    /// decoder read exactly the one request it handed on.
+    private(set) var requestsRead = 0
     /// Whether the bytes being read completed a head or an end: they started one otherwise.
     private var finishedInRead = false
     /// No request after those already read will be answered, and their responses say `Connection: close`:
@@ -106,6 +109,7 @@ struct ConnectionStateMachine {
     mutating func requestEndRead() {
         self.isReadingRequest = false
         self.finishedInRead = true
+        self.requestsRead &+= 1
     }
 
     /// A head that cannot be read safely: nothing after it is read; `refusal` is written once the

@@ -20,7 +20,7 @@ enum RequestHeadCheck {
             switch field {
             case .host: self.hosts += 1
             case .transferEncoding: self.transferEncoding.append(value)
-            case .acceptEncoding, .ifNoneMatch, .ifMatch, .ifModifiedSince, .ifUnmodifiedSince, .other: break
+            default: break
             }
         }
     }

@@ -40,14 +40,33 @@ import Testing
         drainTimeout: .seconds(10), lingerTimeout: .seconds(2)
     )
 
-    func channel(responder: Responder = Responder()) throws -> EmbeddedChannel {
+    /// Counts the request heads NIO's decoder reads: those `BundleHeadReader` handed on.
+    final class DecodedHeads: ChannelInboundHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias InboundOut = HTTPServerRequestPart
+        var uris: [String] = []
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if case .head(let head) = self.unwrapInboundIn(data) { self.uris.append(head.uri) }
+            context.fireChannelRead(data)
+        }
+    }
+
+    /// A connection's pipeline as `BundleFastPathChannel` sets it up, with `decoded` after the decoder;
+    /// without `BundleHeadReader` if `headReader` is false, for comparisons.
+    func channel(
+        responder: Responder = Responder(), cache: BundleCache = BundleCache(limit: 1 << 20), decoded: DecodedHeads = DecodedHeads(),
+        headReader: Bool = true
+    ) throws -> EmbeddedChannel {
         let metrics = PixelEdgeMetrics()
         let connection = ConnectionGuard(settings: self.settings, registry: ConnectionRegistry(limit: 100, metrics: metrics), metrics: metrics)
         let channel = EmbeddedChannel()
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(connection)
+        if headReader { try pipeline.addHandler(BundleHeadReader(cache: cache, metrics: metrics, connection: connection)) }
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-        try pipeline.addHandler(BundleFastPathHandler(cache: BundleCache(limit: 1 << 20), metrics: metrics, connection: connection))
+        try pipeline.addHandler(decoded)
+        try pipeline.addHandler(BundleFastPathHandler(cache: cache, metrics: metrics, connection: connection))
         try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
         try pipeline.addHandler(ForwardedResponseTracker(connection: connection))
         try pipeline.addHandler(responder)

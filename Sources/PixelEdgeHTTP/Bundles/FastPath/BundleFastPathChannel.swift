@@ -9,14 +9,16 @@ public import PixelEdgeMetrics
 
 /// Hummingbird's HTTP/1 child channel with the bundle fast path in its pipeline:
 ///
-///     ConnectionGuard → request decoder → BundleFastPathHandler → response encoder
+///     ConnectionGuard → BundleHeadReader → request decoder → BundleFastPathHandler → response encoder
 ///         → ForwardedResponseTracker → HTTP types codec → Hummingbird's responder
 ///
-/// The guard sees the raw bytes first (timeouts, backpressure, how the connection ends); the fast path
-/// sits after the decoder, to read requests (refusing those that cannot be read safely), and before the
-/// encoder, so that the bytes it writes go to the socket as they are; what it passes on is handled by
-/// Hummingbird as usual. The fast path and the tracker report to `ConnectionGuard`, which owns the
-/// connection's state machine.
+/// The guard sees the raw bytes first (timeouts, backpressure, how the connection ends). `BundleHeadReader`
+/// answers plain requests for cached bundles from those bytes, and hands everything else to the decoder
+/// byte for byte; `BundleFastPathHandler` reads what the decoder makes of it (refusing the heads that
+/// cannot be read safely, answering bundle requests that were not plain) and sits before the encoder, so
+/// that the bytes it writes go to the socket as they are; what it passes on is handled by Hummingbird as
+/// usual. Both fast path handlers and the tracker report to `ConnectionGuard`, which owns the connection's
+/// state machine.
 public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
     public typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -44,6 +46,7 @@ public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
             let connection = ConnectionGuard(settings: self.settings, registry: self.registry, metrics: self.metrics)
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(connection)
+            try pipeline.addHandler(BundleHeadReader(cache: self.cache, metrics: self.metrics, connection: connection, requestLog: self.requestLog))
             try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
             try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, connection: connection, requestLog: self.requestLog))
             try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
