@@ -11,6 +11,8 @@
 ///   spaces and tabs (no obs-text, no control byte, no trailing whitespace, not whitespace alone), each
 ///   ended by CRLF; no line
 ///   folding; at most `maximumFields` of them;
+/// - no `Content-Length`, `Transfer-Encoding`, `Upgrade` or `Expect`: a request without a body, and only
+///   HTTP after it;
 /// - nothing before the request line (RFC 9112 §2.2 lets a server skip empty lines there; llhttp does,
 ///   this scanner leaves them to it), and the whole head, up to its empty line, within `maximumLength`.
 ///
@@ -32,19 +34,14 @@ public enum RequestHeadScanner {
 
     /// A head read in full. Ranges are offsets in the bytes scanned.
     public struct Head: Sendable, Equatable {
-        /// Bytes from the request line to the empty line, both included: the request's every byte when
-        /// `framesBody` is false (RFC 9112 §6.3: a request without Content-Length or Transfer-Encoding has
-        /// no body).
+        /// Bytes from the request line to the empty line, both included: the request's every byte (RFC 9112
+        /// §6.3: a request without Content-Length or Transfer-Encoding, which are not plain, has no body).
         public var length: Int
         public var method: Method
         public var target: Range<Int>
         /// 0 or 1, of HTTP/1.x.
         public var minorVersion: Int
         public var hostFields = 0
-        /// It has `Content-Length` or `Transfer-Encoding`.
-        public var framesBody = false
-        /// It has `Upgrade` or `Expect`: what follows the head may not be a request.
-        public var mayLeaveHTTP = false
         /// Every `Connection` field it has says exactly `keep-alive`.
         public var connectionIsKeepAlive = true
         /// It has a `Connection: keep-alive`.
@@ -56,16 +53,12 @@ public enum RequestHeadScanner {
             self.connectionIsKeepAlive && (self.minorVersion == 1 || self.asksKeepAlive)
         }
 
-        /// Its bytes are the whole request and the next request starts right after them: no body, nothing
-        /// but HTTP after it, and the connection kept open.
-        public var isWholeRequest: Bool {
-            !self.framesBody && !self.mayLeaveHTTP && self.keepsConnectionOpen
-        }
+        /// The next request starts right after its bytes.
+        public var isWholeRequest: Bool { self.keepsConnectionOpen }
 
-        /// HTTP/1.1, keeping the connection open, with exactly one `Host` (RFC 9112 §3.2), no body and
-        /// nothing that changes what the connection carries next.
+        /// HTTP/1.1, keeping the connection open, with exactly one `Host` (RFC 9112 §3.2).
         public var isPlainHTTP11Request: Bool {
-            self.minorVersion == 1 && self.connectionIsKeepAlive && self.hostFields == 1 && !self.framesBody && !self.mayLeaveHTTP
+            self.minorVersion == 1 && self.connectionIsKeepAlive && self.hostFields == 1
         }
     }
 
@@ -158,6 +151,16 @@ private struct Cursor {
             guard nameEnd < self.bytes.count else { return self.endOfBytes }
             // No name (a line folded or starting with whitespace), or anything but a colon right after it.
             guard nameEnd > nameStart, self.bytes[nameEnd] == UInt8(ascii: ":") else { return .notPlain }
+            let name = UnsafeRawBufferPointer(rebasing: self.bytes[nameStart..<nameEnd])
+            let kind = RequestField(name)
+            switch kind {
+            case .contentLength, .transferEncoding, .upgrade, .expect:
+                // A body (whose end only the decoder knows; llhttp also checks a length's digits as they
+                // arrive), or something other than HTTP after the head: the decoder's from here on.
+                return .notPlain
+            default:
+                break
+            }
             self.index = nameEnd + 1
             let valueStart = self.skip(while: { $0 == space || $0 == tab })
             // A value of whitespace alone: RFC 9110 §5.5 makes it empty, and parsers differ on that; not plain.
@@ -177,13 +180,9 @@ private struct Cursor {
             }
             fields += 1
             guard fields <= RequestHeadScanner.maximumFields else { return .notPlain }
-            let name = UnsafeRawBufferPointer(rebasing: self.bytes[nameStart..<nameEnd])
             let value = UnsafeRawBufferPointer(rebasing: self.bytes[valueStart..<valueEnd])
-            let kind = RequestField(name)
             switch kind {
             case .host: head.hostFields += 1
-            case .contentLength, .transferEncoding: head.framesBody = true
-            case .upgrade, .expect: head.mayLeaveHTTP = true
             case .connection:
                 if RequestField.equals(value, "keep-alive") { head.asksKeepAlive = true } else { head.connectionIsKeepAlive = false }
             default: break

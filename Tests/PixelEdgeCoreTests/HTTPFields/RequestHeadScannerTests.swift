@@ -56,18 +56,18 @@ import Testing
         #expect(try !self.head("GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").isPlainHTTP11Request)
         #expect(try !self.head("GET /x HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n\r\n").isPlainHTTP11Request)
         #expect(try self.head("GET /x HTTP/1.1\r\nHost: a\r\nconnection: Keep-Alive\r\n\r\n").isPlainHTTP11Request)
-        let body = try self.head("POST /collect HTTP/1.1\r\nHost: a\r\ncontent-length: 2\r\n\r\n{}")
-        #expect(body.framesBody && !body.isPlainHTTP11Request)
-        #expect(try self.head("GET /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n").framesBody)
-        #expect(try self.head("GET /x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n").mayLeaveHTTP)
-        #expect(try self.head("GET /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n").mayLeaveHTTP)
+        // A body, or something other than HTTP after the head: the decoder's, from the field's name on.
+        for field in ["content-length: 2", "Content-Length: G", "Transfer-Encoding: chunked", "Upgrade: websocket", "Expect: 100-continue"] {
+            #expect(self.scan("POST /collect HTTP/1.1\r\nHost: a\r\n\(field)\r\n\r\n{}").outcome == .notPlain)
+            #expect(self.scan("POST /collect HTTP/1.1\r\nHost: a\r\n\(field.prefix { $0 != ":" }):").outcome == .notPlain)
+        }
         // What follows a request is another only on a connection kept open.
         #expect(try self.head("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").isWholeRequest)
         #expect(try self.head("OPTIONS /collect HTTP/1.1\r\nHost: a\r\n\r\n").isWholeRequest)
         #expect(try !self.head("GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").isWholeRequest)
         #expect(try !self.head("GET /x HTTP/1.0\r\nHost: a\r\n\r\n").isWholeRequest)
         #expect(try self.head("GET /x HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n").isWholeRequest)
-        #expect(try !self.head("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n").isWholeRequest)
+
     }
 
     @Test(arguments: [

@@ -16,9 +16,9 @@ import PixelEdgeMetrics
 ///   412, a request behind one still being answered): exactly its bytes. Once the decoder has read that request to its end
 ///   (the connection's state machine counts it), the connection is at a request boundary again and the
 ///   next head is read here;
-/// - anything else (a body, an `Upgrade`, `Connection: close`, HTTP/1.0 without keep-alive, after which
-///   llhttp refuses what follows, a head that is not plain, or one that NIO did not read as exactly one
-///   request): the rest of the connection's bytes, since only NIO's parser knows where its
+/// - anything else (a head that is not plain, as one with a body or an `Upgrade`; `Connection: close` and
+///   HTTP/1.0 without keep-alive, after which llhttp refuses what follows; a request NIO did not read as
+///   exactly one): the rest of the connection's bytes, since only NIO's parser knows where its
 ///   requests end. Such a connection keeps `BundleFastPathHandler`, after the decoder.
 /// So the decoder sees every byte it would have seen without this handler, in order, and refuses what it
 /// refuses; `Tests/fuzz` (`FuzzRequestHead`) checks that the two read every plain head alike.
