@@ -53,7 +53,7 @@ public struct ConnectionTest: Sendable {
                 throw ConfigurationError(field: "meta.accessToken", message: "pixel \(pixel.id) has no Meta access token: the Conversions API needs one")
             }
             let answer = account.testEventCode != nil
-                ? await self.meta.send([(try? MetaServerEvent.json(for: event)) ?? "{}"], to: account)
+                ? await self.meta.send([MetaServerEvent.json(for: event)], to: account)
                 : await self.meta.readPixel(account)
             return Self.explain(answer.outcome, destination: .meta, platformID: meta.pixelID.rawValue, testEvent: account.testEventCode != nil, endpoint: self.meta.endpoint)
         default:
@@ -63,7 +63,7 @@ public struct ConnectionTest: Sendable {
             guard let account = self.tiktok.anyAccount(of: pixel) else {
                 throw ConfigurationError(field: "tiktok.accessToken", message: "pixel \(pixel.id) has no access token: the Events API needs one")
             }
-            let data = account.testEventCode != nil ? [(try? event.eventsAPIDataJSON()) ?? "{}"] : []
+            let data = account.testEventCode != nil ? [event.eventsAPIDataJSON()] : []
             let answer = await self.tiktok.send(data, to: account)
             return Self.explain(
                 answer.outcome, destination: .tiktok, platformID: tiktok.pixelCode.rawValue, testEvent: account.testEventCode != nil, endpoint: self.tiktok.endpoint

@@ -205,8 +205,9 @@ public struct EventForwarder<API: DestinationAPI>: Service {
             }
         }
         // What this pass neither delivered, retried nor failed (a pause, isolation calls used up) is due
-        // again at once, not when the lease runs out.
-        try await self.outbox.release(claimed)
+        // again at once, not when the lease runs out. (Only that: releasing the settled too cost a write
+        // transaction per pixel pass and an UPDATE per event, for rows already gone.)
+        try await self.outbox.release(claimed.filter { !pass.settled.contains($0.id) })
     }
 
     /// The pixel's due events, claimed for `claimLease`: no other forwarder sharing the store sends them
@@ -223,6 +224,12 @@ public struct EventForwarder<API: DestinationAPI>: Service {
         var isolationCalls: Int
         /// Set when the platform refused the pixel or could not be reached: nothing more is sent this pass.
         var isStopped = false
+        /// The outbox ids of the events this pass delivered, retried or failed.
+        var settled: Set<Int64> = []
+
+        mutating func settle(_ events: [OutboxEvent]) {
+            self.settled.formUnion(events.map(\.id))
+        }
     }
 
     /// The platform's refusal of a batch for its content (TikTok's 40002 ..., Meta's 100).
@@ -237,6 +244,7 @@ public struct EventForwarder<API: DestinationAPI>: Service {
         guard let refusal = try await self.send(events, pass: &pass) else { return }
         if events.count == 1 {
             try await self.fail(events, code: refusal.code, message: refusal.message, requestID: refusal.requestID, now: pass.now)
+            pass.settle(events)
         } else {
             try await self.outbox.markSuspect(events)
             try await self.isolate(events, dense: false, pass: &pass)
@@ -257,6 +265,7 @@ public struct EventForwarder<API: DestinationAPI>: Service {
             guard let refusal = try await self.send(part, pass: &pass) else { continue }
             if part.count == 1 {
                 try await self.fail(part, code: refusal.code, message: refusal.message, requestID: refusal.requestID, now: pass.now)
+                pass.settle(part)
             } else {
                 refused.append(part)
             }
@@ -279,6 +288,7 @@ public struct EventForwarder<API: DestinationAPI>: Service {
             try await self.outbox.delivered(events, to: DeliveryKey(pixel, self.destination), requestID: requestID, now: pass.now)
             self.depth.removed(events.count, of: pixel)
             self.metrics.eventsForwarded(events.count, destination: self.destination.rawValue, after: elapsed)
+            pass.settle(events)
             self.logger.debug("events delivered", metadata: ["pixel": "\(pixel)", "destination": "\(self.destination)", "count": "\(events.count)", "requestID": "\(requestID ?? "")"])
             return nil
         case .partiallyAccepted(let refusals, let code, let message, let requestID):
@@ -299,6 +309,7 @@ public struct EventForwarder<API: DestinationAPI>: Service {
                 guard let refusal = refused[event.id] else { continue }
                 try await self.fail([event], code: refusal.code ?? code, message: refusal.message, requestID: requestID, now: pass.now)
             }
+            pass.settle(events)
             return nil
         case .transient(let state, let code, let message, let requestID, let retryAfter):
             self.metrics.forwardAttempted(destination: self.destination.rawValue, taking: elapsed)
@@ -313,6 +324,7 @@ public struct EventForwarder<API: DestinationAPI>: Service {
             let delay = min(retryAfter ?? self.backoff(afterAttempts: attempts), EventsAPIAnswer.maximumRetryAfter)
             let failure = DeliveryStatus.Failure(code: code, message: message, requestID: requestID, at: pass.now)
             try await self.outbox.retry(events, after: delay, state: state, failure: failure)
+            pass.settle(events)
             pass.isStopped = true
             // Summed up once per pass (`unavailable`): an outage would otherwise log a line per pixel.
             self.unavailable.record(message)

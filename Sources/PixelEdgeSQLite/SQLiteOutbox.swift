@@ -64,9 +64,10 @@ public struct SQLiteOutbox: EventQueue {
     public func claim(for delivery: DeliveryKey, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent] {
         let until = now.addingTimeInterval(lease.seconds).unixMilliseconds
         return try await self.database.write(checkingFile: false) { db in
+            // Cached: a forwarder claims once or twice per pixel and pass, and compiling it cost more than running it.
             try Row.fetchAll(
-                db,
-                sql: """
+                db.cachedStatement(
+                    sql: """
                     UPDATE outbox_event SET claimed_until_ms = ?, claimed_by = ?
                     WHERE id IN (
                         SELECT id FROM outbox_event
@@ -74,7 +75,7 @@ public struct SQLiteOutbox: EventQueue {
                             AND suspect = ?
                         ORDER BY id LIMIT ?)
                     RETURNING *
-                    """,
+                    """),
                 arguments: [
                     until, owner, delivery.pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, now.unixMilliseconds, suspect, limit,
                 ]
@@ -85,8 +86,9 @@ public struct SQLiteOutbox: EventQueue {
     public func release(_ events: [OutboxEvent]) async throws {
         guard !events.isEmpty else { return }
         try await self.database.write(checkingFile: false) { db in
+            let release = try db.cachedStatement(sql: "UPDATE outbox_event SET claimed_until_ms = 0 WHERE id = ?")
             for event in events {
-                try db.execute(sql: "UPDATE outbox_event SET claimed_until_ms = 0 WHERE id = ?", arguments: [event.id])
+                try release.execute(arguments: [event.id])
             }
         }
     }
@@ -116,13 +118,12 @@ public struct SQLiteOutbox: EventQueue {
             for event in events {
                 try delete.execute(arguments: [event.id])
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     DELETE FROM sent_event WHERE pixel_id = ? AND id < coalesce(
                         (SELECT id FROM sent_event WHERE pixel_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?), -1)
-                    """,
-                arguments: [pixel.rawValue, pixel.rawValue, RecentEvent.keptPerPixel - 1]
-            )
+                    """
+            ).execute(arguments: [pixel.rawValue, pixel.rawValue, RecentEvent.keptPerPixel - 1])
             try db.execute(
                 sql: """
                     INSERT INTO delivery_status (pixel_id, destination, status, status_at_ms, last_request_id, sent_count) VALUES (?, ?, 'ok', ?, ?, ?)

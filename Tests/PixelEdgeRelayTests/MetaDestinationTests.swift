@@ -71,7 +71,7 @@ import Testing
         let pixel = try #require(try await self.store.pixel(self.shop))
         let destinations = EventCopies.destinations(of: pixel)
         #expect(destinations == [.tiktok, .meta])
-        try await self.outbox.append(try events.flatMap { try EventCopies.copies(of: $0, to: destinations) }, now: self.t0)
+        try await self.outbox.append(events.flatMap { EventCopies.copies(of: $0, to: destinations) }, now: self.t0)
     }
 
     func forwarders(tiktok: String, meta: String) -> (EventForwarder<EventsAPIClient>, EventForwarder<ConversionsAPIClient>) {

@@ -56,12 +56,12 @@ public struct QueuedEvent: Sendable {
     }
 
     /// The copy for TikTok's Events API.
-    public init(tiktok event: CollectedEvent) throws {
-        self.init(event: event, destination: .tiktok, data: try event.eventsAPIDataJSON())
+    public init(tiktok event: CollectedEvent) {
+        self.init(event: event, destination: .tiktok, data: event.eventsAPIDataJSON())
     }
 
     /// The copy for Meta's Conversions API.
-    public init(meta event: CollectedEvent) throws {
-        self.init(event: event, destination: .meta, data: try MetaServerEvent.json(for: event))
+    public init(meta event: CollectedEvent) {
+        self.init(event: event, destination: .meta, data: MetaServerEvent.json(for: event))
     }
 }

@@ -93,9 +93,7 @@ public struct CollectedEvent: Sendable, Equatable {
     }
 
     /// `eventsAPIData` as the outbox stores it: JSON, keys sorted, so that the same event is the same bytes.
-    public func eventsAPIDataJSON() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self.eventsAPIData), as: UTF8.self)
+    public func eventsAPIDataJSON() -> String {
+        self.eventsAPIData.jsonText
     }
 }

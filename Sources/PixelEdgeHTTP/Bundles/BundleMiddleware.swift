@@ -14,10 +14,15 @@ struct BundleMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let target = BundleRequestTarget(path: request.uri.path[...], query: request.uri.query?[...]) else {
             return try await next(request, context)
         }
-        var response = self.responder.respond(to: target, method: request.method, headers: request.headers)
-        // A miss may be a pixel whose first bundle is not rendered yet: the updater renders it now.
-        if response.status == .notFound, case .pixel(let text) = target, let id = PixelID(text), let bundle = await self.updater.bundle(for: id) {
+        let response: BundleResponse
+        // A miss may be a pixel whose first bundle is not rendered yet: the updater renders it now (and the
+        // 404 is built only for a pixel it does not have).
+        if request.method == .get || request.method == .head, case .pixel(let text) = target, let id = PixelID(text),
+            !self.responder.cache.contains(id), let bundle = await self.updater.bundle(for: id)
+        {
             response = BundleResponder.respond(with: bundle, method: request.method, headers: request.headers)
+        } else {
+            response = self.responder.respond(to: target, method: request.method, headers: request.headers)
         }
         self.metrics.bundleResponded(status: response.status.code)
         return Response(status: response.status, headers: response.fields, body: response.body.map { .init(byteBuffer: $0) } ?? .init())

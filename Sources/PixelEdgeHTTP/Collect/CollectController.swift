@@ -96,7 +96,7 @@ struct CollectController<Context: RemoteAddressRequestContext> {
             self.metrics.pageViewChecked(sdk: event.installCheck.sdk?.rawValue ?? "unknown", baseCode: event.installCheck.baseCode)
         }
         event.userAgent = request.headers[.userAgent].map { String(decoding: $0.utf8.prefix(Self.maximumUserAgentLength), as: UTF8.self) }
-        try await self.writer.store(event, copies: try EventCopies.copies(of: event, to: destinations))
+        try await self.writer.store(event, copies: EventCopies.copies(of: event, to: destinations))
         return true
     }
 }

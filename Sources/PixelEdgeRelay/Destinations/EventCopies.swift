@@ -13,11 +13,11 @@ public enum EventCopies {
     }
 
     /// The event as each of `destinations` receives it.
-    public static func copies(of event: CollectedEvent, to destinations: [DestinationID]) throws -> [QueuedEvent] {
-        try destinations.compactMap { destination in
+    public static func copies(of event: CollectedEvent, to destinations: [DestinationID]) -> [QueuedEvent] {
+        destinations.compactMap { destination in
             switch destination {
-            case .tiktok: try QueuedEvent(tiktok: event)
-            case .meta: try QueuedEvent(meta: event)
+            case .tiktok: QueuedEvent(tiktok: event)
+            case .meta: QueuedEvent(meta: event)
             default: nil
             }
         }

@@ -52,7 +52,7 @@ import Testing
         #expect(custom["content_ids"] == .array([.string("sku-1")]))
         #expect(data["data_processing_options"] == .array([.string("LDU")]))
         #expect(data["data_processing_options_country"] == .number(0))
-        let json = try MetaServerEvent.json(for: event)
+        let json = MetaServerEvent.json(for: event)
         #expect(json.hasPrefix(#"{"action_source":"website","custom_data":"#), "keys sorted: the same event is the same bytes")
     }
 

@@ -88,9 +88,7 @@ public enum MetaServerEvent {
     }
 
     /// `data(for:)` as the outbox stores it: JSON, keys sorted.
-    public static func json(for event: CollectedEvent) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(Self.data(for: event)), as: UTF8.self)
+    public static func json(for event: CollectedEvent) -> String {
+        Self.data(for: event).jsonText
     }
 }
