@@ -33,7 +33,9 @@ class FakeEventsAPI:
     # TikTok's answer to a revoked token (section 3 of the reference: HTTP 200, a non-zero code).
     REVOKED = {"code": 40105, "message": "Access token is incorrect or has been revoked."}
 
-    def __init__(self, delay=0.0):
+    def __init__(self, delay=0.0, keep_alive=False):
+        """keep_alive: answer in HTTP/1.1 and keep connections open, as TikTok's API does (the benchmarks
+        ask for it; the tests' default, HTTP/1.0 and a connection per request, also exercises reconnecting)."""
         self.requests = []
         self.in_flight = []
         self.condition = threading.Condition()
@@ -47,6 +49,8 @@ class FakeEventsAPI:
         api = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 request = {"path": self.path, "token": self.headers.get("Access-Token"), "body": body, "started": time.monotonic()}

@@ -7,6 +7,7 @@ import Testing
 @testable import PixelEdgeHTTP
 @testable import PixelEdgeAdministration
 @testable import PixelEdgeBundles
+@testable import PixelEdgeCore
 @testable import PixelEdgeMetrics
 @testable import PixelEdgeRelay
 @testable import PixelEdgeSQLite
@@ -75,6 +76,27 @@ import Testing
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body).contains("__eventsStub"))
             }
+        }
+    }
+
+    /// The shortcut for plain paths takes only paths that the full checks pass unchanged.
+    @Test func aPlainPathIsCanonicalAndItsOwnDecodedForm() {
+        typealias Files = PublicFilesMiddleware<BasicRequestContext, LocalFileSystem>
+        let plain = ["/", "/collect", "/p/shop/pb.js", "/admin/", "/a.b/c..d/.e/", "/~x/y_z-1"]
+        let notPlain = ["", "collect", "//admin", "/./admin", "/a/../b", "/a/.", "/a/..", "/%2Fadmin", "/a%00", "/a b", "/a\\b", "/caf\u{e9}", "/a//b"]
+        for path in plain {
+            #expect(Files.isPlain(path), "\(path)")
+            #expect(path.removingPercentEncodingLeniently() == path && Files.isCanonical(path, decoded: path), "\(path)")
+        }
+        for path in notPlain {
+            #expect(!Files.isPlain(path), "\(path)")
+        }
+        // Every path of the characters the shortcut knows, up to four long: plain only if canonical.
+        let alphabet = ["/", ".", "a", "-"]
+        var paths = ["/"]
+        for _ in 0..<4 { paths = paths + paths.flatMap { path in alphabet.map { path + $0 } } }
+        for path in Set(paths) where Files.isPlain(path) {
+            #expect(Files.isCanonical(path, decoded: path), "\(path)")
         }
     }
 }

@@ -12,7 +12,9 @@ public struct PageURL: Sendable, Equatable {
     public let wasRedacted: Bool
 
     public init(_ text: String) {
-        var page = Substring(text.prefix { $0 != "?" && $0 != "#" })
+        // Found on the bytes: a Character scan walks grapheme breaks, and this runs for every event.
+        let queryStart = text.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? text.endIndex
+        var page = text[..<queryStart]
         var prefix = ""
         if let schemeEnd = page.range(of: "://") {
             let authorityStart = schemeEnd.upperBound
@@ -24,6 +26,12 @@ public struct PageURL: Sendable, Equatable {
             prefix = String(page[..<authorityStart]) + authority
             page = page[authorityEnd...]
         }
+        // No `@`, no escape and fewer than 7 digits: no segment can hold an email address or a phone number.
+        guard Self.mayHoldPersonalData(page) else {
+            self.value = prefix + page
+            self.wasRedacted = false
+            return
+        }
         var redacted = false
         let segments = page.split(separator: "/", omittingEmptySubsequences: false).map { segment -> Substring in
             let decoded = String(segment).removingPercentEncodingLeniently()
@@ -33,6 +41,15 @@ public struct PageURL: Sendable, Equatable {
         }
         self.value = prefix + segments.joined(separator: "/")
         self.wasRedacted = redacted
+    }
+
+    private static func mayHoldPersonalData(_ path: Substring) -> Bool {
+        var digits = 0
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "@") || byte == UInt8(ascii: "%") { return true }
+            if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { digits += 1 }
+        }
+        return digits >= 7
     }
 }
 

@@ -20,8 +20,11 @@ struct PublicFilesMiddleware<Context: RequestContext, Provider: FileProvider>: R
     static var demoFiles: Set<String> { ["/events-stub.js", "/fbevents-stub.js", "/fbevents-config.js"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path.removingPercentEncodingLeniently()
-        if path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+        // Most paths (`/collect`, the routes) are plain: decoded, themselves, and canonical. Checked on their
+        // bytes first, since this runs before every route.
+        let isPlain = Self.isPlain(request.uri.path)
+        let path = isPlain ? request.uri.path : request.uri.path.removingPercentEncodingLeniently()
+        if !isPlain, path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
             throw APIError(.badRequest, field: "path", "the path holds a control character")
         }
         // `Public/admin/` is the console's: served by its own routes (with their security headers) when the
@@ -35,7 +38,7 @@ struct PublicFilesMiddleware<Context: RequestContext, Provider: FileProvider>: R
         // Only canonical paths reach the files: `//admin/index.html`, `/./admin/…` and `/%2Fadmin/…` name the
         // console's files to the file system (outside the routes and their CSP), and a directory's redirect
         // from `//admin` would be `Location: //admin/`, a protocol-relative URL to the host "admin".
-        guard Self.isCanonical(request.uri.path, decoded: path) else {
+        guard isPlain || Self.isCanonical(request.uri.path, decoded: path) else {
             // The console's routes answer only their own spelling, too.
             if Self.namesTheConsole(path) { throw APIError(.notFound, "no such file") }
             return try await next(request, context)
@@ -47,6 +50,35 @@ struct PublicFilesMiddleware<Context: RequestContext, Provider: FileProvider>: R
             throw APIError(.notFound, "no such file")
         }
         return response
+    }
+
+    /// Letters, digits, `-`, `_`, `.`, `~` and `/` only (no escape, no control character), starting with `/`,
+    /// without an empty segment but the last, nor a `.` or `..` segment: what `isCanonical` accepts and
+    /// decoding leaves as it is.
+    static func isPlain(_ path: String) -> Bool {
+        let bytes = path.utf8
+        guard bytes.first == UInt8(ascii: "/") else { return false }
+        var segmentLength = 0
+        var segmentDots = 0
+        for byte in bytes.dropFirst() {
+            switch byte {
+            case UInt8(ascii: "/"):
+                // An empty segment, `.` or `..`.
+                if segmentLength == 0 || segmentDots == segmentLength && segmentLength <= 2 { return false }
+                segmentLength = 0
+                segmentDots = 0
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                segmentLength += 1
+            case UInt8(ascii: "."):
+                segmentLength += 1
+                segmentDots += 1
+            default:
+                return false
+            }
+        }
+        // The last segment may be empty (`/`, `/dir/`), never `.` or `..`.
+        return !(segmentLength > 0 && segmentDots == segmentLength && segmentLength <= 2)
     }
 
     /// A path without empty, `.` or `..` segments, and no `/` or `\` that was percent-encoded.

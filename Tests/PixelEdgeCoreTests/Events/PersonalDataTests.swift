@@ -48,6 +48,7 @@ import Testing
         let page = PageURL("https://user:secret@shop.example/checkout?email=jane%40example.com#step-2")
         #expect(page.value == "https://shop.example/checkout")
         #expect(!page.wasRedacted)
+        #expect(PageURL("https://shop.example/caf\u{e9}#\u{e9}?x").value == "https://shop.example/caf\u{e9}")
     }
 
     @Test(arguments: [
@@ -56,6 +57,8 @@ import Testing
         ("https://shop.example/u/%2B14155550123", "https://shop.example/u/redacted-phone"),
         ("https://shop.example/call/415-555-0123/", "https://shop.example/call/redacted-phone/"),
         ("/relative/jane@example.com", "/relative/redacted-email"),
+        // Seven digits, the fewest a phone number has: the path is read segment by segment.
+        ("https://shop.example/call/555-0123", "https://shop.example/call/redacted-phone"),
     ])
     func redactsPathSegmentsWithPersonalData(_ url: String, _ expected: String) {
         let page = PageURL(url)
@@ -64,7 +67,9 @@ import Testing
     }
 
     @Test func keepsOrdinaryPaths() {
-        for url in ["https://shop.example/p/1234567890/red-shoes", "https://shop.example/blog/2026-11-26/sale", "https://shop.example/"] {
+        // (Six digits and no `@` or escape: kept without reading the segments.)
+        for url in ["https://shop.example/p/1234567890/red-shoes", "https://shop.example/blog/2026-11-26/sale", "https://shop.example/",
+                    "https://shop.example/call/55-0123", "https://shop.example/caf\u{e9}/\u{1F600}"] {
             #expect(PageURL(url) == PageURL(url))
             #expect(PageURL(url).value == url)
         }
