@@ -147,11 +147,11 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
                 return .read
             }
         }
-        guard head.isWholeRequest, let request = buffer.readSlice(length: head.length) else { return .handOnTheRest }
+        guard head.isWholeRequest, let wholeRequest = buffer.readSlice(length: head.length) else { return .handOnTheRest }
         // A request without a body is its head's bytes: once the decoder has read it to its end, and refused
         // nothing, the connection is at a boundary again.
         let requestsRead = self.connection.requestsRead
-        self.handOn(self.wrapInboundOut(request), context: context)
+        self.handOn(self.wrapInboundOut(wholeRequest), context: context)
         guard self.connection.requestsRead == requestsRead &+ 1, !self.connection.isReadingRequest, !self.connection.isClosing else {
             return .handOnTheRest
         }
