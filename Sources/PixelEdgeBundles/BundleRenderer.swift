@@ -24,7 +24,7 @@ public struct BundleRenderer: Sendable {
 
     /// What the bundle's JavaScript knows of its pixel. Everything here reaches the page, so nothing secret
     /// may be added: the access tokens and the Test Event Codes stay on the server.
-    struct ClientConfiguration: Encodable {
+    struct ClientConfiguration {
         /// The PixelEdge pixel id.
         var id: String
         /// The TikTok Pixel Code, when TikTok is connected and enabled.
@@ -43,11 +43,22 @@ public struct BundleRenderer: Sendable {
         /// Only when on: Meta's automatic events (button clicks, form matching) stay on.
         var metaAutomaticEvents: Bool?
 
-        /// One letter each: the literal is in every bundle, and its long names cost 31 bytes gzipped of a
-        /// 2,048-byte budget (Templates/src/pb.js lists them).
-        enum CodingKeys: String, CodingKey {
-            case id = "i", tiktok = "t", eventsJS = "j", collect = "c", spaPageViews = "s", phoneCountry = "p", limitedDataUse = "l"
-            case extras = "x", meta = "m", fbeventsJS = "f", metaAutomaticEvents = "a"
+        /// The literal the templates get. One letter a key: the literal is in every bundle, and its long
+        /// names cost 31 bytes gzipped of a 2,048-byte budget (Templates/src/pb.js lists them). Absent
+        /// values are left out.
+        var literal: JSONValue {
+            var object: [String: JSONValue] = ["i": .string(self.id)]
+            object["t"] = self.tiktok.map(JSONValue.string)
+            object["j"] = self.eventsJS.map(JSONValue.string)
+            object["c"] = self.collect.map(JSONValue.string)
+            object["s"] = self.spaPageViews.map(JSONValue.bool)
+            object["p"] = self.phoneCountry.map(JSONValue.string)
+            object["l"] = self.limitedDataUse.map(JSONValue.bool)
+            object["x"] = self.extras.map(JSONValue.string)
+            object["m"] = self.meta.map(JSONValue.string)
+            object["f"] = self.fbeventsJS.map(JSONValue.string)
+            object["a"] = self.metaAutomaticEvents.map(JSONValue.bool)
+            return .object(object)
         }
     }
 
@@ -72,7 +83,7 @@ public struct BundleRenderer: Sendable {
         let template = BundleTemplates.name(
             tiktok: tiktok != nil, meta: meta != nil, collect: self.settings.collectURL != nil, consent: pixel.settings.consent == .required
         )
-        guard let source = self.templates.library.render(["config": try JavaScriptLiteral.encode(configuration)], withTemplate: template) else {
+        guard let source = self.templates.library.render(["config": JavaScriptLiteral.encode(configuration.literal)], withTemplate: template) else {
             throw TemplateError.renderFailed(template)
         }
         return source

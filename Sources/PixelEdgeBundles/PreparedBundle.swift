@@ -30,12 +30,31 @@ public final class BundleRepresentation: Sendable {
     public var okFields: HTTPFields { Self.fields(of: self.okHead) }
     public var notModifiedFields: HTTPFields { Self.fields(of: self.notModifiedHead) }
 
+    /// Read on the bytes: a cache miss answered by Hummingbird's path reads one, and splitting a String on
+    /// "\r\n" walked grapheme breaks (5 % of a cold burst's CPU).
     static func fields(of head: ByteBuffer) -> HTTPFields {
         var fields = HTTPFields()
-        // The first line is the status line; `Server` is the server's to add.
-        for line in String(buffer: head).split(separator: "\r\n").dropFirst() {
-            guard let colon = line.firstIndex(of: ":"), let name = HTTPField.Name(String(line[..<colon])), name != .server else { continue }
-            fields.append(HTTPField(name: name, value: String(line[line.index(after: colon)...].dropFirst())))
+        head.withUnsafeReadableBytes { bytes in
+            var lineStart = 0
+            var isStatusLine = true
+            var index = 0
+            while index + 1 < bytes.count {
+                guard bytes[index] == UInt8(ascii: "\r"), bytes[index + 1] == UInt8(ascii: "\n") else {
+                    index += 1
+                    continue
+                }
+                // The first line is the status line; `Server` is the server's to add.
+                if !isStatusLine, let colon = bytes[lineStart..<index].firstIndex(of: UInt8(ascii: ":")),
+                    let name = HTTPField.Name(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[lineStart..<colon]), as: UTF8.self)),
+                    name != .server
+                {
+                    let valueStart = colon + 1 < index && bytes[colon + 1] == UInt8(ascii: " ") ? colon + 2 : colon + 1
+                    fields.append(HTTPField(name: name, value: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<index]), as: UTF8.self)))
+                }
+                isStatusLine = false
+                index += 2
+                lineStart = index
+            }
         }
         return fields
     }

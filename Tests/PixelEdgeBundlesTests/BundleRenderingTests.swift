@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import NIOCore
 import Testing
 
@@ -109,5 +110,18 @@ import Testing
         #expect(throws: TemplateError.self) { try BundleTemplates(directory: directory.url.path) }
         try "{{#open}}".write(toFile: directory.path("pb.js.mustache"), atomically: true, encoding: .utf8)
         #expect(throws: TemplateError.self) { try BundleTemplates(directory: directory.url.path) }
+    }
+
+    /// Hummingbird's path reads each prepared head back into fields: every field but `Server`, as written.
+    @Test func thePreparedHeadsReadBackAsTheirFields() throws {
+        let bundle = try PreparedBundle(pixel: try self.pixel(tiktok: self.destination), renderer: BundleRenderer(templates: self.templates, settings: .init()))
+        for coding in [ContentCoding.identity, .gzip, .brotli] {
+            let representation = bundle.representation(coding)
+            for (head, fields) in [(representation.okHead, representation.okFields), (representation.notModifiedHead, representation.notModifiedFields)] {
+                let lines = String(buffer: head).components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty && !$0.hasPrefix("Server:") }
+                #expect(fields.map { "\($0.name.rawName): \($0.value)" } == Array(lines))
+                #expect(fields[.eTag] == representation.entityTag)
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ import Testing
 @testable import PixelEdgeHTTP
 @testable import PixelEdgeAdministration
 @testable import PixelEdgeBundles
+@testable import PixelEdgeCore
 @testable import PixelEdgeMetrics
 @testable import PixelEdgeRelay
 @testable import PixelEdgeSQLite
@@ -22,7 +23,7 @@ import Testing
 
     @Test(arguments: hostile)
     func hostileStringsStayInsideTheirLiteral(_ value: String) throws {
-        let literal = try JavaScriptLiteral.encode(["value": value])
+        let literal = JavaScriptLiteral.encode(.object(["value": .string(value)]))
         #expect(!literal.contains("<"))
         #expect(!literal.contains(">"))
         #expect(!literal.contains("&"))
@@ -35,6 +36,6 @@ import Testing
     }
 
     @Test func keysAreSortedSoBytesAreStable() throws {
-        #expect(try JavaScriptLiteral.encode(["b": 1, "a": 2]) == #"{"a":2,"b":1}"#)
+        #expect(JavaScriptLiteral.encode(.object(["b": .number(1), "a": .number(2)])) == #"{"a":2,"b":1}"#)
     }
 }
