@@ -58,7 +58,8 @@ def test_a_server_configured_by_its_environment_only(tmp_path, database):
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]
-    assert all(line.startswith("{") for line in output.splitlines() if line.strip()), "PIXELEDGE_LOG_FORMAT=json"
+    plain = [line for line in output.splitlines() if line.strip() and not line.startswith("{")]
+    assert not plain, f"PIXELEDGE_LOG_FORMAT=json, yet lines that are not JSON: {plain[:5]}"
 
 
 def test_a_flag_wins_over_its_variable(tmp_path, database):
