@@ -128,7 +128,10 @@ public actor BundleCacheUpdater: Service {
             self.logger.error("pixel configuration in the store is invalid; not serving it", metadata: ["pixel": "\(id)", "error": "\(error)"])
         }
         for id in changes.removed + changes.rejected.compactMap({ PixelID($0.id) }) { self.cache.remove(id) }
-        let served = changes.updated.filter { pixel in self.cache.peek(pixel.id).map { $0.pixelVersion != pixel.version } ?? false }
+        // In the compressions they were asked for in.
+        let served = changes.updated.compactMap { pixel in
+            self.cache.peek(pixel.id).flatMap { $0.pixelVersion != pixel.version ? (pixel, $0.compressions) : nil }
+        }
         let started = ContinuousClock.now
         let (prepared, failures) = await Self.prepare(served, with: self.renderer)
         self.renders.add(prepared.count, ordering: .relaxed)
@@ -156,52 +159,79 @@ public actor BundleCacheUpdater: Service {
         }
     }
 
-    /// The bundle of `id`: the cached one, or rendered now (once, however many requests ask meanwhile);
-    /// nil for a pixel the directory does not have. Hummingbird's path asks on every cache miss.
-    public func bundle(for id: PixelID) async -> PreparedBundle? {
-        if let bundle = self.cache[id] { return bundle }
-        guard let pixel = self.directory[id] else { return nil }
-        if let rendering = self.rendering[id] { return await rendering.value }
-        let (renderer, logger) = (self.renderer, self.logger)
-        let task = Task { () -> PreparedBundle? in
+    /// The bundle of `id`, ready for a request that takes `coding`: the cached one; or rendered now, in that
+    /// coding alone, once however many requests ask meanwhile; or the cached one with that coding added
+    /// (`PreparedBundle.preparing(_:)`). Nil for a pixel the directory does not have. Hummingbird's path
+    /// asks on every miss.
+    public func bundle(for id: PixelID, coding: ContentCoding = .identity) async -> PreparedBundle? {
+        while true {
+            let cached = self.cache[id]
+            if let cached, cached.isPrepared(for: coding) { return cached }
+            guard let pixel = self.directory[id] else { return nil }
+            let task: Task<PreparedBundle?, Never>
+            var isRender = false
+            if let running = self.rendering[id] {
+                task = running
+            } else {
+                isRender = cached?.pixelVersion != pixel.version
+                task = self.startPreparing(pixel, for: coding, from: isRender ? nil : cached)
+                self.rendering[id] = task
+            }
+            let bundle = await task.value
+            // Whichever of its waiters runs first clears it: the task has stored its bundle already.
+            if self.rendering[id] == task { self.rendering[id] = nil }
+            guard let bundle else { return nil }
+            if isRender { self.renders.add(1, ordering: .relaxed) }
+            // Another request's render, for the other coding: this one's is made next.
+            if bundle.isPrepared(for: coding) { return bundle }
+        }
+    }
+
+    /// Adds `coding` to `base` or, without one, renders `pixel`'s bundle for `coding`, and caches the result
+    /// unless the pixel changed meanwhile (that request gets what it asked for, the next one the new version).
+    private func startPreparing(_ pixel: PixelConfig, for coding: ContentCoding, from base: PreparedBundle?) -> Task<PreparedBundle?, Never> {
+        let (renderer, logger, cache, directory) = (self.renderer, self.logger, self.cache, self.directory)
+        return Task {
+            let bundle: PreparedBundle
             do {
-                return try await Self.render(pixel, with: renderer)
+                if let base {
+                    bundle = try await NIOThreadPool.singleton.runIfActive { try base.preparing(coding) }
+                } else {
+                    bundle = try await Self.render(pixel, compressions: .init(for: coding), with: renderer)
+                }
             } catch {
                 logger.error("cannot render bundle", metadata: ["pixel": "\(pixel.id)", "error": "\(error)"])
                 return nil
             }
+            logger.debug(
+                base == nil ? "bundle rendered" : "bundle compressed",
+                metadata: [
+                    "pixel": "\(bundle.pixel)", "version": "\(bundle.pixelVersion)", "coding": "\(coding)",
+                    "gzipBytes": "\(bundle.gzip?.body.readableBytes ?? 0)", "brotliBytes": "\(bundle.brotli?.body.readableBytes ?? 0)",
+                    "memory": "\(bundle.memoryCost)",
+                ]
+            )
+            if directory[pixel.id]?.version == bundle.pixelVersion { cache.store(bundle) }
+            return bundle
         }
-        self.rendering[id] = task
-        let bundle = await task.value
-        self.rendering[id] = nil
-        guard let bundle else { return nil }
-        self.renders.add(1, ordering: .relaxed)
-        self.logger.debug(
-            "bundle rendered",
-            metadata: [
-                "pixel": "\(bundle.pixel)", "version": "\(bundle.pixelVersion)", "gzipBytes": "\(bundle.gzip.body.readableBytes)",
-                "brotliBytes": "\(bundle.brotli.body.readableBytes)", "memory": "\(bundle.memoryCost)",
-            ]
-        )
-        // Unless the pixel changed meanwhile: this request gets what it asked for, the next one the new version.
-        if self.directory[id]?.version == bundle.pixelVersion { self.cache.store(bundle) }
-        return bundle
     }
 
     /// Renders on NIO's thread pool, not Swift's cooperative pool: a cold burst of a thousand renders (3 ms
     /// each, most of it brotli) queued there would hold every other task (the poll, `/collect`'s handlers)
     /// for seconds; on threads of their own, the system shares the CPUs between them and the rest.
-    static func render(_ pixel: PixelConfig, with renderer: BundleRenderer) async throws -> PreparedBundle {
-        try await NIOThreadPool.singleton.runIfActive { try PreparedBundle(pixel: pixel, renderer: renderer) }
+    static func render(_ pixel: PixelConfig, compressions: PreparedBundle.Compressions, with renderer: BundleRenderer) async throws -> PreparedBundle {
+        try await NIOThreadPool.singleton.runIfActive { try PreparedBundle(pixel: pixel, renderer: renderer, compressions: compressions) }
     }
 
-    /// Renders each of `pixels`, in parallel on the thread pool.
-    static func prepare(_ pixels: [PixelConfig], with renderer: BundleRenderer) async -> ([PreparedBundle], [(PixelID, any Error)]) {
+    /// Renders each of `pixels` in its compressions, in parallel on the thread pool.
+    static func prepare(
+        _ pixels: [(pixel: PixelConfig, compressions: PreparedBundle.Compressions)], with renderer: BundleRenderer
+    ) async -> ([PreparedBundle], [(PixelID, any Error)]) {
         await withTaskGroup(of: (PixelID, Result<PreparedBundle, any Error>).self) { group in
-            for pixel in pixels {
+            for (pixel, compressions) in pixels {
                 group.addTask {
                     do {
-                        return (pixel.id, .success(try await Self.render(pixel, with: renderer)))
+                        return (pixel.id, .success(try await Self.render(pixel, compressions: compressions, with: renderer)))
                     } catch {
                         return (pixel.id, .failure(error))
                     }

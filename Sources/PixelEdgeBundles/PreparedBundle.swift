@@ -9,6 +9,7 @@ public import PixelEdgeCore
 /// a request takes one reference to it, not one per buffer and string (retains and releases were 15 % of
 /// the fast path's CPU time when these were structs).
 public final class BundleRepresentation: Sendable {
+    public let coding: ContentCoding
     public let body: ByteBuffer
     /// A strong validator, quotes included.
     public let entityTag: String
@@ -18,12 +19,25 @@ public final class BundleRepresentation: Sendable {
     /// What a 304 must repeat of the 200 (RFC 9110 §15.4.5).
     public let notModifiedHead: ByteBuffer
 
-    init(body: ByteBuffer, entityTag: String, okHead: ByteBuffer, notModifiedHead: ByteBuffer) {
+    init(coding: ContentCoding, body: ByteBuffer, entityTag: String, okHead: ByteBuffer, notModifiedHead: ByteBuffer) {
+        self.coding = coding
         self.body = body
         self.entityTag = entityTag
         self.okHead = okHead
         self.notModifiedHead = notModifiedHead
     }
+
+    /// The body as the template rendered it.
+    func decodedBody() throws -> ByteBuffer {
+        switch self.coding {
+        case .identity: self.body
+        case .gzip: try Gzip.decompress(self.body)
+        case .brotli: try Brotli.decompress(self.body, maximumSize: Self.largestBundle)
+        }
+    }
+
+    /// Far past any bundle (a few KB): what inflating one may take.
+    static let largestBundle = 1 << 20
 
     /// The 200's fields for Hummingbird's path, read back from `okHead`: one source for both paths, and no
     /// second copy kept per bundle (the fields cost more memory than the body).
@@ -62,29 +76,52 @@ public final class BundleRepresentation: Sendable {
 
 /// A pixel's rendered pb.js, ready to serve in each encoding.
 ///
-/// What a cached bundle keeps is sized for memory (`BundleCache` is bounded in bytes): its gzip and brotli
-/// bodies and their four response heads, packed into a few buffers (`packed(_:)`). The identity
-/// representation, which few clients ask for, is made from the gzip one when asked (its body inflated, its
-/// heads the gzip heads less `Content-Encoding`) and kept in `UncompressedBodies` only while it is asked for.
+/// What a cached bundle keeps is sized for memory (`BundleCache` is bounded in bytes): its compressed bodies
+/// and their response heads, packed into a few buffers (`packed(_:)`). The identity representation, which
+/// few clients ask for, is made from a compressed one when asked (its body inflated, its heads the same
+/// less `Content-Encoding`) and kept in `UncompressedBodies` only while it is asked for.
+///
+/// A bundle rendered on a request's miss is compressed only in the coding that request takes (brotli was
+/// a third of a cold render, gzip a fifth, and a browser takes brotli, a CDN one of the two): the other one
+/// is made when first asked for, from this one's body, by `preparing(_:)`, which returns a new bundle with
+/// both. The bytes and tags are the same whichever was made first.
 public final class PreparedBundle: Sendable {
+    /// The compressed codings a bundle can hold.
+    public struct Compressions: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+
+        public static let gzip = Compressions(rawValue: 1)
+        public static let brotli = Compressions(rawValue: 2)
+        public static let all: Compressions = [.gzip, .brotli]
+
+        /// What a request for `coding` needs: identity is inflated from gzip (cheaper to decode than brotli).
+        public init(for coding: ContentCoding) {
+            self = coding == .brotli ? .brotli : .gzip
+        }
+    }
+
     public let pixel: PixelID
     public let pixelVersion: Int
-    public let gzip: BundleRepresentation
-    public let brotli: BundleRepresentation
-    /// The identity representation's tag; its body and heads come from `uncompressedBodies`.
+    /// Nil until asked for (`preparing(_:)`); at least one of the two is there.
+    public let gzip: BundleRepresentation?
+    public let brotli: BundleRepresentation?
+    /// The one the others are made from: gzip when there is one.
+    private let source: BundleRepresentation
+    /// The tag of the uncompressed representation, quotes included; the compressed ones add their coding.
     private let identityTag: String
     private let uncompressedBodies: UncompressedBodies
     /// Whole seconds: HTTP dates have no finer resolution, and `If-Modified-Since` compares against this.
     public let lastModified: Date
-    /// The bytes it holds: its buffer, and an estimate of its objects and strings.
+    /// The bytes it holds: its buffers, and an estimate of its objects and strings.
     public let memoryCost: Int
 
-    /// Renders, compresses and prepares the responses of `pixel`'s bundle.
-    public convenience init(pixel: PixelConfig, renderer: BundleRenderer) throws {
+    /// Renders, compresses and prepares the responses of `pixel`'s bundle, in `compressions` (at least one).
+    public convenience init(pixel: PixelConfig, renderer: BundleRenderer, compressions: Compressions = .all) throws {
         try self.init(
             id: pixel.id, version: pixel.version, source: try renderer.render(pixel),
             lastModified: max(pixel.updatedAt, renderer.templatesRecordedAt), cachePolicy: renderer.settings.cachePolicy,
-            uncompressedBodies: renderer.uncompressedBodies
+            uncompressedBodies: renderer.uncompressedBodies, compressions: compressions
         )
     }
 
@@ -93,60 +130,160 @@ public final class PreparedBundle: Sendable {
     public static func extras(renderer: BundleRenderer) throws -> PreparedBundle {
         try PreparedBundle(
             id: PixelID(validating: "pb-extras"), version: 1, source: try renderer.renderExtras(),
-            lastModified: renderer.templatesRecordedAt, cachePolicy: renderer.settings.cachePolicy, uncompressedBodies: renderer.uncompressedBodies
+            lastModified: renderer.templatesRecordedAt, cachePolicy: renderer.settings.cachePolicy, uncompressedBodies: renderer.uncompressedBodies,
+            compressions: .all
         )
     }
 
-    init(id: PixelID, version: Int, source: String, lastModified: Date, cachePolicy: BundleCachePolicy, uncompressedBodies: UncompressedBodies) throws {
+    init(
+        id: PixelID, version: Int, source: String, lastModified: Date, cachePolicy: BundleCachePolicy, uncompressedBodies: UncompressedBodies,
+        compressions: Compressions
+    ) throws {
         let identityBody = ByteBuffer(string: source)
-        let gzipBody = try Gzip.compress(identityBody)
-        let brotliBody = try Brotli.compress(identityBody)
         // Content-derived tags are identical on every node that renders the same configuration.
         let tag = Self.entityTagValue(for: identityBody)
         let lastModified = Date(timeIntervalSince1970: lastModified.timeIntervalSince1970.rounded(.down))
-        let cacheControl = cachePolicy.headerValue
-        let lastModifiedValue = HTTPDate.format(lastModified)
-        let surrogateKey = Self.surrogateKey(for: id)
-
-        func heads(length: Int, entityTag: String, contentEncoding: String?) -> (ok: ByteBuffer, notModified: ByteBuffer) {
-            var ok = HTTPFields()
-            ok[.contentType] = "text/javascript; charset=utf-8"
-            if let contentEncoding { ok[.contentEncoding] = contentEncoding }
-            ok[.contentLength] = String(length)
-            ok[.eTag] = entityTag
-            ok[.lastModified] = lastModifiedValue
-            ok[.cacheControl] = cacheControl
-            ok[.vary] = "Accept-Encoding"
-            ok[.xContentTypeOptions] = "nosniff"
-            ok[.surrogateKey] = surrogateKey
-            ok[.cacheTag] = surrogateKey
-            var notModified = HTTPFields()
-            notModified[.eTag] = entityTag
-            notModified[.cacheControl] = cacheControl
-            notModified[.vary] = "Accept-Encoding"
-            notModified[.surrogateKey] = surrogateKey
-            notModified[.cacheTag] = surrogateKey
-            return (Self.head("200 OK", ok), Self.head("304 Not Modified", notModified))
+        let shared = SharedFields(
+            lastModified: HTTPDate.format(lastModified), cacheControl: cachePolicy.headerValue, surrogateKey: Self.surrogateKey(for: id)
+        )
+        var codings: [ContentCoding] = []
+        // At least one: the identity body is inflated from it.
+        if compressions.contains(.gzip) || !compressions.contains(.brotli) { codings.append(.gzip) }
+        if compressions.contains(.brotli) { codings.append(.brotli) }
+        let made = try codings.map { coding in
+            shared.representation(coding, body: try Self.compress(identityBody, as: coding), contentTag: tag)
         }
-        let parts = [("\"\(tag)-gz\"", "gzip", gzipBody), ("\"\(tag)-br\"", "br", brotliBody)].map { tag, coding, body in
-            (tag, heads(length: body.readableBytes, entityTag: tag, contentEncoding: coding), body)
-        }
-        let (kept, slabBytes) = Self.packed(parts.flatMap { _, heads, body in [body, heads.ok, heads.notModified] })
-        let representations = parts.indices.map { index in
-            BundleRepresentation(
-                body: kept[3 * index], entityTag: parts[index].0, okHead: kept[3 * index + 1], notModifiedHead: kept[3 * index + 2]
-            )
-        }
+        let (representations, bytes) = Self.packed(made)
         self.pixel = id
         self.pixelVersion = version
         self.identityTag = "\"\(tag)\""
-        self.gzip = representations[0]
-        self.brotli = representations[1]
+        self.gzip = representations.first { $0.coding == .gzip }
+        self.brotli = representations.first { $0.coding == .brotli }
+        self.source = representations[0]
         self.uncompressedBodies = uncompressedBodies
         self.lastModified = lastModified
-        // The objects: this one, two representations, their tags (heap strings past 15 bytes), measured
-        // with `pixel-edge bench render`.
-        self.memoryCost = slabBytes + 880
+        self.memoryCost = bytes + Self.objectCost(representations: representations.count)
+    }
+
+    /// `bundle` with `added` besides its representations.
+    private init(_ bundle: PreparedBundle, adding added: BundleRepresentation, bytes: Int) {
+        self.pixel = bundle.pixel
+        self.pixelVersion = bundle.pixelVersion
+        self.identityTag = bundle.identityTag
+        self.gzip = added.coding == .gzip ? added : bundle.gzip
+        self.brotli = added.coding == .brotli ? added : bundle.brotli
+        self.source = bundle.source
+        self.uncompressedBodies = bundle.uncompressedBodies
+        self.lastModified = bundle.lastModified
+        self.memoryCost = bundle.memoryCost + bytes + Self.objectCost(representations: 1) - Self.objectCost(representations: 0)
+    }
+
+    /// The compressions it holds.
+    public var compressions: Compressions {
+        var compressions: Compressions = []
+        if self.gzip != nil { compressions.insert(.gzip) }
+        if self.brotli != nil { compressions.insert(.brotli) }
+        return compressions
+    }
+
+    /// Whether it answers a request for `coding` without compressing anything (identity is inflated when
+    /// asked, from whichever compression it holds).
+    public func isPrepared(for coding: ContentCoding) -> Bool {
+        switch coding {
+        case .brotli: self.brotli != nil
+        case .gzip: self.gzip != nil
+        case .identity: true
+        }
+    }
+
+    /// This bundle, or a copy that also holds what a request for `coding` needs, compressed from this
+    /// one's body (inflated, then compressed as a render would: the same bytes). Tens of microseconds: the
+    /// caller runs it off the event loops.
+    public func preparing(_ coding: ContentCoding) throws -> PreparedBundle {
+        guard !self.isPrepared(for: coding) else { return self }
+        let body = try Self.compress(try self.source.decodedBody(), as: coding)
+        let shared = SharedFields(reading: self.source)
+        let (representations, bytes) = Self.packed([shared.representation(coding, body: body, contentTag: self.identityTag.dropFirst().dropLast())])
+        return PreparedBundle(self, adding: representations[0], bytes: bytes)
+    }
+
+    static func compress(_ body: ByteBuffer, as coding: ContentCoding) throws -> ByteBuffer {
+        switch coding {
+        case .identity: body
+        case .gzip: try Gzip.compress(body)
+        case .brotli: try Brotli.compress(body)
+        }
+    }
+
+    /// The objects besides the buffers: this one and each representation with its tag (a heap string past
+    /// 15 bytes), measured with `pixel-edge-bench render` (880 bytes with two representations).
+    static func objectCost(representations: Int) -> Int {
+        400 + 240 * representations
+    }
+
+    /// The fields a bundle's representations share, and the heads each one's body and tag complete.
+    struct SharedFields {
+        var lastModified: String
+        var cacheControl: String
+        var surrogateKey: String
+
+        init(lastModified: String, cacheControl: String, surrogateKey: String) {
+            self.lastModified = lastModified
+            self.cacheControl = cacheControl
+            self.surrogateKey = surrogateKey
+        }
+
+        /// Read back from a representation's 200: the one place they are kept.
+        init(reading representation: BundleRepresentation) {
+            let fields = BundleRepresentation.fields(of: representation.okHead)
+            self.init(
+                lastModified: fields[.lastModified] ?? "", cacheControl: fields[.cacheControl] ?? "", surrogateKey: fields[.surrogateKey] ?? ""
+            )
+        }
+
+        /// A representation in `coding` with `body`; its tag is `contentTag` and the coding's suffix.
+        func representation(_ coding: ContentCoding, body: ByteBuffer, contentTag: some StringProtocol) -> BundleRepresentation {
+            let (entityTag, contentEncoding): (String, String?) =
+                switch coding {
+                case .identity: ("\"\(contentTag)\"", nil)
+                case .gzip: ("\"\(contentTag)-gz\"", "gzip")
+                case .brotli: ("\"\(contentTag)-br\"", "br")
+                }
+            var ok = HTTPFields()
+            ok[.contentType] = "text/javascript; charset=utf-8"
+            if let contentEncoding { ok[.contentEncoding] = contentEncoding }
+            ok[.contentLength] = String(body.readableBytes)
+            ok[.eTag] = entityTag
+            ok[.lastModified] = self.lastModified
+            ok[.cacheControl] = self.cacheControl
+            ok[.vary] = "Accept-Encoding"
+            ok[.xContentTypeOptions] = "nosniff"
+            ok[.surrogateKey] = self.surrogateKey
+            ok[.cacheTag] = self.surrogateKey
+            var notModified = HTTPFields()
+            notModified[.eTag] = entityTag
+            notModified[.cacheControl] = self.cacheControl
+            notModified[.vary] = "Accept-Encoding"
+            notModified[.surrogateKey] = self.surrogateKey
+            notModified[.cacheTag] = self.surrogateKey
+            return BundleRepresentation(
+                coding: coding, body: body, entityTag: entityTag, okHead: PreparedBundle.head("200 OK", ok),
+                notModifiedHead: PreparedBundle.head("304 Not Modified", notModified)
+            )
+        }
+    }
+
+    /// `representations` with their bodies and heads copied into as few buffers as fit them (`packed(_:)`
+    /// on their pieces), and the bytes those buffers take.
+    static func packed(_ representations: [BundleRepresentation]) -> ([BundleRepresentation], Int) {
+        let (kept, bytes) = Self.packed(representations.flatMap { [$0.body, $0.okHead, $0.notModifiedHead] })
+        let packed = representations.indices.map { index in
+            BundleRepresentation(
+                coding: representations[index].coding, body: kept[3 * index], entityTag: representations[index].entityTag,
+                okHead: kept[3 * index + 1], notModifiedHead: kept[3 * index + 2]
+            )
+        }
+        return (packed, bytes)
     }
 
     /// `pieces` copied into as few buffers as fit them with little room to spare, each piece a slice of one.
@@ -182,12 +319,13 @@ public final class PreparedBundle: Sendable {
         return (slices, bytes)
     }
 
-    /// The uncompressed representation: its body inflated from gzip unless it was asked for lately.
+    /// The uncompressed representation: its body inflated from a compressed one unless it was asked for lately.
     public var identity: BundleRepresentation {
-        self.uncompressedBodies.representation(tagged: self.identityTag, from: self.gzip)
+        self.uncompressedBodies.representation(tagged: self.identityTag, from: self.source)
     }
 
-    package func representation(_ coding: ContentCoding) -> BundleRepresentation {
+    /// The representation `coding` names; nil for a compression not made yet (`preparing(_:)` makes it).
+    package func representation(_ coding: ContentCoding) -> BundleRepresentation? {
         switch coding {
         case .brotli: self.brotli
         case .gzip: self.gzip

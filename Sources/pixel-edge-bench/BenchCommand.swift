@@ -53,7 +53,7 @@ struct RenderBench: AsyncParsableCommand {
         }
         let perBundle = Double(Self.residentKiB() - rssBefore) * 1024 / Double(max(kept.count, 1))
         let heapPerBundle = Double(Self.heapInUse() - heapBefore) / Double(max(kept.count, 1))
-        let compressed = Double(kept.reduce(0) { $0 + $1.gzip.body.readableBytes + $1.brotli.body.readableBytes }) / Double(max(kept.count, 1))
+        let compressed = Double(kept.reduce(0) { $0 + ($1.gzip?.body.readableBytes ?? 0) + ($1.brotli?.body.readableBytes ?? 0) }) / Double(max(kept.count, 1))
         // The two halves of that time, measured apart on the last pixel's bundle.
         let source = try renderer.render(kept[kept.count - 1].pixelConfigForBench(index: self.pixels - 1))
         var renderOnly: [Duration] = []

@@ -74,18 +74,47 @@ import Testing
         // Room for a few bundles per shard only.
         let updater = self.updater(cacheLimit: 16 * 20_000)
         try await updater.refresh()
-        let first = try #require(await updater.bundle(for: self.id(0)))
+        let brotliOnly = try #require(await updater.bundle(for: self.id(0), coding: .brotli))
+        #expect(brotliOnly.gzip == nil && brotliOnly.compressions == .brotli)
+        // gzip made from the brotli body, not a render.
+        let first = try #require(await updater.bundle(for: self.id(0), coding: .gzip))
+        #expect(first.brotli === brotliOnly.brotli && first.memoryCost > brotliOnly.memoryCost)
+        #expect(updater.cache[self.id(0)] === first)
         for index in 1..<200 { _ = await updater.bundle(for: self.id(index)) }
         #expect(updater.cache.evictionCount > 0)
         #expect(updater.cache.cost <= updater.cache.limit)
         #expect(!updater.cache.contains(self.id(0)), "the least recently asked for went")
-        let again = try #require(await updater.bundle(for: self.id(0)))
+        _ = try #require(await updater.bundle(for: self.id(0), coding: .gzip))
+        let again = try #require(await updater.bundle(for: self.id(0), coding: .brotli))
         #expect(again !== first)
         #expect(updater.renderCount == 201)
-        #expect(again.gzip.entityTag == first.gzip.entityTag && again.brotli.entityTag == first.brotli.entityTag)
+        #expect(again.gzip!.entityTag == first.gzip!.entityTag && again.brotli!.entityTag == first.brotli!.entityTag)
         #expect(again.identity.entityTag == first.identity.entityTag)
         #expect(again.lastModified == first.lastModified)
-        #expect(again.gzip.body == first.gzip.body && again.gzip.okHead == first.gzip.okHead)
+        #expect(again.gzip!.body == first.gzip!.body && again.gzip!.okHead == first.gzip!.okHead)
+    }
+
+    /// Requests for the two codings of pixels not rendered yet, all at once: each pixel rendered once, the
+    /// other coding added to it once, and every answer holds the coding it asked for.
+    @Test func aColdBurstOfBothCodingsRendersEachPixelOnce() async throws {
+        try await self.seed(300)
+        let updater = self.updater()
+        try await updater.refresh()
+        let codings: [ContentCoding] = [.brotli, .gzip, .identity]
+        let answers = await withTaskGroup(of: (ContentCoding, PreparedBundle?).self) { group in
+            for index in 0..<900 {
+                let coding = codings[(index / 300 + index) % 3]
+                group.addTask { (coding, await updater.bundle(for: self.id(index % 300), coding: coding)) }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.allSatisfy { coding, bundle in bundle?.isPrepared(for: coding) == true })
+        #expect(updater.renderCount == 300)
+        for index in 0..<300 {
+            let cached = try #require(updater.cache.peek(self.id(index)))
+            #expect(cached.compressions == .all)
+            #expect(try Gzip.decompress(cached.gzip!.body) == (try Brotli.decompress(cached.brotli!.body)))
+        }
     }
 
     /// What is asked for stays while what is not goes: a hit counts as a use.
@@ -117,7 +146,7 @@ import Testing
             #expect(updater.cache.peek(self.id(index)) === before[self.id(index)])
         }
         let changed = try #require(updater.cache.peek(self.id(42)))
-        #expect(changed.pixelVersion == 2 && changed.gzip.entityTag != before[self.id(42)]?.gzip.entityTag)
+        #expect(changed.pixelVersion == 2 && changed.gzip!.entityTag != before[self.id(42)]?.gzip?.entityTag)
     }
 
     /// The admin API refreshes after a save while the poll may be refreshing: whichever returns last, the

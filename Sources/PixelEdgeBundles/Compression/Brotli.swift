@@ -34,20 +34,30 @@ public enum Brotli {
         return output
     }
 
-    /// For tests and tools: the original bytes of a brotli stream.
+    /// The original bytes of a brotli stream: a bundle's uncompressed body when only its brotli one was made
+    /// (`BundleRepresentation.decodedBody`). Streamed into a buffer that grows as needed, so a body of a
+    /// few KB takes a few KB; refused past `maximumSize`.
     public static func decompress(_ data: ByteBuffer, maximumSize: Int = 1 << 24) throws -> ByteBuffer {
-        var output = ByteBufferAllocator().buffer(capacity: maximumSize)
-        var succeeded = false
+        guard let decoder = BrotliDecoderCreateInstance(nil, nil, nil) else { throw Failure(description: "libbrotli could not allocate a decoder") }
+        defer { BrotliDecoderDestroyInstance(decoder) }
+        var output = ByteBufferAllocator().buffer(capacity: max(4096, data.readableBytes * 4))
+        var result = BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT
         data.withUnsafeReadableBytes { input in
-            _ = output.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumSize) { buffer in
-                var size = buffer.count
-                succeeded = BrotliDecoderDecompress(
-                    input.count, input.bindMemory(to: UInt8.self).baseAddress, &size, buffer.bindMemory(to: UInt8.self).baseAddress
-                ) == BROTLI_DECODER_RESULT_SUCCESS
-                return succeeded ? size : 0
+            var availableIn = input.count
+            var nextIn = input.bindMemory(to: UInt8.self).baseAddress
+            while result == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT, output.readableBytes < maximumSize {
+                let room = min(max(output.writableBytes, 4096), maximumSize - output.readableBytes)
+                output.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { buffer in
+                    var availableOut = room
+                    var nextOut = buffer.bindMemory(to: UInt8.self).baseAddress
+                    result = BrotliDecoderDecompressStream(decoder, &availableIn, &nextIn, &availableOut, &nextOut, nil)
+                    return room - availableOut
+                }
             }
         }
-        guard succeeded else { throw Failure(description: "not a brotli stream, or larger than \(maximumSize) bytes") }
+        guard result == BROTLI_DECODER_RESULT_SUCCESS else {
+            throw Failure(description: "not a whole brotli stream, or larger than \(maximumSize) bytes")
+        }
         return output
     }
 }

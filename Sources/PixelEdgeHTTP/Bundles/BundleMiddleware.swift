@@ -15,12 +15,15 @@ struct BundleMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         }
         let response: BundleResponse
-        // A miss may be a pixel whose first bundle is not rendered yet: the updater renders it now (and the
-        // 404 is built only for a pixel it does not have).
+        // A miss may be a pixel whose first bundle is not rendered yet, or a bundle not yet compressed in
+        // the coding this request takes: the updater renders or compresses it now (and the 404 is built
+        // only for a pixel it does not have).
         if request.method == .get || request.method == .head, case .pixel(let text) = target, let id = PixelID(text),
-            !self.responder.cache.contains(id), let bundle = await self.updater.bundle(for: id)
+            case let bundleRequest = BundleRequest(method: request.method, fields: request.headers),
+            // A 406 (no coding) is for a pixel that exists only.
+            case let coding = bundleRequest.coding ?? .identity, self.responder.cache.peek(id)?.isPrepared(for: coding) != true, let bundle = await self.updater.bundle(for: id, coding: coding)
         {
-            response = BundleResponder.respond(with: bundle, method: request.method, headers: request.headers)
+            response = BundleResponder.respond(with: bundle, to: bundleRequest, method: request.method)
         } else {
             response = self.responder.respond(to: target, method: request.method, headers: request.headers)
         }

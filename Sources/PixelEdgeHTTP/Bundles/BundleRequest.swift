@@ -52,6 +52,11 @@ struct BundleRequest {
         list = length > Self.maximumListLength ? "" : list.map { $0 + ", " + value } ?? value
     }
 
+    /// The content coding of the answer; nil when `Accept-Encoding` refuses them all.
+    var coding: ContentCoding? {
+        self.hasAcceptEncoding ? self.acceptEncoding.choice : .identity
+    }
+
     enum Condition: Equatable {
         case proceed
         case notModified
@@ -84,13 +89,19 @@ enum BundleAnswer {
     case preconditionFailed(BundleRepresentation)
     /// `Accept-Encoding` refuses every representation.
     case notAcceptable
+    /// The compression the request takes is not made yet (a bundle rendered for a request that took the
+    /// other one): the fast path leaves it to Hummingbird's, which makes it off the event loops.
+    case unprepared(ContentCoding)
 
     init(to request: BundleRequest, for bundle: PreparedBundle) {
-        guard let coding = request.hasAcceptEncoding ? request.acceptEncoding.choice : .identity else {
+        guard let coding = request.coding else {
             self = .notAcceptable
             return
         }
-        let representation = bundle.representation(coding)
+        guard let representation = bundle.representation(coding) else {
+            self = .unprepared(coding)
+            return
+        }
         switch request.condition(entityTag: representation.entityTag, lastModified: bundle.lastModified) {
         case .proceed: self = .ok(representation)
         case .notModified: self = .notModified(representation)

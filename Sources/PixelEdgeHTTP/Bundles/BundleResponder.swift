@@ -56,7 +56,10 @@ public struct BundleResponder: Sendable {
     }
 
     static func respond(with bundle: PreparedBundle, method: HTTPRequest.Method, headers: HTTPFields) -> BundleResponse {
-        let request = BundleRequest(method: method, fields: headers)
+        Self.respond(with: bundle, to: BundleRequest(method: method, fields: headers), method: method)
+    }
+
+    static func respond(with bundle: PreparedBundle, to request: BundleRequest, method: HTTPRequest.Method) -> BundleResponse {
         switch BundleAnswer(to: request, for: bundle) {
         case .ok(let representation):
             return BundleResponse(status: .ok, fields: representation.okFields, body: request.isHead ? nil : representation.body)
@@ -70,6 +73,14 @@ public struct BundleResponder: Sendable {
             var fields = Self.errorFields(cacheControl: "no-store")
             fields[.vary] = "Accept-Encoding"
             return Self.error(.notAcceptable, "Accept-Encoding refuses br, gzip and identity", fields: fields, method: method)
+        case .unprepared(let coding):
+            // `BundleMiddleware` has the updater make it before answering; this is a bundle replaced in the
+            // cache meanwhile by one rendered for the other coding. Made here, once, for this answer.
+            do {
+                return Self.respond(with: try bundle.preparing(coding), to: request, method: method)
+            } catch {
+                return Self.error(.internalServerError, "the bundle could not be compressed", fields: Self.errorFields(cacheControl: "no-store"), method: method)
+            }
         }
     }
 

@@ -113,6 +113,33 @@ import Testing
         }
     }
 
+    /// A bundle rendered for a browser is compressed in brotli only; the first request that takes gzip (a
+    /// revalidation here) has it made, on either path, and is answered as if the render had made both.
+    @Test(arguments: [false, true]) func theOtherCodingIsMadeOnItsFirstRequest(live: Bool) async throws {
+        let directory = try TemporaryDirectory()
+        let server = try TestEnvironment.server(in: directory)
+        let demo = try #require(PixelID("demo"))
+        try await server.makeApplication().test(live ? .live : .router) { client in
+            let brotli = try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip, deflate, br, zstd"]) { $0 }
+            #expect(brotli.status == .ok && brotli.headers[.contentEncoding] == "br")
+            #expect(server.cache.peek(demo)?.compressions == .brotli)
+            // Tags name the content and the coding: a CDN that cached gzip before a restart revalidates with it.
+            let brotliTag = try #require(brotli.headers[.eTag])
+            let gzipTag = "\(brotliTag.dropLast(4))-gz\""
+            try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip", .ifNoneMatch: gzipTag]) { response in
+                #expect(response.status == .notModified)
+                #expect(response.headers[.eTag] == gzipTag)
+            }
+            #expect(server.cache.peek(demo)?.compressions == .all)
+            let gzip = try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip"]) { $0 }
+            #expect(gzip.status == .ok && gzip.headers[.contentEncoding] == "gzip" && gzip.headers[.eTag] == gzipTag)
+            #expect(gzip.headers[.contentLength] == String(gzip.body.readableBytes))
+            #expect(try Gzip.decompress(gzip.body) == (try Brotli.decompress(brotli.body)))
+            #expect(server.updater.renderCount == 1)
+        }
+        _ = directory
+    }
+
     @Test(arguments: [false, true]) func headHasTheHeadersOfGetAndNoBody(live: Bool) async throws {
         try await self.withServer(live: live) { client in
             let get = try await client.execute(uri: "/p/demo/pb.js", method: .get, headers: [.acceptEncoding: "gzip"]) { $0 }

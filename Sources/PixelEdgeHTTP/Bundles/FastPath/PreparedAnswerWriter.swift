@@ -44,7 +44,8 @@ final class PreparedAnswerWriter {
     }
 
     /// Writes the answer to `request` if it is a 200 or a 304; false for a 406 or a 412, which
-    /// Hummingbird's path answers from the same decision, with its error body. The caller flushes.
+    /// Hummingbird's path answers from the same decision, with its error body, and for a compression not
+    /// made yet, which it makes. The caller flushes.
     func write(_ request: BundleRequest, of bundle: PreparedBundle, path: Substring, context: ChannelHandlerContext) -> Bool {
         let notModified: Bool
         let representation: BundleRepresentation
@@ -53,7 +54,7 @@ final class PreparedAnswerWriter {
             (representation, notModified) = (answer, false)
         case .notModified(let answer):
             (representation, notModified) = (answer, true)
-        case .preconditionFailed, .notAcceptable:
+        case .preconditionFailed, .notAcceptable, .unprepared:
             return false
         }
         // The head and the Date line go as one buffer, reused from the last response once the socket has
