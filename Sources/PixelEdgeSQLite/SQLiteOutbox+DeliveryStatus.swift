@@ -35,8 +35,9 @@ extension SQLiteOutbox: DeliveryStatusStore {
 
     public func status(of delivery: DeliveryKey) async throws -> DeliveryStatus? {
         try await self.database.read { db in
+            // Cached: read at each of the forwarder's passes.
             try Row.fetchOne(
-                db, sql: "SELECT * FROM delivery_status WHERE pixel_id = ? AND destination = ?",
+                db.cachedStatement(sql: "SELECT * FROM delivery_status WHERE pixel_id = ? AND destination = ?"),
                 arguments: [delivery.pixel.rawValue, delivery.destination.rawValue]
             ).map(Self.status(from:))
         }

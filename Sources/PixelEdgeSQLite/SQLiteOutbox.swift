@@ -63,6 +63,23 @@ public struct SQLiteOutbox: EventQueue {
 
     public func claim(for delivery: DeliveryKey, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent] {
         let until = now.addingTimeInterval(lease.seconds).unixMilliseconds
+        // Suspects are rare (the events of a batch the destination refused), and the forwarder asks for them
+        // at each pixel's pass: a read finds there are none without a write transaction, which would wait
+        // for the write lock behind /collect's commits and hold them up in turn.
+        if suspect {
+            let due = try await self.database.read { db in
+                try Bool.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                        SELECT EXISTS (SELECT 1 FROM outbox_event
+                            WHERE state = 'pending' AND pixel_id = ? AND destination = ? AND next_attempt_at_ms <= ? AND claimed_until_ms <= ?
+                                AND suspect = 1)
+                        """),
+                    arguments: [delivery.pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, now.unixMilliseconds]
+                ) ?? false
+            }
+            guard due else { return [] }
+        }
         return try await self.database.write(checkingFile: false) { db in
             // Cached: a forwarder claims once or twice per pixel and pass, and compiling it cost more than running it.
             try Row.fetchAll(
@@ -124,15 +141,14 @@ public struct SQLiteOutbox: EventQueue {
                         (SELECT id FROM sent_event WHERE pixel_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?), -1)
                     """
             ).execute(arguments: [pixel.rawValue, pixel.rawValue, RecentEvent.keptPerPixel - 1])
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO delivery_status (pixel_id, destination, status, status_at_ms, last_request_id, sent_count) VALUES (?, ?, 'ok', ?, ?, ?)
                     ON CONFLICT (pixel_id, destination) DO UPDATE SET
                         status = 'ok', status_at_ms = excluded.status_at_ms, last_request_id = excluded.last_request_id,
                         sent_count = sent_count + excluded.sent_count, paused_at_version = NULL
-                    """,
-                arguments: [pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, requestID, events.count]
-            )
+                    """
+            ).execute(arguments: [pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, requestID, events.count])
         }
     }
 

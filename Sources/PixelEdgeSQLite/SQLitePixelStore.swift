@@ -19,7 +19,8 @@ public struct SQLitePixelStore: PixelStore {
 
     public func pixel(_ id: PixelID) async throws -> PixelConfig? {
         try await self.database.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM pixel WHERE id = ?", arguments: [id.rawValue]).map(Self.pixel(from:))
+            // Cached: the forwarder reads its pixel at each pass, and compiling cost more than running it.
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM pixel WHERE id = ?"), arguments: [id.rawValue]).map(Self.pixel(from:))
         }
     }
 
