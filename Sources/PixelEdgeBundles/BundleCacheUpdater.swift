@@ -17,7 +17,9 @@ import Synchronization
 /// other change only updates the directory.
 public actor BundleCacheUpdater: Service {
     let store: any PixelStore
-    private(set) var renderer: BundleRenderer
+    /// Set once more at the first refresh (the templates' recorded time), read by every miss.
+    private let rendererState: Mutex<BundleRenderer>
+    nonisolated var renderer: BundleRenderer { self.rendererState.withLock { $0 } }
     /// pb-extras.js, prepared with the first refresh (it needs the templates' recorded time).
     public private(set) var extras: PreparedBundle?
     public nonisolated let cache: BundleCache
@@ -32,7 +34,7 @@ public actor BundleCacheUpdater: Service {
     /// Whether the first refresh (the load at start, which purges nothing) has run.
     private var loaded = false
     /// Renders under way, so that requests for a pixel that is not cached render it once.
-    private var rendering: [PixelID: Task<PreparedBundle?, Never>] = [:]
+    nonisolated let flights = RenderFlights()
     private var refreshing: Task<Void, any Error>?
     private let renders = Atomic<Int>(0)
 
@@ -46,7 +48,7 @@ public actor BundleCacheUpdater: Service {
     ) {
         self.changeFeed = changeFeed
         self.store = store
-        self.renderer = renderer
+        self.rendererState = Mutex(renderer)
         self.cache = cache
         self.directory = directory
         self.pollInterval = pollInterval
@@ -113,7 +115,8 @@ public actor BundleCacheUpdater: Service {
 
     private func catchUp() async throws {
         if self.extras == nil {
-            self.renderer.templatesRecordedAt = try await self.store.recordTemplates(version: self.renderer.templates.version, now: Date())
+            let recordedAt = try await self.store.recordTemplates(version: self.renderer.templates.version, now: Date())
+            self.rendererState.withLock { $0.templatesRecordedAt = recordedAt }
             self.extras = try PreparedBundle.extras(renderer: self.renderer)
         }
         let changes = try await self.store.changes(after: self.revision)
@@ -162,58 +165,62 @@ public actor BundleCacheUpdater: Service {
     /// The bundle of `id`, ready for a request that takes `coding`: the cached one; or rendered now, in that
     /// coding alone, once however many requests ask meanwhile; or the cached one with that coding added
     /// (`PreparedBundle.preparing(_:)`). Nil for a pixel the directory does not have. Hummingbird's path
-    /// asks on every miss.
-    public func bundle(for id: PixelID, coding: ContentCoding = .identity) async -> PreparedBundle? {
+    /// asks on every miss. Off the actor: the cache, the directory and `RenderFlights` are safe to share,
+    /// and a miss then costs the render's hop to the thread pool and back, no more.
+    public nonisolated func bundle(for id: PixelID, coding: ContentCoding = .identity) async -> PreparedBundle? {
         while true {
-            let cached = self.cache[id]
-            if let cached, cached.isPrepared(for: coding) { return cached }
+            if let cached = self.cache[id], cached.isPrepared(for: coding) { return cached }
             guard let pixel = self.directory[id] else { return nil }
-            let task: Task<PreparedBundle?, Never>
-            var isRender = false
-            if let running = self.rendering[id] {
-                task = running
-            } else {
-                isRender = cached?.pixelVersion != pixel.version
-                task = self.startPreparing(pixel, for: coding, from: isRender ? nil : cached)
-                self.rendering[id] = task
+            switch self.flights.board(id) {
+            case .follow:
+                switch await self.flights.wait(for: id) {
+                case .bundle(let bundle) where bundle.isPrepared(for: coding): return bundle
+                case .failed: return nil
+                // Landed before this request waited, or another request's render for the other coding:
+                // this one's is made next.
+                case .bundle, nil: continue
+                }
+            case .lead:
+                // A leader caches before it lands: a render that landed between this request's look in the
+                // cache and its boarding is there now.
+                let current = self.cache[id]
+                if let current, current.isPrepared(for: coding) {
+                    self.flights.land(id, .bundle(current))
+                    return current
+                }
+                let base = current?.pixelVersion == pixel.version ? current : nil
+                let bundle = await self.prepare(pixel, for: coding, from: base)
+                self.flights.land(id, bundle.map(RenderFlights.Landing.bundle) ?? .failed)
+                return bundle
             }
-            let bundle = await task.value
-            // Whichever of its waiters runs first clears it: the task has stored its bundle already.
-            if self.rendering[id] == task { self.rendering[id] = nil }
-            guard let bundle else { return nil }
-            if isRender { self.renders.add(1, ordering: .relaxed) }
-            // Another request's render, for the other coding: this one's is made next.
-            if bundle.isPrepared(for: coding) { return bundle }
         }
     }
 
     /// Adds `coding` to `base` or, without one, renders `pixel`'s bundle for `coding`, and caches the result
     /// unless the pixel changed meanwhile (that request gets what it asked for, the next one the new version).
-    private func startPreparing(_ pixel: PixelConfig, for coding: ContentCoding, from base: PreparedBundle?) -> Task<PreparedBundle?, Never> {
-        let (renderer, logger, cache, directory) = (self.renderer, self.logger, self.cache, self.directory)
-        return Task {
-            let bundle: PreparedBundle
-            do {
-                if let base {
-                    bundle = try await NIOThreadPool.singleton.runIfActive { try base.preparing(coding) }
-                } else {
-                    bundle = try await Self.render(pixel, compressions: .init(for: coding), with: renderer)
-                }
-            } catch {
-                logger.error("cannot render bundle", metadata: ["pixel": "\(pixel.id)", "error": "\(error)"])
-                return nil
+    private nonisolated func prepare(_ pixel: PixelConfig, for coding: ContentCoding, from base: PreparedBundle?) async -> PreparedBundle? {
+        let bundle: PreparedBundle
+        do {
+            if let base {
+                bundle = try await NIOThreadPool.singleton.runIfActive { try base.preparing(coding) }
+            } else {
+                bundle = try await Self.render(pixel, compressions: .init(for: coding), with: self.renderer)
+                self.renders.add(1, ordering: .relaxed)
             }
-            logger.debug(
-                base == nil ? "bundle rendered" : "bundle compressed",
-                metadata: [
-                    "pixel": "\(bundle.pixel)", "version": "\(bundle.pixelVersion)", "coding": "\(coding)",
-                    "gzipBytes": "\(bundle.gzip?.body.readableBytes ?? 0)", "brotliBytes": "\(bundle.brotli?.body.readableBytes ?? 0)",
-                    "memory": "\(bundle.memoryCost)",
-                ]
-            )
-            if directory[pixel.id]?.version == bundle.pixelVersion { cache.store(bundle) }
-            return bundle
+        } catch {
+            self.logger.error("cannot render bundle", metadata: ["pixel": "\(pixel.id)", "error": "\(error)"])
+            return nil
         }
+        self.logger.debug(
+            base == nil ? "bundle rendered" : "bundle compressed",
+            metadata: [
+                "pixel": "\(bundle.pixel)", "version": "\(bundle.pixelVersion)", "coding": "\(coding)",
+                "gzipBytes": "\(bundle.gzip?.body.readableBytes ?? 0)", "brotliBytes": "\(bundle.brotli?.body.readableBytes ?? 0)",
+                "memory": "\(bundle.memoryCost)",
+            ]
+        )
+        if self.directory[pixel.id]?.version == bundle.pixelVersion { self.cache.store(bundle) }
+        return bundle
     }
 
     /// Renders on NIO's thread pool, not Swift's cooperative pool: a cold burst of a thousand renders (3 ms

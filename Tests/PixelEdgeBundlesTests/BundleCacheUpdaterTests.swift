@@ -65,14 +65,51 @@ import Testing
         #expect(answers.count == 3000 && answers.allSatisfy { $0.1 != nil })
         #expect(updater.renderCount == 1000)
         #expect(updater.cache.count == 1000)
+        #expect(updater.flights.count == 0)
+    }
+
+    /// The requests that follow a render get its bundle, or its failure; one that comes after it landed
+    /// is told to look in the cache again, never left waiting.
+    @Test func followersGetTheLeadersLandingAndLatecomersAreNotLeftWaiting() async throws {
+        let flights = RenderFlights()
+        let id = self.id(1)
+        guard case .lead = flights.board(id), case .follow = flights.board(id) else {
+            Issue.record("the first request leads, the next follows")
+            return
+        }
+        let bundle = try PreparedBundle(pixel: PixelConfig(id: id, tiktok: nil, version: 1, updatedAt: Date()), renderer: self.renderer)
+        async let followers = withTaskGroup(of: RenderFlights.Landing?.self) { group in
+            for _ in 0..<20 { group.addTask { await flights.wait(for: id) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        // Every follower waits before the leader lands (no sleep: the flight counts them).
+        while flights.waiting(for: id) < 20 { await Task.yield() }
+        flights.land(id, .bundle(bundle))
+        let landings = await followers
+        #expect(landings.count == 20)
+        #expect(landings.allSatisfy { if case .bundle(let landed) = $0 { landed === bundle } else { false } })
+        #expect(await flights.wait(for: id) == nil, "landed already: look in the cache")
+        guard case .lead = flights.board(id) else {
+            Issue.record("a landed flight is over")
+            return
+        }
+        async let follower = flights.wait(for: id)
+        while flights.waiting(for: id) < 1 { await Task.yield() }
+        flights.land(id, .failed)
+        guard case .failed = await follower else {
+            Issue.record("a failed render fails its followers")
+            return
+        }
+        #expect(flights.count == 0)
     }
 
     /// Evicted and asked for again: the same bytes, so the same ETags and Last-Modified, and a client's
     /// revalidation still answers 304.
     @Test func anEvictedBundleIsRenderedAgainWithTheSameValidators() async throws {
-        try await self.seed(200)
-        // Room for a few bundles per shard only.
-        let updater = self.updater(cacheLimit: 16 * 20_000)
+        try await self.seed(300)
+        // Room for two bundles of one coding per shard (one with both), and some 19 pixels per shard: the
+        // shards are picked by a hash seeded per process, so the first pixel's must be sure to overflow.
+        let updater = self.updater(cacheLimit: 16 * 8_000)
         try await updater.refresh()
         let brotliOnly = try #require(await updater.bundle(for: self.id(0), coding: .brotli))
         #expect(brotliOnly.gzip == nil && brotliOnly.compressions == .brotli)
@@ -80,14 +117,14 @@ import Testing
         let first = try #require(await updater.bundle(for: self.id(0), coding: .gzip))
         #expect(first.brotli === brotliOnly.brotli && first.memoryCost > brotliOnly.memoryCost)
         #expect(updater.cache[self.id(0)] === first)
-        for index in 1..<200 { _ = await updater.bundle(for: self.id(index)) }
+        for index in 1..<300 { _ = await updater.bundle(for: self.id(index)) }
         #expect(updater.cache.evictionCount > 0)
         #expect(updater.cache.cost <= updater.cache.limit)
         #expect(!updater.cache.contains(self.id(0)), "the least recently asked for went")
         _ = try #require(await updater.bundle(for: self.id(0), coding: .gzip))
         let again = try #require(await updater.bundle(for: self.id(0), coding: .brotli))
         #expect(again !== first)
-        #expect(updater.renderCount == 201)
+        #expect(updater.renderCount == 301)
         #expect(again.gzip!.entityTag == first.gzip!.entityTag && again.brotli!.entityTag == first.brotli!.entityTag)
         #expect(again.identity.entityTag == first.identity.entityTag)
         #expect(again.lastModified == first.lastModified)
