@@ -92,7 +92,7 @@ extension EventForwarder {
 extension EventQueue {
     /// Queued for TikTok, as `/collect` queues the event of a pixel with TikTok's Events API.
     func append(_ events: [CollectedEvent], now: Date) async throws {
-        try await self.append(try events.map(QueuedEvent.init(tiktok:)), now: now)
+        try await self.append(events.map(QueuedEvent.init(tiktok:)), now: now)
     }
 
     func duePixels(now: Date) async throws -> [PixelID] {
@@ -137,6 +137,6 @@ extension DeliveryStatusStore {
 extension OutboxWriter {
     /// Stores the event's copy for TikTok, as `/collect` does for a pixel with TikTok's Events API.
     func store(_ event: CollectedEvent) async throws {
-        try await self.store(event, copies: [try QueuedEvent(tiktok: event)])
+        try await self.store(event, copies: [QueuedEvent(tiktok: event)])
     }
 }
