@@ -26,30 +26,41 @@ enum CommandRunner {
         }
     }
 
+    /// The command's input and output go through files rather than pipes. Foundation's blocking pipe read
+    /// (`readDataToEndOfFile`) traps when a signal interrupts it (`EINTR` reaches a `try!` inside), and with
+    /// several tests starting processes at once a `SIGCHLD` can land on the reading thread: CI crashed that way.
     static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> CommandResult {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pixeledge-command-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let inputFile = directory.appendingPathComponent("input")
+        let outputFile = directory.appendingPathComponent("output")
+        let errorFile = directory.appendingPathComponent("error")
+        try Data((input ?? "").utf8).write(to: inputFile)
+        try Data().write(to: outputFile)
+        try Data().write(to: errorFile)
+
         let process = Process()
         process.executableURL = try TestEnvironment.executable()
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        let standardInput = Pipe()
-        process.standardInput = standardInput
-        try process.run()
-        if let input {
-            standardInput.fileHandleForWriting.write(Data(input.utf8))
+        let standardInput = try FileHandle(forReadingFrom: inputFile)
+        let standardOutput = try FileHandle(forWritingTo: outputFile)
+        let standardError = try FileHandle(forWritingTo: errorFile)
+        defer {
+            try? standardInput.close()
+            try? standardOutput.close()
+            try? standardError.close()
         }
-        try standardInput.fileHandleForWriting.close()
-        // Read before waiting, so a full pipe cannot block the child.
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.standardInput = standardInput
+        process.standardOutput = standardOutput
+        process.standardError = standardError
+        try process.run()
         process.waitUntilExit()
         return CommandResult(
             status: process.terminationStatus,
-            standardOutput: String(decoding: outputData, as: UTF8.self),
-            standardError: String(decoding: errorData, as: UTF8.self)
+            standardOutput: String(decoding: try Data(contentsOf: outputFile), as: UTF8.self),
+            standardError: String(decoding: try Data(contentsOf: errorFile), as: UTF8.self)
         )
     }
 }
