@@ -91,8 +91,12 @@ final class ServerProcess: Sendable {
         process.standardOutput = pipe
         let log = Log()
         pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { log.append(String(decoding: data, as: UTF8.self)) }
+            // Not `availableData`: Foundation's legacy reads trap (a `try!` inside) when a signal interrupts
+            // them, and tests start and stop processes, so SIGCHLDs arrive on any thread.
+            switch Self.readAvailable(from: handle.fileDescriptor) {
+            case .some(let bytes): log.append(String(decoding: bytes, as: UTF8.self))
+            case .none: handle.readabilityHandler = nil  // the end of the output: nothing more will come
+            }
         }
         try process.run()
         let line = try await withDeadline(.seconds(30), "the server to print its address") {
@@ -103,6 +107,17 @@ final class ServerProcess: Sendable {
             throw ServerProcessError.noPort(line)
         }
         return ServerProcess(process: process, port: port, log: log)
+    }
+
+    /// What the pipe holds now, retried when a signal interrupts the read; nil at its end or on an error.
+    private static func readAvailable(from descriptor: Int32) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 { return Array(buffer.prefix(count)) }
+            if count < 0, errno == EINTR { continue }
+            return nil
+        }
     }
 
     /// Sends SIGTERM (or `signal`) and waits for the process to end.
