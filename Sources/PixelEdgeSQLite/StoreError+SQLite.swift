@@ -1,4 +1,4 @@
-public import GRDB
+package import GRDB
 import PixelEdgeCore
 
 extension StoreError {

@@ -27,14 +27,18 @@ public struct PixelID: Hashable, Comparable, Sendable, CustomStringConvertible, 
     }
 
     /// Same rules as `init(validating:)`, for the request path, where no message is needed: it checks bytes,
-    /// not Characters, since every allowed character is one ASCII byte.
+    /// not Characters, since every allowed character is one ASCII byte. Inlinable, so that the HTTP layer
+    /// gets a version specialised for its `Substring`: the generic one, called across modules, looked up
+    /// the string's witnesses and checked each byte through them, a twentieth of a cached bundle's answer.
+    @inlinable
     public init?(_ text: some StringProtocol) {
         let utf8 = text.utf8
         guard !utf8.isEmpty, utf8.count <= Self.maximumLength, utf8.allSatisfy(Self.isAllowed) else { return nil }
         self.rawValue = String(text)
     }
 
-    private static func isAllowed(_ byte: UInt8) -> Bool {
+    @usableFromInline
+    static func isAllowed(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
             return true

@@ -16,6 +16,7 @@ import Testing
     let connection = ConnectionGuardTests()
     let cache = BundleCache(limit: 1 << 22)
     let bundle: PreparedBundle
+    let pixel: PixelConfig
 
     init() throws {
         let pixel = PixelConfig(
@@ -23,6 +24,7 @@ import Testing
             version: 1, updatedAt: Date(timeIntervalSince1970: 1_700_000_000))
         let renderer = BundleRenderer(templates: try BundleTemplates(directory: TestEnvironment.templatesDirectory), settings: .init())
         self.bundle = try PreparedBundle(pixel: pixel, renderer: renderer)
+        self.pixel = pixel
         self.cache.store(self.bundle)
     }
 
@@ -53,6 +55,46 @@ import Testing
         try self.read(Self.bundleRequest + revalidation + "HEAD /pb.js?id=shop HTTP/1.1\r\nHost: edge\r\n\r\n", into: channel)
         #expect(try self.statuses(channel) == ["200", "304", "200"])
         #expect(decoded.uris.isEmpty, "NIO's decoder read none of them")
+    }
+
+    /// A usual body is copied behind its head and goes in one write; one over `copiedBodyLimit` goes apart.
+    /// Either way the client reads the prepared head, the Date line and the body, in that order, whole.
+    @Test(arguments: [false, true]) func aBodyIsWrittenWholeWhetherCopiedBehindItsHeadOrNot(large: Bool) throws {
+        var bundle = self.bundle
+        let cache = BundleCache(limit: 1 << 22)
+        if large {
+            // The same templates, pb-tiktok's padded past the limit with what no compression reaches in identity.
+            let directory = try TemporaryDirectory()
+            for name in try FileManager.default.contentsOfDirectory(atPath: TestEnvironment.templatesDirectory) where name.hasSuffix(".mustache") {
+                try FileManager.default.copyItem(atPath: TestEnvironment.templatesDirectory + "/" + name, toPath: directory.path(name))
+            }
+            let padding = "\n//" + (0..<PreparedAnswerWriter.copiedBodyLimit / 2).map { String($0, radix: 36) }.joined(separator: ",") + "\n"
+            let handle = try FileHandle(forWritingTo: directory.url.appendingPathComponent("pb-tiktok.js.mustache"))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(padding.utf8))
+            try handle.close()
+            let renderer = BundleRenderer(templates: try BundleTemplates(directory: directory.url.path), settings: .init())
+            bundle = try PreparedBundle(pixel: self.pixel, renderer: renderer)
+        }
+        cache.store(bundle)
+        let identity = try #require(bundle.representation(.identity))
+        #expect((identity.body.readableBytes > PreparedAnswerWriter.copiedBodyLimit) == large)
+
+        let channel = try self.connection.channel(cache: cache)
+        try self.read("GET /p/shop/pb.js HTTP/1.1\r\nHost: edge\r\n\r\n", into: channel)
+        var writes: [ByteBuffer] = []
+        while let data = try channel.readOutbound(as: IOData.self) {
+            if case .byteBuffer(let buffer) = data { writes.append(buffer) }
+        }
+        #expect(writes.count == (large ? 2 : 1))
+        let written = writes.reduce(into: ByteBuffer()) { all, buffer in all.writeImmutableBuffer(buffer) }
+        let head = String(buffer: identity.okHead)
+        let text = String(buffer: written)
+        #expect(text.hasPrefix(head))
+        #expect(text.dropFirst(head.count).hasPrefix("Date: "))
+        #expect(written.readableBytesView.suffix(identity.body.readableBytes).elementsEqual(identity.body.readableBytesView))
+        var dateLine = DateLine()
+        #expect(written.readableBytes == identity.okHead.readableBytes + dateLine.current().readableBytes + identity.body.readableBytes)
     }
 
     @Test func aHeadSplitOverReadsIsAnsweredOnceWhole() throws {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// An accepted event as Meta's Conversions API takes it: one element of the request's `data` (reference
 /// meta.md sections 9 and 11). Built from the same collected event as TikTok's copy, with the same
