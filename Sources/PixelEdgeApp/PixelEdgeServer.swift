@@ -95,7 +95,7 @@ public struct PixelEdgeServer: Sendable {
             logger: logger
         )
         self.housekeeping = OutboxHousekeeping(
-            queue: self.backend.outbox, history: self.backend.outbox, settings: configuration.relay.forwarder, depth: self.depth,
+            queue: self.backend.outbox, history: self.backend.outbox, deliveries: self.backend.outbox, settings: configuration.relay.forwarder, depth: self.depth,
             metrics: self.metrics, logger: logger
         )
     }

@@ -46,11 +46,27 @@ public final class PixelEdgeMetrics: Sendable {
         self.bundlesRendered = CoreMetrics.Gauge(label: "pixeledge_bundle_renders_total", factory: factory)
         // At zero from the start, so that the alert rules and the dashboard (Operations/) find them before the
         // first event is forwarded or expires.
-        for destination in ["tiktok", "meta"] {
+        for destination in Self.destinations {
             CoreMetrics.Counter(label: "pixeledge_events_forwarded_total", dimensions: [("destination", destination)], factory: factory).increment(by: 0)
         }
         CoreMetrics.Counter(label: "pixeledge_events_expired_total", factory: factory).increment(by: 0)
+        for destination in Self.destinations {
+            CoreMetrics.Gauge(label: "pixeledge_deliveries_paused", dimensions: [("destination", destination)], factory: factory).record(0)
+        }
         CoreMetrics.Counter(label: "pixeledge_failed_events_expired_total", factory: factory).increment(by: 0)
+    }
+
+    /// The destinations every node reports, at zero when nothing happened.
+    private static let destinations = ["tiktok", "meta"]
+
+    /// The deliveries paused now, per destination (counted in the store by `OutboxHousekeeping`): pixels whose
+    /// destination refused their configuration and that wait for a person to change it. A destination
+    /// missing from `counts` has none.
+    package func deliveriesPaused(_ counts: [String: Int]) {
+        for destination in Set(Self.destinations).union(counts.keys) {
+            CoreMetrics.Gauge(label: "pixeledge_deliveries_paused", dimensions: [("destination", destination)], factory: self.factory)
+                .record(counts[destination] ?? 0)
+        }
     }
 
     /// The pixel directory and the bundle cache as they are now.

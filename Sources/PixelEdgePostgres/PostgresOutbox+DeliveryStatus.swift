@@ -53,6 +53,20 @@ extension PostgresOutbox: DeliveryStatusStore {
         return statuses
     }
 
+    public func pausedDeliveryCounts() async throws -> [DestinationID: Int] {
+        var counts: [DestinationID: Int] = [:]
+        let rows = try await self.database.rows(
+            """
+            SELECT delivery_status.destination, count(*) AS paused FROM delivery_status JOIN pixel ON pixel.id = delivery_status.pixel_id
+            WHERE delivery_status.paused_at_version = pixel.version GROUP BY delivery_status.destination
+            """
+        )
+        for row in rows {
+            counts[DestinationID(rawValue: try row["destination"].decode(String.self))] = try row["paused"].decode(Int.self)
+        }
+        return counts
+    }
+
     static func status(from row: PostgresRandomAccessRow) throws -> DeliveryStatus {
         let lastError = try row["last_error_message"].decode(String?.self).map { message in
             DeliveryStatus.Failure(

@@ -13,9 +13,12 @@ import Synchronization
 ///   of them, then deleted and counted in `pixeledge_failed_events_expired_total`.
 /// - The console's history is pruned once a minute; the outbox's depth per pixel is recounted, so that the
 ///   gauge and `/collect`'s admission follow what other nodes delivered.
+/// - The paused deliveries are counted once a minute (`pixeledge_deliveries_paused`), so that an alert holds
+///   for as long as a pixel waits for a person, not only while its refusals are recent.
 public struct OutboxHousekeeping: Service {
     let queue: any EventQueue
     let history: any EventHistory
+    let deliveries: any DeliveryStatusStore
     /// The forwarder's settings: its window, and the ages and limits enforced here.
     let settings: ForwarderSettings
     let depth: OutboxDepth
@@ -24,13 +27,16 @@ public struct OutboxHousekeeping: Service {
     /// The console's history is kept 48 hours: pruning it once a minute is enough, and spares the store its
     /// deletes on every sweep.
     private let historyPruning = Schedule(every: 60)
+    /// A join of every delivery's status with its pixel: once a minute, for a gauge an alert reads over 15.
+    private let pauseCounting = Schedule(every: 60)
 
     public init(
-        queue: any EventQueue, history: any EventHistory, settings: ForwarderSettings, depth: OutboxDepth, metrics: PixelEdgeMetrics,
-        logger: Logger
+        queue: any EventQueue, history: any EventHistory, deliveries: any DeliveryStatusStore, settings: ForwarderSettings, depth: OutboxDepth,
+        metrics: PixelEdgeMetrics, logger: Logger
     ) {
         self.queue = queue
         self.history = history
+        self.deliveries = deliveries
         self.settings = settings
         self.depth = depth
         self.metrics = metrics
@@ -89,6 +95,10 @@ public struct OutboxHousekeeping: Service {
                 _ = try await self.history.pruneHistory(before: now.addingTimeInterval(-RecentEvent.keptFor.seconds))
             }
             self.depth.counted(try await self.queue.pendingCounts())
+            if self.pauseCounting.isDue(at: now) {
+                let paused = try await self.deliveries.pausedDeliveryCounts()
+                self.metrics.deliveriesPaused(Dictionary(uniqueKeysWithValues: paused.map { ($0.key.rawValue, $0.value) }))
+            }
         } catch {
             self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
         }

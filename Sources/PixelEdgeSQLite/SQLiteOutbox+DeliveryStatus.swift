@@ -57,6 +57,23 @@ extension SQLiteOutbox: DeliveryStatusStore {
         }
     }
 
+    public func pausedDeliveryCounts() async throws -> [DestinationID: Int] {
+        try await self.database.read { db in
+            var counts: [DestinationID: Int] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT delivery_status.destination, count(*) FROM delivery_status JOIN pixel ON pixel.id = delivery_status.pixel_id
+                    WHERE delivery_status.paused_at_version = pixel.version GROUP BY delivery_status.destination
+                    """
+            )
+            for row in rows {
+                counts[DestinationID(rawValue: row[0])] = row[1]
+            }
+            return counts
+        }
+    }
+
     static func status(from row: Row) -> DeliveryStatus {
         let lastError = (row["last_error_message"] as String?).map { message in
             DeliveryStatus.Failure(

@@ -179,10 +179,14 @@ import Testing
             await forwarder.forwardDue(now: self.t0.addingTimeInterval(3600))
             #expect(self.fake.requests.count == 1, "no retries with a token TikTok refused")
             #expect(try await self.outbox.counts(of: self.shop).queued == 1, "the event is kept")
+            // Counted for as long as it waits, whatever the age of the refusal: the alert's gauge.
+            #expect(self.metrics.exposition().contains(#"pixeledge_deliveries_paused{destination="tiktok"} 1"#))
+            #expect(self.metrics.exposition().contains(#"pixeledge_deliveries_paused{destination="meta"} 0"#))
             self.fake.answer { _ in .ok }
             try await self.configure(token: String(repeating: "n", count: 64))
             await forwarder.forwardDue(now: self.t0.addingTimeInterval(3601))
         }
+        #expect(self.metrics.exposition().contains(#"pixeledge_deliveries_paused{destination="tiktok"} 0"#))
         #expect(self.fake.requests.count == 2)
         #expect(self.fake.requests.last?.accessToken == String(repeating: "n", count: 64))
         #expect(try await self.outbox.status(of: self.shop)?.state == .ok)
@@ -507,7 +511,7 @@ import Testing
         try await self.fake.run { base in
             let forwarder = self.forwarder(base)
             let housekeeping = OutboxHousekeeping(
-                queue: self.outbox, history: self.outbox, settings: .init(), depth: self.depth, metrics: self.metrics, logger: TestEnvironment.logger
+                queue: self.outbox, history: self.outbox, deliveries: self.outbox, settings: .init(), depth: self.depth, metrics: self.metrics, logger: TestEnvironment.logger
             )
             let window: @Sendable (Date) async -> Void = { now in
                 await housekeeping.sweep(now: now)

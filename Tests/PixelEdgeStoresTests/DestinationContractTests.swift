@@ -61,6 +61,34 @@ import Testing
         }
     }
 
+    /// What `pixeledge_deliveries_paused` counts: deliveries paused at their pixel's current version, per
+    /// destination; a new configuration or an accepted connection test lifts a pause, and another node
+    /// counts the same.
+    @Test(arguments: StoreKind.allCases) func pausedDeliveriesAreCountedAtTheirPixelsVersion(kind: StoreKind) async throws {
+        try await kind.with(nodes: 2) { nodes in
+            let (outbox, other) = (nodes[0].outbox, nodes[1].outbox)
+            let code = try TikTokPixelCode.parse(TestEnvironment.pixelCode).value
+            let cafe = try PixelID(validating: "cafe")
+            let shopVersion = try await nodes[0].pixels.save(PixelEdit(pixelCode: .set(code)), for: self.shop).pixel.version
+            let cafeVersion = try await nodes[0].pixels.save(PixelEdit(pixelCode: .set(code)), for: cafe).pixel.version
+            #expect(try await outbox.pausedDeliveryCounts() == [:])
+
+            let refused = DeliveryStatus.Failure(code: 40105, message: "invalid token", requestID: "req-t", at: self.t0)
+            try await outbox.pause(DeliveryKey(self.shop, .tiktok), atVersion: shopVersion, state: .invalidAccessToken, failure: refused)
+            try await outbox.pause(DeliveryKey(self.shop, Self.other), atVersion: shopVersion, state: .invalidAccessToken, failure: refused)
+            try await outbox.pause(DeliveryKey(cafe, .tiktok), atVersion: cafeVersion, state: .invalidAccessToken, failure: refused)
+            // A pause at a version the pixel has moved past is over.
+            try await outbox.pause(DeliveryKey(cafe, Self.other), atVersion: cafeVersion - 1, state: .invalidAccessToken, failure: refused)
+            #expect(try await other.pausedDeliveryCounts() == [.tiktok: 2, Self.other: 1])
+
+            _ = try await nodes[1].pixels.save(PixelEdit(testEventCode: .set(try TestEventCode.parse("TEST_12345678").value)), for: self.shop)
+            #expect(try await outbox.pausedDeliveryCounts() == [.tiktok: 1], "a new configuration lifts its pixel's pauses")
+            try await outbox.recordVerification(
+                of: DeliveryKey(cafe, .tiktok), atVersion: cafeVersion, state: .ok, requestID: "req-ok", failure: nil, now: self.t0)
+            #expect(try await other.pausedDeliveryCounts() == [:], "an accepted connection test lifts it too")
+        }
+    }
+
     /// A file written before destinations (schema up to `install-check-v1`) keeps every pixel, event and
     /// status: they are TikTok's.
     @Test func anSQLiteFileFromBeforeDestinationsKeepsItsEventsAndStatus() async throws {

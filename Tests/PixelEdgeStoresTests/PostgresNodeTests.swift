@@ -84,7 +84,7 @@ import Testing
     @Test func aRefusedQuerySaysWhatPostgreSQLSaidWithoutItsValues() async throws {
         try await PostgresServer.with { server in
             let database = try PixelEdgePostgres.PostgresDatabase(url: server.url, logger: TestEnvironment.logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            await withTaskGroup(of: Void.self) { group in
                 group.addTask { await database.run() }
                 defer { group.cancelAll() }
                 let secret = TestEnvironment.accessToken

@@ -79,7 +79,7 @@ extension EventForwarder {
     func forwardDue(now: Date = Date()) async {
         let history = self.outbox as? any EventHistory
         let housekeeping = history.map {
-            OutboxHousekeeping(queue: self.outbox, history: $0, settings: self.settings, depth: self.depth, metrics: self.metrics, logger: self.logger)
+            OutboxHousekeeping(queue: self.outbox, history: $0, deliveries: self.outbox, settings: self.settings, depth: self.depth, metrics: self.metrics, logger: self.logger)
         }
         await housekeeping?.sweep(now: now)
         await self.forwardPass(now: now)

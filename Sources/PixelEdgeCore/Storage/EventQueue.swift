@@ -158,6 +158,9 @@ public protocol DeliveryStatusStore: Sendable {
     /// The status, for `destination`, of those of `pixels` it has answered once or more.
     func statuses(of pixels: [PixelID], to destination: DestinationID) async throws -> [PixelID: DeliveryStatus]
     func counts(of delivery: DeliveryKey) async throws -> (queued: Int, failed: Int)
+    /// How many deliveries are paused now, per destination: paused at their pixel's current configuration
+    /// version (a change of configuration lifts a pause). Destinations with none are absent.
+    func pausedDeliveryCounts() async throws -> [DestinationID: Int]
 }
 
 /// What the console shows of a pixel's past: its latest events and its match-key counts per hour.
