@@ -14,20 +14,27 @@ struct BundleMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let target = BundleRequestTarget(path: request.uri.path[...], query: request.uri.query?[...]) else {
             return try await next(request, context)
         }
-        let response: BundleResponse
-        // A miss may be a pixel whose first bundle is not rendered yet, or a bundle not yet compressed in
-        // the coding this request takes: the updater renders or compresses it now (and the 404 is built
-        // only for a pixel it does not have).
-        if request.method == .get || request.method == .head, case .pixel(let text) = target, let id = PixelID(text),
-            case let bundleRequest = BundleRequest(method: request.method, fields: request.headers),
-            // A 406 (no coding) is for a pixel that exists only.
-            case let coding = bundleRequest.coding ?? .identity, self.responder.cache.peek(id)?.isPrepared(for: coding) != true, let bundle = await self.updater.bundle(for: id, coding: coding)
-        {
-            response = BundleResponder.respond(with: bundle, to: bundleRequest, method: request.method)
-        } else {
-            response = self.responder.respond(to: target, method: request.method, headers: request.headers)
-        }
+        let response = await self.response(to: request, target: target)
         self.metrics.bundleResponded(status: response.status.code)
         return Response(status: response.status, headers: response.fields, body: response.body.map { .init(byteBuffer: $0) } ?? .init())
+    }
+
+    /// The request's fields are read, and the cache looked up, once. A miss may be a pixel whose first bundle
+    /// is not rendered yet, or a bundle not yet compressed in the coding this request takes: the updater
+    /// renders or compresses it now, and the 404 is built only for a pixel it does not have.
+    private func response(to request: Request, target: BundleRequestTarget) async -> BundleResponse {
+        guard request.method == .get || request.method == .head, case .pixel(let text) = target, let id = PixelID(text) else {
+            return self.responder.respond(to: target, method: request.method, headers: request.headers)
+        }
+        let bundleRequest = BundleRequest(method: request.method, fields: request.headers)
+        // A 406 (no coding) is for a pixel that exists only: its bundle is looked for in any coding.
+        let coding = bundleRequest.coding ?? .identity
+        if let bundle = self.responder.cache[id], bundle.isPrepared(for: coding) {
+            return BundleResponder.respond(with: bundle, to: bundleRequest, method: request.method)
+        }
+        if let bundle = await self.updater.bundle(for: id, coding: coding) {
+            return BundleResponder.respond(with: bundle, to: bundleRequest, method: request.method)
+        }
+        return self.responder.respond(to: target, method: request.method, headers: request.headers)
     }
 }
