@@ -348,11 +348,30 @@ public final class PreparedBundle: Sendable {
     }
 
     /// 96 bits of SHA-256, base64url: collisions are out of reach and the header stays short.
-    private static func entityTagValue(for body: ByteBuffer) -> String {
+    static func entityTagValue(for body: ByteBuffer) -> String {
         let digest = body.withUnsafeReadableBytes { SHA256.hash(data: $0) }
-        return Data(digest.prefix(12)).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
+        return Self.base64URL(Array(digest.prefix(12)))
+    }
+
+    private static let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Base64url (RFC 4648 §5) of bytes whose count is a multiple of three, so without padding. Written here
+    /// rather than through Foundation's base64 and two `replacingOccurrences` (bridged to NSString: 2 % of a
+    /// cold burst's CPU); the same characters, so every ETag stays what it was.
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        precondition(bytes.count % 3 == 0, "base64URL takes whole groups of three bytes")
+        let alphabet = Self.base64URLAlphabet
+        return String(unsafeUninitializedCapacity: bytes.count / 3 * 4) { characters in
+            var written = 0
+            for group in stride(from: 0, to: bytes.count, by: 3) {
+                let bits = UInt32(bytes[group]) << 16 | UInt32(bytes[group + 1]) << 8 | UInt32(bytes[group + 2])
+                for shift in [18, 12, 6, 0] {
+                    characters[written] = alphabet[Int((bits >> UInt32(shift)) & 63)]
+                    written += 1
+                }
+            }
+            return written
+        }
     }
 }
 

@@ -87,6 +87,23 @@ import Testing
         #expect(try PreparedBundle(pixel: try self.pixel(tiktok: self.destination), renderer: newer).lastModified.timeIntervalSince1970 == 1_800_000_000)
     }
 
+    /// The ETag's base64url is written by hand: it must be Foundation's base64 with `-` and `_`, byte for
+    /// byte, or every cached bundle would change its ETag at an upgrade.
+    @Test func entityTagsAreFoundationsBase64URL() throws {
+        var generator = SystemRandomNumberGenerator()
+        for count in stride(from: 0, through: 48, by: 3) {
+            for _ in 0..<50 {
+                let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let foundation = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                #expect(PreparedBundle.base64URL(bytes) == foundation)
+            }
+        }
+        // 0xfb 0xff 0xbf is "-_-_" in base64url, "+/+/" in base64: both substitutions.
+        #expect(PreparedBundle.base64URL([0xfb, 0xff, 0xbf]) == "-_-_")
+        let bundle = try PreparedBundle(pixel: try self.pixel(tiktok: self.destination), renderer: BundleRenderer(templates: self.templates, settings: .init()))
+        #expect(bundle.identity.entityTag.contains(PreparedBundle.entityTagValue(for: bundle.identity.body)))
+    }
+
     @Test func sameConfigurationSameTagsDifferentConfigurationDifferentTags() throws {
         let renderer = BundleRenderer(templates: self.templates, settings: .init())
         let a = try PreparedBundle(pixel: try self.pixel(tiktok: self.destination), renderer: renderer)
