@@ -50,10 +50,8 @@ public final class PixelEdgeMetrics: Sendable {
             CoreMetrics.Counter(label: "pixeledge_events_forwarded_total", dimensions: [("destination", destination)], factory: factory).increment(by: 0)
         }
         CoreMetrics.Counter(label: "pixeledge_events_expired_total", factory: factory).increment(by: 0)
-        for destination in Self.destinations {
-            CoreMetrics.Gauge(label: "pixeledge_deliveries_paused", dimensions: [("destination", destination)], factory: factory).record(0)
-        }
         CoreMetrics.Counter(label: "pixeledge_failed_events_expired_total", factory: factory).increment(by: 0)
+        self.deliveriesPaused([:])
     }
 
     /// The destinations every node reports, at zero when nothing happened.

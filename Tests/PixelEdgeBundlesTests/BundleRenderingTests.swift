@@ -87,8 +87,8 @@ import Testing
         #expect(try PreparedBundle(pixel: try self.pixel(tiktok: self.destination), renderer: newer).lastModified.timeIntervalSince1970 == 1_800_000_000)
     }
 
-    /// The ETag's base64url is written by hand: it must be Foundation's base64 with `-` and `_`, byte for
-    /// byte, or every cached bundle would change its ETag at an upgrade.
+    /// The ETag's base64url swaps its two characters on the bytes: it must be Foundation's base64 with `-`
+    /// and `_`, byte for byte, or every cached bundle would change its ETag at an upgrade.
     @Test func entityTagsAreFoundationsBase64URL() throws {
         var generator = SystemRandomNumberGenerator()
         for count in stride(from: 0, through: 48, by: 3) {
