@@ -24,6 +24,7 @@ let testDependencies: [Target.Dependency] = libraryTargets + [
     .product(name: "NIOHTTP1", package: "swift-nio"),
     .product(name: "NIOEmbedded", package: "swift-nio"),
     .product(name: "GRDB", package: "GRDB.swift"),
+    .product(name: "Subprocess", package: "swift-subprocess"),
     .product(name: "PostgresNIO", package: "postgres-nio"),
 ]
 
@@ -61,6 +62,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        // Tests only: child processes (the CLI, the server, PostgreSQL). Foundation's `Process` on Linux crashes
+        // now and then when several start at once (swift-corelibs-foundation #5472, still in Swift 6.3.1).
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: [
         // libbrotli from the system (Debian: libbrotli-dev), for the bundles' br encoding.
@@ -246,6 +251,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Tests/PixelEdgeTestSupport",
             swiftSettings: swiftSettings

@@ -25,11 +25,11 @@ import Testing
         return path
     }
 
-    @Test func anotherApplicationsDatabaseIsRefusedAndLeftAsItWas() throws {
+    @Test func anotherApplicationsDatabaseIsRefusedAndLeftAsItWas() async throws {
         let path = try self.otherApplicationsDatabase()
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         for command in [["pixels", "list"], ["pixels", "set", "shop", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--no-verify"]] {
-            let result = try CommandRunner.run(command + ["--database", path])
+            let result = try await CommandRunner.run(command + ["--database", path])
             #expect(result.status != 0)
             #expect(result.standardError.contains("\(path) is not a PixelEdge database (tables invoices): PixelEdge refuses to change it"), "\(result.standardError)")
         }
@@ -38,32 +38,32 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path + "-journal"))
     }
 
-    @Test func aFileThatIsNotSQLiteADirectoryAndADeviceAreRefused() throws {
+    @Test func aFileThatIsNotSQLiteADirectoryAndADeviceAreRefused() async throws {
         let text = self.directory.path("notes.txt")
         try "not a database, but someone's notes".write(toFile: text, atomically: true, encoding: .utf8)
-        let notes = try CommandRunner.run(["pixels", "list", "--database", text])
+        let notes = try await CommandRunner.run(["pixels", "list", "--database", text])
         #expect(notes.status != 0)
         #expect(notes.standardError.contains("\(text) is not an SQLite database"), "\(notes.standardError)")
         #expect(try String(contentsOfFile: text, encoding: .utf8) == "not a database, but someone's notes")
 
-        let folder = try CommandRunner.run(["pixels", "list", "--database", self.directory.path("")])
+        let folder = try await CommandRunner.run(["pixels", "list", "--database", self.directory.path("")])
         #expect(folder.standardError.contains("is a directory: give --database a file"), "\(folder.standardError)")
 
-        let device = try CommandRunner.run(["pixels", "list", "--database", "/dev/null"])
+        let device = try await CommandRunner.run(["pixels", "list", "--database", "/dev/null"])
         #expect(device.status != 0)
         #expect(device.standardError.contains("/dev/null is not a regular file"), "\(device.standardError)")
         #expect(!FileManager.default.fileExists(atPath: "/dev/null-journal"))
     }
 
-    @Test func pixelEdgesOwnFilesAreMarkedAndOpenedAgain() throws {
+    @Test func pixelEdgesOwnFilesAreMarkedAndOpenedAgain() async throws {
         let path = self.directory.path("pixels.sqlite")
-        #expect(try CommandRunner.run(["pixels", "set", "shop", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--no-verify", "--database", path]).status == 0)
-        let id = try DatabaseQueue(path: path).read { try Int32.fetchOne($0, sql: "PRAGMA application_id") }
+        #expect(try await CommandRunner.run(["pixels", "set", "shop", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--no-verify", "--database", path]).status == 0)
+        let id = try await DatabaseQueue(path: path).read { try Int32.fetchOne($0, sql: "PRAGMA application_id") }
         #expect(id == SQLiteFileCheck.applicationID)
-        #expect(try CommandRunner.run(["pixels", "list", "--database", path]).standardOutput.contains("shop"))
+        #expect(try await CommandRunner.run(["pixels", "list", "--database", path]).standardOutput.contains("shop"))
         // A file from before the marker (application_id 0) is recognised by its tables, and marked.
-        try DatabaseQueue(path: path).write { try $0.execute(sql: "PRAGMA application_id = 0") }
-        #expect(try CommandRunner.run(["pixels", "list", "--database", path]).standardOutput.contains("shop"))
-        #expect(try DatabaseQueue(path: path).read { try Int32.fetchOne($0, sql: "PRAGMA application_id") } == SQLiteFileCheck.applicationID)
+        try await DatabaseQueue(path: path).write { try $0.execute(sql: "PRAGMA application_id = 0") }
+        #expect(try await CommandRunner.run(["pixels", "list", "--database", path]).standardOutput.contains("shop"))
+        #expect(try await DatabaseQueue(path: path).read { try Int32.fetchOne($0, sql: "PRAGMA application_id") } == SQLiteFileCheck.applicationID)
     }
 }

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import NIOHTTP1
+import Subprocess
 import Testing
 
 @testable import PixelEdgeApp
@@ -29,7 +30,7 @@ import Testing
         try await server.makeApplication().test(.router) { client in
             let before = try await client.execute(uri: "/p/demo/pb.js", method: .get) { $0 }
             let beforeTag = try #require(before.headers[.eTag])
-            let set = try await CommandRunner.runDetached([
+            let set = try await CommandRunner.run([
                 "pixels", "set", "demo", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--database", configuration.database.description,
             ])
             #expect(set.status == 0)
@@ -41,7 +42,7 @@ import Testing
             #expect(after.headers[.eTag] != beforeTag, "still the old bundle one second after the CLI changed it")
             #expect(String(buffer: after.body).contains(TestEnvironment.pixelCode))
 
-            let removed = try await CommandRunner.runDetached(["pixels", "remove", "demo", "--database", configuration.database.description])
+            let removed = try await CommandRunner.run(["pixels", "remove", "demo", "--database", configuration.database.description])
             #expect(removed.status == 0)
             let removedAt = ContinuousClock.now
             var status = HTTPResponse.Status.ok
@@ -64,14 +65,14 @@ import Testing
         #expect(page.status == .ok)
         #expect(String(buffer: try await page.body.collect(upTo: 1 << 20)).contains("/p/demo/pb.js"))
         #expect(server.output.contains("admin API is off"))
-        #expect(try await server.stop() == 0)
+        #expect(try await server.stop() == .exited(0))
         #expect(FileManager.default.fileExists(atPath: directory.path("demo.sqlite")))
     }
 
     @Test func theAccessTokenNeverReachesTheLog() async throws {
         let directory = try TemporaryDirectory()
         let database = directory.path("log.sqlite")
-        let set = try CommandRunner.createShop(in: database)
+        let set = try await CommandRunner.createShop(in: database)
         #expect(set.status == 0)
         let server = try await ServerProcess.start(
             database: database, arguments: ["--log-level", "trace"], environment: ["PIXELEDGE_ADMIN_TOKEN": TestEnvironment.adminToken]
@@ -83,7 +84,7 @@ import Testing
         #expect(body.contains("****wxyz"))
         let bundle = try await HTTPClient.shared.execute(HTTPClientRequest(url: server.baseURL + "/p/shop/pb.js"), timeout: .seconds(10))
         #expect(bundle.status == .ok)
-        #expect(try await server.stop() == 0)
+        #expect(try await server.stop() == .exited(0))
         #expect(server.output.contains("bundle rendered"))
         #expect(!server.output.contains(TestEnvironment.accessToken.prefix(12)))
         #expect(!server.output.contains(TestEnvironment.adminToken))

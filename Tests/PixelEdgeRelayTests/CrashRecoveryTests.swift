@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import Subprocess
 import Testing
 
 @testable import PixelEdgeApp
@@ -21,7 +22,7 @@ import Testing
     @Test func noAcceptedEventIsLostToKillDashNine() async throws {
         let directory = try TemporaryDirectory()
         let database = directory.path("crash.sqlite")
-        let set = try CommandRunner.createShop(in: database)
+        let set = try await CommandRunner.createShop(in: database)
         #expect(set.status == 0)
         let fake = FakeEventsAPI()
         try await fake.run { base in
@@ -45,7 +46,7 @@ import Testing
                 return accepted
             }
             #expect(accepted.count == 60)
-            #expect(try await first.stop(signal: SIGKILL) == SIGKILL)
+            #expect(try await first.stop(signal: SIGKILL) == .signaled(SIGKILL))
 
             fake.answer { _ in .ok }
             let second = try await ServerProcess.start(database: database, arguments: arguments)
@@ -54,7 +55,7 @@ import Testing
                     accepted.isSubset(of: Set(requests.filter(\.accepted).flatMap(\.eventIDs)))
                 }
             }
-            #expect(try await second.stop() == 0)
+            #expect(try await second.stop() == .exited(0))
             #expect(fake.requests.contains { !$0.accepted }, "the first server tried, and failed, before the crash")
             let delivered = fake.requests.flatMap(\.eventIDs)
             #expect(Set(delivered) == accepted, "nothing but accepted events, each under its own event_id")

@@ -64,7 +64,7 @@ import Testing
                     #expect(tiktok["lastError"]?["at"]?.string != nil)
                     #expect(tiktok["events"]?["queued"] == .number(3))
                 }
-                let show = try await CommandRunner.runDetached(["pixels", "show", "shop", "--database", directory.path("pixels.sqlite")])
+                let show = try await CommandRunner.run(["pixels", "show", "shop", "--database", directory.path("pixels.sqlite")])
                 #expect(show.standardOutput.contains("  events api:        invalid_access_token\n"))
                 #expect(show.standardOutput.contains("  last error:        40105: Access token is incorrect or has been revoked. ("))
                 #expect(show.standardOutput.contains("  events:            3 queued, 0 sent, 0 failed, 0 expired\n"))
@@ -119,25 +119,25 @@ import Testing
             try await self.withServer(apiBase: base) { _, _, directory in
                 let database = directory.path("pixels.sqlite")
                 self.fake.answer { _ in .code(40000, "Invalid pixel code") }
-                let rejected = try await CommandRunner.runDetached(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
+                let rejected = try await CommandRunner.run(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
                 #expect(rejected.status == 1)
                 #expect(rejected.standardError.contains("TikTok rejected the Pixel Code \(TestEnvironment.pixelCode) (40000: Invalid pixel code). Check in Events Manager that the pixel is Active and that the code matches exactly, including its uppercase letters."))
                 // An expired or empty token is not "accepted": the test fails and says what to do.
                 for (code, words) in [(40102, "TikTok says the access token has expired (40102: Access token has expired). Generate a new one"), (40104, "TikTok received no access token (40104: Access token is empty).")] {
                     self.fake.answer { _ in .code(code, code == 40102 ? "Access token has expired" : "Access token is empty") }
-                    let refused = try await CommandRunner.runDetached(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
+                    let refused = try await CommandRunner.run(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
                     #expect(refused.status == 1, "\(code)")
                     #expect(refused.standardError.contains(words), "\(refused.standardError)")
                 }
                 self.fake.answer { _ in .code(61000, "Too many requests") }
-                let throttled = try await CommandRunner.runDetached(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
+                let throttled = try await CommandRunner.run(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
                 #expect(throttled.status == 1)
                 #expect(throttled.standardError.contains("TikTok is rate-limiting this access token (61000: Too many requests)."))
                 self.fake.answer { _ in .ok }
-                let accepted = try await CommandRunner.runDetached(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
+                let accepted = try await CommandRunner.run(["pixels", "test", "shop", "--tiktok-api-base", base, "--database", database])
                 #expect(accepted.status == 0)
                 #expect(accepted.standardOutput.hasPrefix("TikTok accepted the test event (request_id req-0)."))
-                let untestable = try await CommandRunner.runDetached(["pixels", "test", "demo", "--database", database])
+                let untestable = try await CommandRunner.run(["pixels", "test", "demo", "--database", database])
                 #expect(untestable.status == 1)
                 #expect(untestable.standardError.hasPrefix("error: pixel demo has no access token"))
             }

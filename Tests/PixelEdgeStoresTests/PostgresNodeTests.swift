@@ -103,19 +103,19 @@ import Testing
 @Suite struct PostgresLoginTests {
     @Test func aRefusedLoginIsSaidAtOnceWithItsSQLStateAndNoPassword() async throws {
         try await PostgresServer.with { server in
-            try server.addRole("edge", password: "right-one")
+            try await server.addRole("edge", password: "right-one")
             let base = "postgres://edge@127.0.0.1:\(server.port)/postgres"
             // libpq's parameter names are case-sensitive: PassWord is refused as unknown, and masked all the same.
-            let unknown = try await CommandRunner.runDetached(["pixels", "list", "--database", base + "?sslmode=disable&PassWord=wr0ng-pa55"])
+            let unknown = try await CommandRunner.run(["pixels", "list", "--database", base + "?sslmode=disable&PassWord=wr0ng-pa55"])
             #expect(unknown.standardError.contains("parameter PassWord is not one PixelEdge knows"), "\(unknown.standardError)")
             #expect(!unknown.standardError.contains("wr0ng"))
             for url in ["postgres://edge:wr0ng-pa55@127.0.0.1:\(server.port)/postgres", base + "?password=wr0ng-pa55", base + "?sslmode=disable&password=wr0ng-pa55"] {
-                let refused = try await CommandRunner.runDetached(["pixels", "list", "--database", url])
+                let refused = try await CommandRunner.run(["pixels", "list", "--database", url])
                 #expect(refused.status == 1)
                 #expect(refused.standardError.contains("refused the login of user edge (28P01)"), "\(refused.standardError)")
                 #expect(!(refused.standardError + refused.standardOutput).contains("wr0ng"), "\(refused.standardError)")
             }
-            let accepted = try await CommandRunner.runDetached(["pixels", "list", "--database", base + "?password=right-one"])
+            let accepted = try await CommandRunner.run(["pixels", "list", "--database", base + "?password=right-one"])
             #expect(accepted.status == 0, "\(accepted.standardError)")
         }
     }

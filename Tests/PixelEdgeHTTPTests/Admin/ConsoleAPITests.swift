@@ -231,20 +231,20 @@ import Testing
             let database = directory.path("cli.sqlite")
             let set = ["pixels", "set", "shop", "--tiktok-pixel-code", TestEnvironment.pixelCode, "--tiktok-access-token", TestEnvironment.accessToken]
             self.fake.answer { _ in Self.revoked }
-            let refused = try await CommandRunner.runDetached(set + ["--tiktok-api-base", base, "--database", database])
+            let refused = try await CommandRunner.run(set + ["--tiktok-api-base", base, "--database", database])
             #expect(refused.status == 0, "saved, whatever TikTok said")
             #expect(refused.standardError.contains("warning: not verified: TikTok rejected the access token (40105: Access token is incorrect or has been revoked.)"))
-            let show = try await CommandRunner.runDetached(["pixels", "show", "shop", "--database", database])
+            let show = try await CommandRunner.run(["pixels", "show", "shop", "--database", database])
             #expect(show.standardOutput.contains("  events api:        invalid_access_token\n"))
             #expect(show.standardOutput.contains("  what it means:     TikTok rejected the access token (40105: Access token is incorrect or has been revoked.). Generate a new one"))
             self.fake.answer { _ in .ok }
-            let accepted = try await CommandRunner.runDetached(set + ["--tiktok-api-base", base, "--database", database])
+            let accepted = try await CommandRunner.run(set + ["--tiktok-api-base", base, "--database", database])
             #expect(accepted.standardOutput.contains("verified: TikTok accepted the Pixel Code \(TestEnvironment.pixelCode) and the access token (request_id req-0)."))
             let count = self.fake.requests.count
-            let quiet = try await CommandRunner.runDetached(set + ["--no-verify", "--tiktok-api-base", base, "--database", database])
+            let quiet = try await CommandRunner.run(set + ["--no-verify", "--tiktok-api-base", base, "--database", database])
             #expect(quiet.status == 0 && !quiet.standardOutput.contains("verified"))
             #expect(self.fake.requests.count == count)
-            #expect(try await CommandRunner.runDetached(["pixels", "show", "shop", "--database", database]).standardOutput.contains("  events api:        ok\n"))
+            #expect(try await CommandRunner.run(["pixels", "show", "shop", "--database", database]).standardOutput.contains("  events api:        ok\n"))
         }
     }
 
@@ -256,21 +256,21 @@ import Testing
             let directory = try TemporaryDirectory()
             let database = directory.path("cli.sqlite")
             let set = ["pixels", "set", "shop", "--meta-pixel-id", TestEnvironment.metaPixelID, "--meta-access-token", "EAAB-not-the-token-Meta-knows"]
-            let refused = try await CommandRunner.runDetached(set + ["--meta-api-base", base, "--database", database])
+            let refused = try await CommandRunner.run(set + ["--meta-api-base", base, "--database", database])
             #expect(refused.status == 0, "saved, whatever Meta said")
             #expect(refused.standardError.contains("warning: not verified (Meta): Meta rejected the access token (190: Error validating access token)."), "\(refused.standardError)")
-            let show = try await CommandRunner.runDetached(["pixels", "show", "shop", "--database", database])
+            let show = try await CommandRunner.run(["pixels", "show", "shop", "--database", database])
             #expect(show.standardOutput.contains("  conversions api:   invalid_access_token\n"), "\(show.standardOutput)")
             #expect(show.standardOutput.contains("Generate a new one in Events Manager > Data sources > pixel \(TestEnvironment.metaPixelID) > Settings"))
             #expect(!show.standardOutput.contains("events api:"), "no TikTok, no TikTok lines")
             let good = ["pixels", "set", "shop", "--meta-access-token", TestEnvironment.metaAccessToken, "--meta-api-base", base, "--database", database]
-            let accepted = try await CommandRunner.runDetached(good)
+            let accepted = try await CommandRunner.run(good)
             #expect(accepted.standardOutput.contains("verified (Meta): Meta accepted the pixel ID \(TestEnvironment.metaPixelID) and the access token."), "\(accepted.standardOutput)")
             #expect(graph.requests.map(\.method) == ["GET", "GET"])
-            let test = try await CommandRunner.runDetached(["pixels", "test", "shop", "--destination", "meta", "--meta-api-base", base, "--json", "--database", database])
+            let test = try await CommandRunner.run(["pixels", "test", "shop", "--destination", "meta", "--meta-api-base", base, "--json", "--database", database])
             #expect(test.status == 0)
             #expect(test.standardOutput.contains(#""destination" : "meta""#))
-            let wrongVersion = try await CommandRunner.runDetached(["pixels", "test", "shop", "--meta-api-version", "26", "--database", database])
+            let wrongVersion = try await CommandRunner.run(["pixels", "test", "shop", "--meta-api-version", "26", "--database", database])
             #expect(wrongVersion.status == 64)
             #expect(wrongVersion.standardError.contains("--meta-api-version must be a Graph API version such as v26.0"), "\(wrongVersion.standardError)")
             #expect(!(refused.standardOutput + refused.standardError + accepted.standardOutput + show.standardOutput).contains(TestEnvironment.metaAccessToken))
