@@ -164,10 +164,12 @@ public actor BundleCacheUpdater: Service {
 
     /// The bundle of `id`, ready for a request that takes `coding`: the cached one; or rendered now, in that
     /// coding alone, once however many requests ask meanwhile; or the cached one with that coding added
-    /// (`PreparedBundle.preparing(_:)`). Nil for a pixel the directory does not have. Hummingbird's path
-    /// asks on every miss. Off the actor: the cache, the directory and `RenderFlights` are safe to share,
-    /// and a miss then costs the render's hop to the thread pool and back, no more.
-    public nonisolated func bundle(for id: PixelID, coding: ContentCoding = .identity) async -> PreparedBundle? {
+    /// (`PreparedBundle.preparing(_:)`). Nil for a pixel the directory does not have; `BundleUnavailable` for
+    /// one it has whose bundle could not be made (logged where it failed): not a 404, which a CDN would keep
+    /// for a pixel that exists. Hummingbird's path asks on every miss. Off the actor: the cache, the directory
+    /// and `RenderFlights` are safe to share, and a miss then costs the render's hop to the thread pool and
+    /// back, no more.
+    public nonisolated func bundle(for id: PixelID, coding: ContentCoding = .identity) async throws(BundleUnavailable) -> PreparedBundle? {
         while true {
             if let cached = self.cache[id], cached.isPrepared(for: coding) { return cached }
             guard let pixel = self.directory[id] else { return nil }
@@ -175,7 +177,7 @@ public actor BundleCacheUpdater: Service {
             case .follow:
                 switch await self.flights.wait(for: id) {
                 case .bundle(let bundle) where bundle.isPrepared(for: coding): return bundle
-                case .failed: return nil
+                case .failed: throw BundleUnavailable(pixel: id)
                 // Landed before this request waited, or another request's render for the other coding:
                 // this one's is made next.
                 case .bundle, nil: continue
@@ -189,8 +191,11 @@ public actor BundleCacheUpdater: Service {
                     return current
                 }
                 let base = current?.pixelVersion == pixel.version ? current : nil
-                let bundle = await self.prepare(pixel, for: coding, from: base)
-                self.flights.land(id, bundle.map(RenderFlights.Landing.bundle) ?? .failed)
+                guard let bundle = await self.prepare(pixel, for: coding, from: base) else {
+                    self.flights.land(id, .failed)
+                    throw BundleUnavailable(pixel: id)
+                }
+                self.flights.land(id, .bundle(bundle))
                 return bundle
             }
         }
@@ -255,6 +260,14 @@ public actor BundleCacheUpdater: Service {
             return (prepared, failures)
         }
     }
+}
+
+/// A known pixel whose bundle could not be rendered or compressed just now (the cause is in the log, where it
+/// failed). The requests waiting for that render fail with it; the next request tries again.
+public struct BundleUnavailable: Error, CustomStringConvertible {
+    public let pixel: PixelID
+
+    public var description: String { "the bundle of pixel \(self.pixel) could not be rendered: the server's log says why" }
 }
 
 /// What tells caches in front (a CDN) that pixels' bundles changed, once the new ones are served.

@@ -50,8 +50,13 @@ public struct BundleTemplates: Sendable {
         if let missing = Self.variants.first(where: { templates[$0] == nil }) {
             throw TemplateError.missingEntryTemplate(directoryURL.appendingPathComponent(missing + ".mustache").path)
         }
+        self.init(templates: templates, version: hash.finalize().prefix(8).map { String(format: "%02x", $0) }.joined())
+    }
+
+    /// Templates already parsed and checked (`init(directory:)` checks that every variant is there).
+    init(templates: [String: MustacheTemplate], version: String) {
         self.library = MustacheLibrary(templates: templates)
-        self.version = hash.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
+        self.version = version
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Mustache
 import PixelEdgeApp
 import PixelEdgeHTTP
 import PixelEdgeRelay
@@ -14,6 +15,15 @@ enum TestEnvironment {
         .deletingLastPathComponent()
 
     static let templatesDirectory = packageRoot.appendingPathComponent("Templates").path
+
+    /// The project's templates without the one a pixel with TikTok alone renders from: such a pixel's render
+    /// fails, as one that cannot be made now does.
+    static func templatesMissingTikTokAlone() throws -> BundleTemplates {
+        let templates = try BundleTemplates(directory: Self.templatesDirectory)
+        let missing = BundleTemplates.name(tiktok: true, collect: false, consent: false)
+        let kept = BundleTemplates.variants.filter { $0 != missing }.compactMap { name in templates.library.getTemplate(named: name).map { (name, $0) } }
+        return BundleTemplates(templates: Dictionary(uniqueKeysWithValues: kept), version: templates.version + "-without-" + missing)
+    }
     static let publicDirectory = packageRoot.appendingPathComponent("Public").path
     static let adminToken = "test-admin-token-0123456789"
     static let pixelCode = "C4ABCDEFGHIJKLMNOPQR"

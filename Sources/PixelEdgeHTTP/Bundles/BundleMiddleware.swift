@@ -21,7 +21,8 @@ struct BundleMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// The request's fields are read, and the cache looked up, once. A miss may be a pixel whose first bundle
     /// is not rendered yet, or a bundle not yet compressed in the coding this request takes: the updater
-    /// renders or compresses it now, and the 404 is built only for a pixel it does not have.
+    /// renders or compresses it now, and the 404 is built only for a pixel it does not have (a pixel it has but
+    /// cannot render now gets a 500).
     private func response(to request: Request, target: BundleRequestTarget) async -> BundleResponse {
         guard request.method == .get || request.method == .head, case .pixel(let text) = target, let id = PixelID(text) else {
             return self.responder.respond(to: target, method: request.method, headers: request.headers)
@@ -32,8 +33,15 @@ struct BundleMiddleware<Context: RequestContext>: RouterMiddleware {
         if let bundle = self.responder.cache[id], bundle.isPrepared(for: coding) {
             return BundleResponder.respond(with: bundle, to: bundleRequest, method: request.method)
         }
-        if let bundle = await self.updater.bundle(for: id, coding: coding) {
-            return BundleResponder.respond(with: bundle, to: bundleRequest, method: request.method)
+        do {
+            if let bundle = try await self.updater.bundle(for: id, coding: coding) {
+                return BundleResponder.respond(with: bundle, to: bundleRequest, method: request.method)
+            }
+        } catch {
+            // A 500 no cache keeps: the pixel exists, and its next request renders again.
+            return BundleResponder.error(
+                .internalServerError, error.description, fields: BundleResponder.errorFields(cacheControl: "no-store"), method: request.method
+            )
         }
         return self.responder.respond(to: target, method: request.method, headers: request.headers)
     }

@@ -52,6 +52,35 @@ import Testing
         _ = directory
     }
 
+    /// A pixel that exists but whose bundle cannot be rendered now is a 500 that no cache keeps, saying so:
+    /// never the 404 of a pixel that does not exist, which a CDN would keep for a minute.
+    @Test func aKnownPixelWhoseRenderFailsIsA500NotA404() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLitePixelStore(path: directory.path("pixels.sqlite"))
+        try await store.createMany([(try PixelID(validating: "shop"), try TikTokPixelCode.parse(TestEnvironment.pixelCode).value)], accessToken: nil, now: Date())
+        let cache = BundleCache(limit: 1 << 20)
+        let updater = BundleCacheUpdater(
+            store: store, renderer: BundleRenderer(templates: try TestEnvironment.templatesMissingTikTokAlone(), settings: .init()), cache: cache, logger: TestEnvironment.logger
+        )
+        try await updater.refresh()
+        let router = Router()
+        router.add(middleware: BundleMiddleware(responder: BundleResponder(cache: cache), updater: updater, metrics: PixelEdgeMetrics()))
+        try await Application(router: router).test(.router) { client in
+            for method in [HTTPRequest.Method.get, .head] {
+                try await client.execute(uri: "/p/shop/pb.js", method: method) { response in
+                    #expect(response.status == .internalServerError)
+                    #expect(response.headers[.cacheControl] == "no-store")
+                    #expect(response.headers[.surrogateKey] == nil)
+                    if method == .get {
+                        #expect(String(buffer: response.body) == "/* PixelEdge: 500 the bundle of pixel shop could not be rendered: the server's log says why */\n")
+                    }
+                }
+            }
+            try await client.execute(uri: "/p/nobody/pb.js", method: .get) { #expect($0.status == .notFound) }
+        }
+        #expect(cache.count == 0)
+    }
+
     @Test(arguments: [false, true]) func identityResponseHeaders(live: Bool) async throws {
         try await self.withServer(live: live) { client in
             try await client.execute(uri: "/p/demo/pb.js", method: .get) { response in
