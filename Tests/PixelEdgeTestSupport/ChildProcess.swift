@@ -1,4 +1,3 @@
-import Foundation
 import Subprocess
 import Synchronization
 import SystemPackage
@@ -67,8 +66,13 @@ final class ChildProcess: Sendable {
     @discardableResult
     func stop(signal: Int32 = SIGTERM, within limit: Duration = .seconds(20)) async throws -> TerminationStatus {
         self.send(signal)
+        return try await self.exit(within: limit)
+    }
+
+    /// Waits, at most `limit`, for the process to end on its own; past it, kills it and fails.
+    func exit(within limit: Duration = .seconds(20)) async throws -> TerminationStatus {
         let running = self.running
-        return try await withDeadline(limit, "process \(self.processID) to exit after signal \(signal)") {
+        return try await withDeadline(limit, "process \(self.processID) to exit") {
             // Cancelling the task that runs the process kills it (swift-subprocess's teardown).
             try await withTaskCancellationHandler { try await running.value } onCancel: { running.cancel() }
         }
@@ -184,12 +188,14 @@ struct ProcessEndedFirst: Error, CustomStringConvertible {
 extension Subprocess.Configuration {
     /// `command[0]` with the rest as its arguments, in this process's environment with `environment` over it.
     init(_ command: [String], environment: [String: String] = [:]) {
-        // Raw "NAME=value" entries: swift-subprocess builds `Environment.Key`s only from literals.
-        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // `Environment.Key` is made from literals only, but its literal initialiser takes any string. (Not
+        // `.custom([[UInt8]])`: its entries are handed to `strdup` as they are, and one without a final NUL
+        // reads on past its end; a test's admin token arrived with bytes after it.)
+        let overrides = Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) })
         self.init(
             executable: .path(FilePath(command.first ?? "")),
             arguments: Arguments(Array(command.dropFirst())),
-            environment: .custom(merged.map { Array("\($0.key)=\($0.value)".utf8) })
+            environment: .inherit.updating(overrides)
         )
     }
 }

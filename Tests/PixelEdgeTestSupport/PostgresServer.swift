@@ -7,14 +7,13 @@ import Glibc
 #endif
 
 /// A PostgreSQL server of the tests' own: a copy of a data directory made once per test process with
-/// `initdb`, started with `pg_ctl` on a free port in a temporary directory, stopped and removed after the
-/// test. Never a system service. Without PostgreSQL installed (Debian's `postgresql`, which `Tests/run`
+/// `initdb`, started (`postgres` itself) on a free port in a temporary directory, stopped and removed after
+/// the test. Never a system service. Without PostgreSQL installed (Debian's `postgresql`, which `Tests/run`
 /// installs) the test fails, saying so; it is never skipped.
 final class PostgresServer: Sendable {
     let port: Int
     let url: String
     private let directory: URL
-    private let binaries: URL
 
     /// Runs `body` against a fresh server, stopped afterwards whatever happens.
     static func with<T: Sendable>(_ body: @Sendable (PostgresServer) async throws -> T) async throws -> T {
@@ -32,11 +31,10 @@ final class PostgresServer: Sendable {
     /// The server process itself: `postgres`, not `pg_ctl`, whose server outlives it as a daemon.
     private let process: ChildProcess
 
-    private init(port: Int, directory: URL, binaries: URL, process: ChildProcess) {
+    private init(port: Int, directory: URL, process: ChildProcess) {
         self.port = port
         self.url = "postgres://pixeledge@127.0.0.1:\(port)/postgres"
         self.directory = directory
-        self.binaries = binaries
         self.process = process
     }
 
@@ -48,8 +46,10 @@ final class PostgresServer: Sendable {
         let process = try await ChildProcess.start(Self.command([
             binaries.appendingPathComponent("postgres").path, "-D", directory.appendingPathComponent("data").path, "-p", "\(port)",
             "-c", "listen_addresses=127.0.0.1", "-k", directory.path, "-c", "fsync=off", "-c", "max_connections=200",
+            // In English whatever the machine's locale: the start is awaited on PostgreSQL's own words.
+            "-c", "lc_messages=C",
         ]))
-        let server = PostgresServer(port: port, directory: directory, binaries: binaries, process: process)
+        let server = PostgresServer(port: port, directory: directory, process: process)
         do {
             // PostgreSQL says so once it takes connections (in well under a second); a server that fails to
             // start ends the wait at once, with what it printed.
