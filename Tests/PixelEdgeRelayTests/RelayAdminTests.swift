@@ -23,7 +23,7 @@ import Testing
 
     func withServer(apiBase: String, _ test: @escaping @Sendable (any TestClientProtocol, PixelEdgeServer, TemporaryDirectory) async throws -> Void) async throws {
         let directory = try TemporaryDirectory()
-        let server = try TestEnvironment.server(in: directory, relay: RelaySettings(tiktokAPIBase: apiBase, metaAPIBase: TestEnvironment.closedEventsAPIBase))
+        let server = try TestEnvironment.server(in: directory, relay: TestEnvironment.relayForwardedByTheTest(tiktokAPIBase: apiBase))
         _ = try await server.store.save(
             PixelEdit(
                 pixelCode: .set(try TikTokPixelCode.parse(TestEnvironment.pixelCode).value),

@@ -58,6 +58,15 @@ enum TestEnvironment {
         return logger
     }
 
+    /// The relay to `tiktokAPIBase` for a test that runs the forwarder's passes itself (`forwardDue()`): the
+    /// server's own forwarder waits the longest window before its first pass, so that none of its passes
+    /// claims events or sends requests between the test's steps on a slow machine.
+    static func relayForwardedByTheTest(tiktokAPIBase: String) -> RelaySettings {
+        var forwarder = ForwarderSettings()
+        forwarder.window = ForwarderSettings.windowRange.upperBound
+        return RelaySettings(tiktokAPIBase: tiktokAPIBase, metaAPIBase: Self.closedEventsAPIBase, forwarder: forwarder)
+    }
+
     static func configuration(
         in directory: TemporaryDirectory,
         adminToken: String? = TestEnvironment.adminToken,

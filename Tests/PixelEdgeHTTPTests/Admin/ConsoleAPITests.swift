@@ -24,7 +24,7 @@ import Testing
 
     func withServer(apiBase: String, _ test: @escaping @Sendable (any TestClientProtocol, PixelEdgeServer) async throws -> Void) async throws {
         let directory = try TemporaryDirectory()
-        let server = try TestEnvironment.server(in: directory, relay: RelaySettings(tiktokAPIBase: apiBase, metaAPIBase: TestEnvironment.closedEventsAPIBase))
+        let server = try TestEnvironment.server(in: directory, relay: TestEnvironment.relayForwardedByTheTest(tiktokAPIBase: apiBase))
         try await server.makeApplication().test(.router) { client in try await test(client, server) }
         _ = directory
     }
