@@ -62,7 +62,7 @@ public struct PixelEdgeServer: Sendable {
         self.health = StoreHealth(metrics: self.metrics, logger: logger)
         self.depth = OutboxDepth(metrics: self.metrics)
         self.admission = Admission(limits: configuration.relay.admission, depth: self.depth)
-        self.probe = StoreProbe(write: self.backend.probeWrite, health: self.health)
+        self.probe = StoreProbe(write: self.backend.probeWrite, health: self.health, interval: configuration.storeProbeInterval)
         self.purger = configuration.purge.map { CDNPurger(settings: $0, logger: logger) }
         self.updater = BundleCacheUpdater(
             store: self.backend.pixels,

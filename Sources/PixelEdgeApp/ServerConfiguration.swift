@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     public var adminToken: AdminToken?
     /// How often the store is checked for changes made by other processes.
     public var reloadInterval: Duration
+    /// How often a small write checks that the store takes writes while no event comes (`/readyz`).
+    public var storeProbeInterval: Duration
     /// Adds the demo pixel when missing.
     public var demo: Bool
     /// Event loop threads; by default one per CPU the process may run on.
@@ -45,6 +47,7 @@ public struct ServerConfiguration: Sendable {
         purge: CDNPurger.Settings? = nil,
         adminToken: AdminToken? = nil,
         reloadInterval: Duration = BundleCacheUpdater.defaultPollInterval,
+        storeProbeInterval: Duration = StoreProbe.defaultInterval,
         demo: Bool = false,
         threads: Int? = nil,
         connections: ConnectionSettings = .init(),
@@ -62,6 +65,7 @@ public struct ServerConfiguration: Sendable {
         self.purge = purge
         self.adminToken = adminToken
         self.reloadInterval = reloadInterval
+        self.storeProbeInterval = storeProbeInterval
         self.demo = demo
         self.threads = threads ?? min(256, ProcessorAffinity.count)
         self.connections = connections

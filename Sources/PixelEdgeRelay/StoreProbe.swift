@@ -11,7 +11,9 @@ public struct StoreProbe: Service {
     /// Between probes while the store is fine; while it is not, probes come five times as often.
     let interval: Duration
 
-    public init(write: @escaping @Sendable (Date) async throws -> Void, health: StoreHealth, interval: Duration = .seconds(5)) {
+    public static let defaultInterval: Duration = .seconds(5)
+
+    public init(write: @escaping @Sendable (Date) async throws -> Void, health: StoreHealth, interval: Duration = StoreProbe.defaultInterval) {
         self.write = write
         self.health = health
         self.interval = interval
