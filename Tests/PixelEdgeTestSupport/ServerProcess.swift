@@ -1,7 +1,6 @@
 import Foundation
 import Subprocess
 import PixelEdgeCore
-import Synchronization
 import Testing
 
 /// `pixel-edge serve` running as its own process on a free port, for what only a real process shows:
