@@ -245,6 +245,15 @@ public final class PostgresDatabase: Service, Sendable {
                 "ALTER TABLE match_key_hour ADD COLUMN fbc BIGINT NOT NULL DEFAULT 0",
             ]
         ),
+        (
+            "store-probe-room-v1",
+            // The bytes a recovering store's probe writes (`StoreProbe.recoveryWriteSize`), stored as they
+            // are: compressed, its zeros would take no room at all.
+            [
+                "ALTER TABLE store_probe ADD COLUMN room BYTEA",
+                "ALTER TABLE store_probe ALTER COLUMN room SET STORAGE EXTERNAL",
+            ]
+        ),
     ]
 
     /// How long one operation may take, waiting for a connection included. The pool waits for a connection
@@ -289,11 +298,17 @@ public final class PostgresDatabase: Service, Sendable {
         return result
     }
 
-    /// A tiny committed write, so that an unwritable store is noticed without waiting for an event.
-    public func probeWrite(now: Date) async throws {
+    /// A committed write of `room` bytes (none: the store's smallest write), so that an unwritable store is
+    /// noticed without waiting for an event, and a recovering one shows it has room for one (`StoreProbe`).
+    /// Every node writes the same row, so the database keeps at most one probe's worth.
+    public func probeWrite(now: Date, room: Int) async throws {
+        let bytes = ByteBuffer(repeating: 0, count: room)
         try await self.transaction { connection in
             _ = try await connection.query(
-                "INSERT INTO store_probe (id, at_ms) VALUES (1, \(now.postgresMilliseconds)) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
+                """
+                INSERT INTO store_probe (id, at_ms, room) VALUES (1, \(now.postgresMilliseconds), \(bytes))
+                ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms, room = excluded.room
+                """,
                 logger: self.logger
             )
         }

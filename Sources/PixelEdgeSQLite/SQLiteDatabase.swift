@@ -303,13 +303,24 @@ public struct SQLiteDatabase: Sendable {
                     """
             )
         }
+        migrator.registerMigration("store-probe-room-v1") { db in
+            // The bytes a recovering store's probe writes (`StoreProbe.recoveryWriteSize`).
+            try db.execute(sql: "ALTER TABLE store_probe ADD COLUMN room BLOB")
+        }
         return migrator
     }
 
-    /// A tiny committed write, so that an unwritable store is noticed without waiting for an event.
-    public func probeWrite(now: Date) async throws {
+    /// A committed write of `room` bytes (none: the store's smallest write), so that an unwritable store is
+    /// noticed without waiting for an event, and a recovering one shows it has room for one (`StoreProbe`).
+    /// The bytes replace the last probe's, so the file keeps at most one probe's worth.
+    public func probeWrite(now: Date, room: Int) async throws {
         try await self.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO store_probe (id, at_ms) VALUES (1, ?)", arguments: [now.unixMilliseconds])
+            // `zeroblob` is stored as that many bytes in the file's pages (unlike a blob opened for
+            // incremental I/O), so a file with no room for them fails the write as an event's would.
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO store_probe (id, at_ms, room) VALUES (1, ?, zeroblob(?))",
+                arguments: [now.unixMilliseconds, room]
+            )
         }
     }
 }

@@ -28,9 +28,8 @@ import Testing
     ) async throws {
         let directory = try TemporaryDirectory()
         var configuration = TestEnvironment.configuration(in: directory)
-        // The tests probe the store themselves (`server.probe.probe()`). The server's own probe waits out the
-        // test: its small write can still fit in a file too full for an event, and would mark the store well
-        // between a 503 and the test's look at /readyz on a slow machine.
+        // The tests probe the store themselves (`server.probe.probe()`), at the steps they choose; the
+        // server's own probe waits out the test, so that a slow machine cannot put one between two steps.
         configuration.storeProbeInterval = .seconds(3600)
         let server = try PixelEdgeServer(configuration: configuration, logger: log.logger)
         _ = try await server.store.save(
@@ -118,12 +117,25 @@ import Testing
             let stored = try await server.outbox.pendingCount()
             #expect(stored == index - 1, "every 204 is a stored event")
 
+            // The probe's own write (a row replaced in place) would still fit: it does not mark the store
+            // ready while an event does not fit, nor when there is room for a few pages but not for an event.
+            await server.probe.probe()
+            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .serviceUnavailable, "no room for an event yet") }
+            try await server.database!.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages + 8)") }
+            await server.probe.probe()
+            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .serviceUnavailable, "eight pages are not room for an event") }
+
             try await server.database!.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
             await server.probe.probe()
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/collect", method: .post, headers: Self.beacon, body: Self.event("after")) { #expect($0.status == .noContent) }
             #expect(log.logged.contains { $0.level == .notice && $0.message == "the store takes writes again" })
         }
+    }
+
+    @Test func aRecoveringStoreMustHaveRoomForTheLargestEventInEveryDestination() {
+        let destinations = [DestinationID.tiktok, .meta]
+        #expect(StoreProbe.recoveryWriteSize >= destinations.count * CollectController<PixelEdgeRequestContext>.maximumBodySize)
     }
 
     @Test func aReadOnlyStoreIsA503AndReadinessSaysSoBeforeAnyEvent() async throws {

@@ -79,6 +79,29 @@ import Testing
         }
     }
 
+    /// A recovering store's probe writes its room as it is (compressed, zeros would take no room, and the
+    /// probe would find room where an event has none), in the one row every node shares.
+    @Test func theProbesRoomIsStoredUncompressedInOneRow() async throws {
+        try await PostgresServer.with { server in
+            let database = try PixelEdgePostgres.PostgresDatabase(url: server.url, logger: TestEnvironment.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await database.run() }
+                defer { group.cancelAll() }
+                try await database.migrate()
+                let sizes: PostgresQuery = "SELECT count(*) AS rows, max(octet_length(room)) AS room, max(pg_column_size(room)) AS stored FROM store_probe"
+                try await database.probeWrite(now: Date(), room: 256 << 10)
+                let large = try #require(try await database.rows(sizes).first)
+                #expect(try large["rows"].decode(Int.self) == 1)
+                #expect(try large["room"].decode(Int.self) == 256 << 10)
+                #expect(try large["stored"].decode(Int.self) >= 256 << 10, "stored as it is, not compressed")
+                try await database.probeWrite(now: Date(), room: 0)
+                let small = try #require(try await database.rows(sizes).first)
+                #expect(try small["rows"].decode(Int.self) == 1)
+                #expect(try small["room"].decode(Int.self) == 0)
+            }
+        }
+    }
+
     /// A refused query is logged with PostgreSQL's SQLSTATE and message, not PSQLError's "Generic
     /// description", and never with the query's values (a bound access token, say).
     @Test func aRefusedQuerySaysWhatPostgreSQLSaidWithoutItsValues() async throws {

@@ -16,8 +16,8 @@ public struct StoreBackend: Sendable {
     public let changeFeed: (any PixelChangeFeed)?
     /// Run while the store is used, before anything that queries it: PostgreSQL's pool and change feed.
     public let services: [any Service]
-    /// The store's smallest committed write, for the probe behind `/readyz`.
-    public let probeWrite: @Sendable (Date) async throws -> Void
+    /// A committed write of so many bytes (zero: the store's smallest), for the probe behind `/readyz`.
+    public let probeWrite: @Sendable (Date, Int) async throws -> Void
     /// The SQLite database, when the store is one: `pixel-edge serve`'s tests reach into its file.
     public let sqlite: SQLiteDatabase?
 
@@ -76,7 +76,7 @@ public struct StoreBackend: Sendable {
         self.outbox = SQLiteOutbox(database: database)
         self.changeFeed = nil
         self.services = []
-        self.probeWrite = { try await database.probeWrite(now: $0) }
+        self.probeWrite = { try await database.probeWrite(now: $0, room: $1) }
         self.sqlite = database
     }
 
@@ -85,7 +85,7 @@ public struct StoreBackend: Sendable {
         self.outbox = PostgresOutbox(database: database, node: node)
         self.changeFeed = changeFeed
         self.services = services
-        self.probeWrite = { try await database.probeWrite(now: $0) }
+        self.probeWrite = { try await database.probeWrite(now: $0, room: $1) }
         self.sqlite = nil
     }
 }
