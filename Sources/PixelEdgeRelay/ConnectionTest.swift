@@ -74,9 +74,8 @@ public struct ConnectionTest: Sendable {
     /// `platformID`: the TikTok Pixel Code or the Meta pixel ID, as the platform's Events Manager shows it.
     static func explain(_ outcome: EventsAPIOutcome, destination: DestinationID, platformID id: String, testEvent: Bool, endpoint: String) -> Result {
         let platform = destination.displayName
-        let credentials = destination == .meta ? "the pixel ID \(id) and the access token" : "the Pixel Code \(id) and the access token"
-        let testEvents = destination == .meta ? "Events Manager > Data sources > pixel \(id) > Test events" : "Events Manager > pixel \(id) > Test Events"
-        let option = destination == .meta ? "--meta-api-base" : "--tiktok-api-base"
+        let credentials = destination.credentials(of: id)
+        let testEvents = destination.testEventsPage(of: id)
         func result(ok: Bool, _ state: DeliveryStatus.State, _ code: Int?, _ message: String, _ requestID: String?, _ explanation: String) -> Result {
             Result(
                 ok: ok, status: state, code: code, message: message, requestId: requestID, explanation: explanation, testEvent: testEvent,
@@ -85,7 +84,7 @@ public struct ConnectionTest: Sendable {
         }
         switch outcome {
         case .accepted(let requestID):
-            let answer = requestID.map { " (\(destination == .meta ? "fbtrace_id" : "request_id") \($0))" } ?? ""
+            let answer = requestID.map { " (\(destination.requestIDName) \($0))" } ?? ""
             return result(
                 ok: true, .ok, 0, "OK", requestID,
                 testEvent
@@ -100,7 +99,7 @@ public struct ConnectionTest: Sendable {
         case .transient(.unreachable, let code, let message, let requestID, _):
             return result(
                 ok: false, .unreachable, code, message, requestID,
-                "\(platform)'s \(destination == .meta ? "Conversions API" : "Events API") could not be used at \(endpoint): \(message). Check the network and \(option), then try again."
+                "\(platform)'s \(destination.serverAPIName) could not be used at \(endpoint): \(message). Check the network and \(destination.apiBaseOption), then try again."
             )
         case .transient(let state, let code, let message, let requestID, _):
             // Rate limits, maintenance, the platform's own errors and codes PixelEdge does not know: the

@@ -34,14 +34,14 @@ enum PixelText {
     /// A destination's server API side of `pixels show`: TikTok's Events API, Meta's Conversions API.
     static func describe(_ details: PixelAdministration.Details.DestinationDetails, destination: DestinationID) -> String {
         let (status, queued, failed) = (details.status, details.queued, details.failed)
-        let label = destination == .meta ? "conversions api:   " : "events api:        "
+        let label = "\(destination.serverAPIName.lowercased()):".padding(toLength: 19, withPad: " ", startingAt: 0)
         var lines = ["  \(label)\(status?.state.rawValue ?? "not used yet")"]
         if let status {
             lines.append("  what it means:     \(status.explanation(destination: destination, pixelCode: details.platformID))")
         }
         if let error = status?.lastError {
             let code = error.code.map { "\($0): " } ?? ""
-            let request = error.requestID.map { ", \(destination == .meta ? "fbtrace_id" : "request_id") \($0)" } ?? ""
+            let request = error.requestID.map { ", \(destination.requestIDName) \($0)" } ?? ""
             lines.append("  last error:        \(code)\(error.message) (\(error.at.formatted(.iso8601))\(request))")
         }
         lines.append("  events:            \(queued) queued, \(status?.sent ?? 0) sent, \(failed) failed, \(status?.expired ?? 0) expired")

@@ -178,7 +178,7 @@ struct SetPixel: AsyncParsableCommand {
             printError("warning: \(warning.message)")
         }
         // Saved either way: the platforms' answers are worth hearing, not a reason to fail the command.
-        for destination in [DestinationID.tiktok, .meta] {
+        for destination in DestinationID.all {
             guard let verification = outcome.verifications[destination] else { continue }
             // TikTok's lines read as they did before Meta; Meta's say whose they are.
             let whose = destination == .tiktok ? "" : " (\(destination.displayName))"
@@ -305,7 +305,7 @@ struct ShowPixel: AsyncParsableCommand {
         print(
             self.json
                 ? try PixelDocument.json(details.document)
-                : ([PixelText.describe(pixel, outcome: nil)] + [DestinationID.tiktok, .meta].compactMap { destination in
+                : ([PixelText.describe(pixel, outcome: nil)] + DestinationID.all.compactMap { destination in
                     details.destinations[destination].map { PixelText.describe($0, destination: destination) }
                 }).joined(separator: "\n")
         )
@@ -356,8 +356,9 @@ struct TestPixel: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if let destination, ![DestinationID.tiktok, .meta].map(\.rawValue).contains(destination) {
-            throw ValidationError("--destination must be tiktok or meta, not \"\(destination.prefix(40))\"")
+        if let destination, !DestinationID.all.map(\.rawValue).contains(destination) {
+            let names = DestinationID.all.map(\.rawValue).joined(separator: " or ")
+            throw ValidationError("--destination must be \(names), not \"\(destination.prefix(40))\"")
         }
     }
 

@@ -134,8 +134,7 @@ import Testing
     }
 
     @Test func aRecoveringStoreMustHaveRoomForTheLargestEventInEveryDestination() {
-        let destinations = [DestinationID.tiktok, .meta]
-        #expect(StoreProbe.recoveryWriteSize >= destinations.count * CollectController<PixelEdgeRequestContext>.maximumBodySize)
+        #expect(StoreProbe.recoveryWriteSize >= DestinationID.all.count * CollectController<PixelEdgeRequestContext>.maximumBodySize)
     }
 
     @Test func aReadOnlyStoreIsA503AndReadinessSaysSoBeforeAnyEvent() async throws {

@@ -14,6 +14,9 @@ public struct DestinationID: RawRepresentable, Hashable, Comparable, Sendable, C
     /// Meta's Conversions API.
     public static let meta = DestinationID(rawValue: "meta")
 
+    /// Every destination PixelEdge delivers to, in the order it lists them (CLI, console, documents).
+    public static let all: [DestinationID] = [.tiktok, .meta]
+
     /// The platform's name, for people: the console's cards, log lines, messages.
     public var displayName: String {
         switch self {
@@ -22,6 +25,45 @@ public struct DestinationID: RawRepresentable, Hashable, Comparable, Sendable, C
         default: self.rawValue
         }
     }
+
+    // What people are told about each platform, said once here rather than at each message: a new
+    // destination gets its words by adding its case.
+
+    /// The platform's server API, by the platform's own name for it.
+    public var serverAPIName: String {
+        switch self {
+        case .meta: "Conversions API"
+        default: "Events API"
+        }
+    }
+
+    /// The platform's name for the id it gives each answer, which its support asks for.
+    public var requestIDName: String {
+        switch self {
+        case .meta: "fbtrace_id"
+        default: "request_id"
+        }
+    }
+
+    /// The platform's credentials for the pixel `id` (its TikTok Pixel Code or Meta pixel ID), by their names in
+    /// the platform's Events Manager.
+    public func credentials(of id: String) -> String {
+        switch self {
+        case .meta: "the pixel ID \(id) and the access token"
+        default: "the Pixel Code \(id) and the access token"
+        }
+    }
+
+    /// Where the platform's Events Manager shows the test events of the pixel `id`.
+    public func testEventsPage(of id: String) -> String {
+        switch self {
+        case .meta: "Events Manager > Data sources > pixel \(id) > Test events"
+        default: "Events Manager > pixel \(id) > Test Events"
+        }
+    }
+
+    /// The `serve` and `pixels test` option that points PixelEdge at another address of this API.
+    public var apiBaseOption: String { "--\(self.rawValue)-api-base" }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { self.rawValue }

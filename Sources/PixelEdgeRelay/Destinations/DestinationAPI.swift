@@ -9,8 +9,6 @@ public protocol DestinationAPI: Sendable {
     associatedtype Account: Sendable
 
     static var destination: DestinationID { get }
-    /// The API by name, for log lines: "Events API", "Conversions API".
-    static var name: String { get }
     /// The most events one request may carry.
     static var maximumBatchSize: Int { get }
 
@@ -28,4 +26,9 @@ public protocol DestinationAPI: Sendable {
     /// Whether the account has a test code, so that the connection test sends a test event (which the
     /// platform shows apart from real traffic) rather than only checking the credentials.
     func hasTestCode(_ account: Account) -> Bool
+}
+
+extension DestinationAPI {
+    /// The API by name, for log lines: "Events API", "Conversions API".
+    public static var name: String { Self.destination.serverAPIName }
 }

@@ -18,7 +18,6 @@ public struct ConversionsAPIClient: DestinationAPI {
 
     public static let metaBase = "https://graph.facebook.com"
     public static let destination = DestinationID.meta
-    public static let name = "Conversions API"
     /// Meta's limit on `data` (meta.md section 9).
     public static let maximumBatchSize = 1000
 

@@ -12,7 +12,6 @@ public struct EventsAPIClient: DestinationAPI {
 
     public static let tiktokBase = "https://business-api.tiktok.com"
     public static let destination = DestinationID.tiktok
-    public static let name = "Events API"
     /// TikTok's limit on `data`.
     public static let maximumBatchSize = 1000
 
