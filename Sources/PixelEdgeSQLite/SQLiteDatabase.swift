@@ -315,8 +315,8 @@ public struct SQLiteDatabase: Sendable {
     /// The bytes replace the last probe's, so the file keeps at most one probe's worth.
     public func probeWrite(now: Date, room: Int) async throws {
         try await self.write { db in
-            // `zeroblob` is stored as that many bytes in the file's pages (unlike a blob opened for
-            // incremental I/O), so a file with no room for them fails the write as an event's would.
+            // `zeroblob` takes the pages of that many bytes in the file (it is how SQLite reserves room for a
+            // blob), so a file with no room for them fails the write as an event's would.
             try db.execute(
                 sql: "INSERT OR REPLACE INTO store_probe (id, at_ms, room) VALUES (1, ?, zeroblob(?))",
                 arguments: [now.unixMilliseconds, room]
