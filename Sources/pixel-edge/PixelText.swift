@@ -34,6 +34,7 @@ enum PixelText {
     /// A destination's server API side of `pixels show`: TikTok's Events API, Meta's Conversions API.
     static func describe(_ details: PixelAdministration.Details.DestinationDetails, destination: DestinationID) -> String {
         let (status, queued, failed) = (details.status, details.queued, details.failed)
+        // Padded to the labels' column of the lines below ("what it means:     ").
         let label = "\(destination.serverAPIName.lowercased()):".padding(toLength: 19, withPad: " ", startingAt: 0)
         var lines = ["  \(label)\(status?.state.rawValue ?? "not used yet")"]
         if let status {
