@@ -1,14 +1,17 @@
 """The benchmarks' own helpers, held to what they promise: a benchmark that measures the wrong thing
 reports a wrong figure without failing. `Benchmarks/run` once read the bundle through a response it had
-already closed, so nginx was compared while serving empty files for ten days."""
+already closed, so nginx was compared while serving empty files for ten days. Also Benchmarks/floor, the
+bare loop measured beside PixelEdge and nginx: it must send each scenario's own answer."""
 import http.server
 import importlib.machinery
 import importlib.util
+import socket
 import threading
+import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, free_port, require_tool
 
 
 def load(script):
@@ -53,3 +56,54 @@ def test_wait_for_returns_the_whole_body_of_the_first_200(origin):
     assert received == body, "the body must be read before the response is closed"
     assert headers["Content-Length"] == str(len(body))
     assert headers["X-Coding"] == "gzip", "the request's headers are sent"
+
+
+def test_raw_answer_is_the_whole_response_as_sent(origin):
+    url, body = origin
+    run = load("Benchmarks/run")
+    run.wait_for(url, timeout=10)  # past the origin's first 503
+    port = int(url.split(":")[2].split("/")[0])
+    answer = run.raw_answer(port, "/pb.js", ["Accept-Encoding: gzip"])
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200") or head.startswith(b"HTTP/1.1 200")
+    assert b"\r\nX-Coding: gzip" in head
+    assert rest == body
+
+
+def test_the_floor_answers_each_scenario_with_its_own_bytes(tmp_path):
+    """Benchmarks/floor picks the 304 for an If-None-Match, the gzip answer for Accept-Encoding: gzip and
+    the identity answer otherwise, and sends each as it was given, pipelined requests in order."""
+    require_tool("swiftc", "the Swift toolchain")
+    answers = {
+        "gzip": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\ngzip",
+        "identity": b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nidentity",
+        "not-modified": b"HTTP/1.1 304 Not Modified\r\nETag: \"t\"\r\n\r\n",
+    }
+    port = free_port()
+    floor = load("Benchmarks/run").start_floor(tmp_path, answers, port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert floor.poll() is None and time.monotonic() < deadline, "the floor did not start"
+                time.sleep(0.05)
+        with connection:
+            requests = [
+                "GET /p/shop/pb.js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n",
+                "GET /p/shop/pb.js HTTP/1.1\r\nHost: a\r\n\r\n",
+                "GET /p/shop/pb.js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\nIf-None-Match: \"t\"\r\n\r\n",
+            ]
+            connection.sendall("".join(requests).encode())
+            expected = answers["gzip"] + answers["identity"] + answers["not-modified"]
+            received = b""
+            while len(received) < len(expected):
+                chunk = connection.recv(65536)
+                assert chunk, "the floor closed the connection"
+                received += chunk
+            assert received == expected
+    finally:
+        floor.terminate()
+        floor.wait()
