@@ -208,7 +208,7 @@ struct SeedBench: AsyncParsableCommand {
                         )
                     }
                 }
-                try await outbox.append(try events.map(QueuedEvent.init(tiktok:)), now: now)
+                try await outbox.append(events.map(QueuedEvent.init(tiktok:)), now: now)
             }
         }
         print("created \(self.pixels) pixels and \(self.pixels * eventsPerPixel) events in \(DatabaseLocation(self.database))")

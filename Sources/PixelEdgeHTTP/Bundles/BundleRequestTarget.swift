@@ -28,6 +28,24 @@ enum BundleRequestTarget: Equatable {
         self = .pixel(id)
     }
 
+    /// The pixel of a target that is exactly `/p/{id}/pb.js` with a valid id (a query after it is ignored, as
+    /// `init(path:query:)` ignores it), read on the request's bytes: the head reader's lookup, which makes no
+    /// String of the target. Nil for any other target, which the caller reads with `init(path:query:)`: the
+    /// two agree wherever this one answers (`BundleRequestTargetTests`).
+    static func pixelOfBundlePath(_ target: UnsafeRawBufferPointer) -> PixelID? {
+        // Compared with `StaticString`s' bytes: against a `String.UTF8View`, the comparison is not specialised
+        // for contiguous bytes and cost as much as the rest of the lookup.
+        let prefix: StaticString = "/p/"
+        let suffix: StaticString = "/pb.js"
+        let pathEnd = target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
+        let idStart = prefix.utf8CodeUnitCount
+        let idEnd = pathEnd - suffix.utf8CodeUnitCount
+        guard idEnd > idStart, prefix.withUTF8Buffer({ target.prefix($0.count).elementsEqual($0) }),
+            suffix.withUTF8Buffer({ target[idEnd..<pathEnd].elementsEqual($0) })
+        else { return nil }
+        return PixelID(utf8: UnsafeRawBufferPointer(rebasing: target[idStart..<idEnd]))
+    }
+
     private static func queryValue(named name: String, in query: Substring?) -> Substring? {
         guard let query else { return nil }
         for pair in query.split(separator: "&") {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -95,6 +96,48 @@ import Testing
         #expect(written.readableBytesView.suffix(identity.body.readableBytes).elementsEqual(identity.body.readableBytesView))
         var dateLine = DateLine()
         #expect(written.readableBytes == identity.okHead.readableBytes + dateLine.current().readableBytes + identity.body.readableBytes)
+    }
+
+    /// In the pipeline `BundleFastPathChannel` sets up, the handlers behind the head reader (NIO's decoder,
+    /// Hummingbird's) are added when it first hands bytes on: a connection that only asks for cached bundles
+    /// never has them, and the connection's task learns, when it ends, that there is nothing to serve.
+    @Test func hummingbirdsHandlersAreAddedOnlyWhenARequestNeedsThem() throws {
+        let metrics = PixelEdgeMetrics()
+        let childChannel = BundleFastPathChannel(
+            responder: { _, _, _ in }, cache: self.cache, metrics: metrics, settings: self.connection.settings,
+            registry: ConnectionRegistry(limit: 10, metrics: metrics)
+        )
+        func connection() throws -> (EmbeddedChannel, BundleFastPathChannel.HTTPConnection) {
+            let channel = EmbeddedChannel()
+            let value = try childChannel.setup(channel: channel, logger: Logger(label: "test")).wait()
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
+            return (channel, value)
+        }
+        func hasDecoder(_ channel: EmbeddedChannel) -> Bool {
+            (try? channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)) != nil
+        }
+        /// nil while the task still waits; then whether it got Hummingbird's async channel.
+        func served(_ value: BundleFastPathChannel.HTTPConnection) -> Bool? {
+            var served: Bool?
+            value.handlers.whenSuccess { served = $0 != nil }
+            return served
+        }
+
+        let (bundlesOnly, bundlesOnlyTask) = try connection()
+        try self.read(Self.bundleRequest + Self.bundleRequest, into: bundlesOnly)
+        #expect(try self.statuses(bundlesOnly) == ["200", "200"])
+        #expect(!hasDecoder(bundlesOnly))
+        #expect(served(bundlesOnlyTask) == nil)
+        try bundlesOnly.close().wait()
+        #expect(served(bundlesOnlyTask) == false)
+
+        let (mixed, mixedTask) = try connection()
+        try self.read(Self.bundleRequest, into: mixed)
+        #expect(!hasDecoder(mixed))
+        try self.read("GET /healthz HTTP/1.1\r\nHost: edge\r\n\r\n", into: mixed)
+        #expect(hasDecoder(mixed))
+        #expect(served(mixedTask) == true)
+        try mixed.close().wait()
     }
 
     @Test func aHeadSplitOverReadsIsAnsweredOnceWhole() throws {

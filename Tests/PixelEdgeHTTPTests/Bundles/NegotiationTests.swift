@@ -133,4 +133,21 @@ import Testing
         #expect(BundleRequestTarget(path: "/p/abc/other.js", query: nil) == nil)
         #expect(BundleRequestTarget(path: "/index.html", query: nil) == nil)
     }
+
+    /// The head reader's reading on bytes answers for every `/p/{id}/pb.js` with a valid id, and only where
+    /// the string reading (what Hummingbird's path and the fast path after the decoder use) finds that pixel.
+    @Test(arguments: [
+        "/p/abc-1234/pb.js", "/p/abc/pb.js?v=2", "/p/a/pb.js", "/p/\(String(repeating: "x", count: 64))/pb.js",
+        "/p/\(String(repeating: "x", count: 65))/pb.js", "/p//pb.js", "/p/a/b/pb.js", "/p/ABC/pb.js", "/p/%61bc/pb.js",
+        "/pb.js?id=abc", "/p/abc/pb.jsx", "/p/pb.js", "/p/abc/pb.js/", "/p/abc/xpb.js", "/xp/abc/pb.js", "/p/abc/pb.js?",
+        "/p/abc?/pb.js", "/", "",
+    ])
+    func readsTheBundlePathOnBytesAsTheStringReadingDoes(target: String) {
+        var bytes = target
+        let byBytes = bytes.withUTF8 { BundleRequestTarget.pixelOfBundlePath(UnsafeRawBufferPointer($0)) }
+        let queryStart = target.firstIndex(of: "?")
+        let byString = BundleRequestTarget(path: target[..<(queryStart ?? target.endIndex)], query: queryStart.map { target[target.index(after: $0)...] })
+        let expected: PixelID? = if case .pixel(let id) = byString, target.hasPrefix("/p/") { PixelID(id) } else { nil }
+        #expect(byBytes == expected)
+    }
 }

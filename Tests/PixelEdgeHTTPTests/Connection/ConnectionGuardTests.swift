@@ -52,8 +52,9 @@ import Testing
         }
     }
 
-    /// A connection's pipeline as `BundleFastPathChannel` sets it up, with `decoded` after the decoder;
-    /// without `BundleHeadReader` if `headReader` is false, for comparisons.
+    /// A connection's pipeline as `BundleFastPathChannel` sets it up, with `decoded` after the decoder and
+    /// `responder` in Hummingbird's place: the head reader adds the handlers behind it when it first hands
+    /// bytes on. Without `BundleHeadReader` if `headReader` is false, for comparisons.
     func channel(
         responder: Responder = Responder(), cache: BundleCache = BundleCache(limit: 1 << 20), decoded: DecodedHeads = DecodedHeads(),
         headReader: Bool = true
@@ -62,14 +63,23 @@ import Testing
         let connection = ConnectionGuard(settings: self.settings, registry: ConnectionRegistry(limit: 100, metrics: metrics), metrics: metrics)
         let channel = EmbeddedChannel()
         let pipeline = channel.pipeline.syncOperations
+        func addHTTPHandlers() throws {
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
+            try pipeline.addHandler(decoded)
+            try pipeline.addHandler(BundleFastPathHandler(cache: cache, metrics: metrics, connection: connection))
+            try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
+            try pipeline.addHandler(ForwardedResponseTracker(connection: connection))
+            try pipeline.addHandler(responder)
+        }
         try pipeline.addHandler(connection)
-        if headReader { try pipeline.addHandler(BundleHeadReader(cache: cache, metrics: metrics, connection: connection)) }
-        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-        try pipeline.addHandler(decoded)
-        try pipeline.addHandler(BundleFastPathHandler(cache: cache, metrics: metrics, connection: connection))
-        try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
-        try pipeline.addHandler(ForwardedResponseTracker(connection: connection))
-        try pipeline.addHandler(responder)
+        if headReader {
+            try pipeline.addHandler(
+                BundleHeadReader(cache: cache, metrics: metrics, connection: connection, httpHandlers: .init(add: addHTTPHandlers, notNeeded: {}))
+            )
+        } else {
+            try addHTTPHandlers()
+        }
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
         return channel
     }

@@ -19,8 +19,21 @@ public import PixelEdgeMetrics
 /// that the bytes it writes go to the socket as they are; what it passes on is handled by Hummingbird as
 /// usual. Both fast path handlers and the tracker report to `ConnectionGuard`, which owns the connection's
 /// state machine.
+///
+/// A connection starts with the first two handlers only; the head reader adds the others
+/// (`addHTTPHandlers`) when it first hands bytes on. A connection that only ever asks for cached bundles
+/// (a browser's, a CDN's revalidations) never has them: each read then walks two handlers instead of
+/// eight (NIO passes every `read` from the pipeline's tail to its head), and holds no decoder and no
+/// async channel. Its task waits for them (`HTTPConnection.handlers`) and ends with the connection.
 public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
-    public typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+    /// A connection's task: the async channel of Hummingbird's handlers once added, nil if the connection
+    /// ended without them.
+    public struct HTTPConnection: ServerChildChannelValue {
+        public let channel: any Channel
+        let handlers: EventLoopFuture<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>?>
+    }
+
+    public typealias Value = HTTPConnection
 
     public let responder: HTTPChannelHandler.Responder
     let cache: BundleCache
@@ -44,19 +57,42 @@ public struct BundleFastPathChannel: ServerChildChannel, HTTPChannelHandler {
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let connection = ConnectionGuard(settings: self.settings, registry: self.registry, metrics: self.metrics)
+            let handlers = channel.eventLoop.makePromise(of: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>?.self)
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(connection)
-            try pipeline.addHandler(BundleHeadReader(cache: self.cache, metrics: self.metrics, connection: connection, requestLog: self.requestLog))
-            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-            try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, connection: connection, requestLog: self.requestLog))
-            try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
-            try pipeline.addHandler(ForwardedResponseTracker(connection: connection))
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+            try pipeline.addHandler(
+                BundleHeadReader(
+                    cache: self.cache, metrics: self.metrics, connection: connection, requestLog: self.requestLog,
+                    httpHandlers: .init(
+                        add: { handlers.succeed(try self.addHTTPHandlers(to: channel, connection: connection)) },
+                        notNeeded: { handlers.succeed(nil) }
+                    )
+                )
+            )
+            return HTTPConnection(channel: channel, handlers: handlers.futureResult)
         }
     }
 
-    public func handle(value asyncChannel: Value, logger: Logger) async {
+    /// The handlers behind the head reader, and the async channel Hummingbird's responder reads from.
+    func addHTTPHandlers(to channel: any Channel, connection: ConnectionGuard) throws -> NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart> {
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
+        try pipeline.addHandler(BundleFastPathHandler(cache: self.cache, metrics: self.metrics, connection: connection, requestLog: self.requestLog))
+        try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
+        try pipeline.addHandler(ForwardedResponseTracker(connection: connection))
+        try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+        return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+    }
+
+    public func handle(value connection: Value, logger: Logger) async {
+        // As Hummingbird's `handleHTTP` does while it reads: a cancelled task stops reading the connection,
+        // whose guard then closes it once its answers are written, which completes `handlers`.
+        let asyncChannel = await withTaskCancellationHandler {
+            try? await connection.handlers.get()
+        } onCancel: {
+            connection.channel.close(mode: .input, promise: nil)
+        }
+        guard let asyncChannel else { return }
         await self.handleHTTP(asyncChannel: asyncChannel, logger: logger)
     }
 }
@@ -70,4 +106,13 @@ extension HTTPServerBuilder {
             BundleFastPathChannel(responder: responder, cache: cache, metrics: metrics, settings: settings, registry: registry, requestLog: requestLog)
         }
     }
+}
+
+/// The handlers behind `BundleHeadReader` (NIO's decoder and Hummingbird's), added the first time it hands
+/// bytes on; `BundleFastPathChannel` completes the connection's task's promise in either closure.
+struct DeferredHTTPHandlers {
+    /// Adds them behind the head reader.
+    let add: () throws -> Void
+    /// The connection ended without them.
+    let notNeeded: () -> Void
 }

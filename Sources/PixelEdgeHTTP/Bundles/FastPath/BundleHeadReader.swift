@@ -41,10 +41,22 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
     private var needsFlush = false
     /// Bytes went to the decoder since the last `channelReadComplete` passed on.
     private var handedOnSinceReadComplete = false
+    /// The handlers behind this one, until they are added (nil in a pipeline built whole, as tests build it).
+    private var httpHandlers: DeferredHTTPHandlers?
 
-    init(cache: BundleCache, metrics: PixelEdgeMetrics, connection: ConnectionGuard, requestLog: RequestLog? = nil) {
+    init(
+        cache: BundleCache, metrics: PixelEdgeMetrics, connection: ConnectionGuard, requestLog: RequestLog? = nil,
+        httpHandlers: DeferredHTTPHandlers? = nil
+    ) {
         self.connection = connection
         self.writer = PreparedAnswerWriter(cache: cache, metrics: metrics, requestLog: requestLog)
+        self.httpHandlers = httpHandlers
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Removed from a channel that never became inactive (not what NIO does, but then the task still ends).
+        self.httpHandlers?.notNeeded()
+        self.httpHandlers = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -88,6 +100,17 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func handOn(_ data: NIOAny, context: ChannelHandlerContext) {
+        if let handlers = self.httpHandlers {
+            self.httpHandlers = nil
+            do {
+                try handlers.add()
+            } catch {
+                // Adding handlers to an open channel's pipeline does not fail; if it did, nothing could read these bytes.
+                handlers.notNeeded()
+                context.close(promise: nil)
+                return
+            }
+        }
         self.handedOnSinceReadComplete = true
         context.fireChannelRead(data)
     }
@@ -98,7 +121,15 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.handOnPartialHead(context: context)
+        if let handlers = self.httpHandlers {
+            // The connection ended without needing them: its task ends, and a partial head is dropped, since
+            // nothing could answer it.
+            self.httpHandlers = nil
+            self.partialHead = nil
+            handlers.notNeeded()
+        } else {
+            self.handOnPartialHead(context: context)
+        }
         context.fireChannelInactive()
     }
 
@@ -118,9 +149,35 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
         case handOnTheRest
     }
 
+    /// A plain GET or HEAD's target as the head reader reads it.
+    private enum Target {
+        case none
+        /// `/p/{id}/pb.js`, read on the bytes: no String of the target is made.
+        case pixel(PixelID)
+        /// Any other target (the legacy `/pb.js?id=`, another path), read as Hummingbird's path reads it.
+        case other(String)
+
+        /// The path for a request log line: made only when a line is written.
+        var path: Substring {
+            switch self {
+            case .none: ""
+            case .pixel(let pixel): pixel.bundlePath[...]
+            case .other(let text): text[..<(text.utf8.firstIndex(of: UInt8(ascii: "?")) ?? text.endIndex)]
+            }
+        }
+    }
+
+    private func bundle(for target: Target) -> PreparedBundle? {
+        switch target {
+        case .none: nil
+        case .pixel(let pixel): self.writer.bundle(of: pixel)
+        case .other(let text): self.writer.bundle(for: text[...])?.bundle
+        }
+    }
+
     private func readRequest(from buffer: inout ByteBuffer, context: ChannelHandlerContext) -> Step {
         var request = BundleRequest(isHead: false)
-        var target = Substring()
+        var target = Target.none
         let outcome = buffer.withUnsafeReadableBytes { bytes in
             let outcome = RequestHeadScanner.scan(bytes) { field, _, value in
                 switch field {
@@ -131,15 +188,16 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
             if case .head(let head) = outcome, head.isPlainHTTP11Request, head.method != .other {
-                target = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)[...]
+                let targetBytes = UnsafeRawBufferPointer(rebasing: bytes[head.target])
+                target = BundleRequestTarget.pixelOfBundlePath(targetBytes).map(Target.pixel) ?? .other(String(decoding: targetBytes, as: UTF8.self))
             }
             return outcome
         }
         guard case .head(let head) = outcome else { return outcome == .incomplete ? .incomplete : .handOnTheRest }
 
-        if !target.isEmpty, self.connection.mayAnswerDirectly, let (bundle, path) = self.writer.bundle(for: target) {
+        if self.connection.mayAnswerDirectly, let bundle = self.bundle(for: target) {
             request.isHead = head.method == .head
-            if self.writer.write(request, of: bundle, path: path, context: context) {
+            if self.writer.write(request, of: bundle, path: target.path, context: context) {
                 buffer.moveReaderIndex(forwardBy: head.length)
                 self.connection.requestHeadRead(forwarded: false)
                 self.connection.requestEndRead()

@@ -45,10 +45,17 @@ final class PreparedAnswerWriter {
         return (bundle, path)
     }
 
+    /// The cached bundle of `pixel`.
+    func bundle(of pixel: PixelID) -> PreparedBundle? {
+        self.cache[pixel]
+    }
+
     /// Writes the answer to `request` if it is a 200 or a 304; false for a 406 or a 412, which
     /// Hummingbird's path answers from the same decision, with its error body, and for a compression not
-    /// made yet, which it makes. The caller flushes.
-    func write(_ request: BundleRequest, of bundle: PreparedBundle, path: Substring, context: ChannelHandlerContext) -> Bool {
+    /// made yet, which it makes. The caller flushes. `path` is made only for a sampled request log line.
+    func write(
+        _ request: BundleRequest, of bundle: PreparedBundle, path: @autoclosure () -> Substring, context: ChannelHandlerContext
+    ) -> Bool {
         let notModified: Bool
         let representation: BundleRepresentation
         switch BundleAnswer(to: request, for: bundle) {
@@ -76,7 +83,7 @@ final class PreparedAnswerWriter {
         self.metrics.bundleResponded(status: notModified ? 304 : 200)
         if let log = self.requestLog, log.isSampled() {
             // Answered from memory as the head was read: no time worth measuring.
-            log.log(method: request.isHead ? "HEAD" : "GET", path: path, status: notModified ? 304 : 200, duration: .zero)
+            log.log(method: request.isHead ? "HEAD" : "GET", path: path(), status: notModified ? 304 : 200, duration: .zero)
         }
         return true
     }
