@@ -12,6 +12,7 @@ public import PixelEdgeMetrics
 public import PixelEdgeRelay
 public import PixelEdgeSQLite
 import ServiceLifecycle
+import UnixSignals
 
 /// The composition root: builds every part of a PixelEdge node from its `ServerConfiguration` (the store
 /// and outbox, the bundle cache and its updater, the relay's writer, forwarder and housekeeping, the
@@ -212,16 +213,29 @@ public struct PixelEdgeServer: Sendable {
         try await StoreBackend.prepare(self.configuration.database, logger: self.logger)
     }
 
-    /// Runs until SIGTERM or SIGINT, then stops accepting connections and finishes the requests in flight.
+    /// Runs until SIGTERM or SIGINT, then stops accepting connections and finishes the requests in flight,
+    /// saying so in the log as it starts and once it is done.
     public func run() async throws {
         try await self.prepareStore()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.configuration.threads)
         do {
-            try await self.makeApplication(eventLoopGroup: group).runService()
+            // What `Application.runService()` does, with the notice beside the application.
+            let services = ServiceGroup(
+                configuration: .init(
+                    services: [
+                        self.makeApplication(eventLoopGroup: group),
+                        ShutdownNotice(drainTimeout: self.configuration.connections.drainTimeout, logger: self.logger),
+                    ],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: self.logger
+                )
+            )
+            try await services.run()
         } catch {
             try? await group.shutdownGracefully()
             throw error
         }
         try await group.shutdownGracefully()
+        self.logger.notice("stopped")
     }
 }

@@ -86,6 +86,14 @@ def test_sigterm_drains_in_order():
         assert server.process.wait(timeout=DRAIN + 15) == 0
         # Exit within the drain time, plus the Events API timeout for a batch in flight.
         assert time.monotonic() - terminated < DRAIN + 10 + 2
+        # The operator reads when the shutdown began and that it ended (the output is read on its own thread).
+        def notices():
+            lines = [line for line in server.output if " notice " in line]
+            return ([index for index, line in enumerate(lines) if "stopping: no new connections" in line and "drainTimeout=3 s" in line],
+                    [index for index, line in enumerate(lines) if line.rstrip().endswith("] stopped")])
+        eventually(lambda: all(notices()), message="the stopping and stopped notices")
+        stopping, stopped = notices()
+        assert len(stopping) == 1 and len(stopped) == 1 and stopping[0] < stopped[0], "".join(server.output)
         with sqlite3.connect(server.database) as database:
             stored = [row[0] for row in database.execute("SELECT event_id FROM outbox_event")]
         assert stored == ["in-flight-1"]
