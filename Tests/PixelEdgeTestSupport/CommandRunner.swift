@@ -32,8 +32,8 @@ enum CommandRunner {
         )
         return CommandResult(
             status: result.terminationStatus.shellCode,
-            standardOutput: result.standardOutput ?? "",
-            standardError: result.standardError ?? ""
+            standardOutput: result.standardOutput,
+            standardError: result.standardError
         )
     }
 

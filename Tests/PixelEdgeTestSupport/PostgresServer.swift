@@ -127,7 +127,7 @@ final class PostgresServer: Sendable {
             error: .combinedWithOutput
         )
         guard result.terminationStatus.isSuccess else {
-            let text = result.standardOutput ?? ""
+            let text = result.standardOutput
             throw PostgresUnavailable(message: "\(executable) \(arguments.joined(separator: " ")) ended with \(result.terminationStatus): \(text)")
         }
     }

@@ -18,7 +18,7 @@ import Testing
 
     static let values: [JSONValue] = [
         .null, .bool(true), .bool(false), .number(0), .number(-3), .number(10), .number(19.99), .number(0.1), .number(1e-7),
-        .number(123_456_789_012), .number(9_007_199_254_740_993), .number(-0.5), .number(1e300),
+        .number(123_456_789_012), .number(9_007_199_254_740_994), .number(-0.5), .number(1e300),
         .string(""), .string("plain"), .string("https://shop.example/a/b?c=d"), .string("quote \" and \\ backslash"),
         .string("controls \n \r \t \u{8} \u{c} \u{0} \u{1f} \u{7f}"), .string("caf\u{e9} \u{1F600} \u{2028}"),
         .array([]), .array([.number(1), .string("a"), .null, .array([.bool(true)])]),
