@@ -143,11 +143,36 @@ import Testing
         "/p/abc?/pb.js", "/", "",
     ])
     func readsTheBundlePathOnBytesAsTheStringReadingDoes(target: String) {
+        #expect(Self.byBytes(target) == Self.byString(target), "\(target)")
+    }
+
+    /// The same, over 20,000 targets put together from the pieces that matter, seeded so that a failure repeats.
+    @Test func readsGeneratedTargetsOnBytesAsTheStringReadingDoes() {
+        let starts = ["/p/", "/p/", "/p", "/", "", "/pb.js?id=", "/x/", "p/"]
+        let pieces = ["a", "z9", "-", "_", "A", "%61", " ", "/", "?", "é", "..", "p", "pb.js", ""]
+        let ends = ["/pb.js", "/pb.js", "/pb.js?v=2", "/pb.js?", "/pb.js?id=b", "pb.js", "/pb.jsx", "/pb.js/", "/pb", ""]
+        var random = SplitMix64(seed: 22)
+        var answered = 0
+        for _ in 0..<20_000 {
+            let middle = (0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            let target = starts.randomElement(using: &random)! + middle + ends.randomElement(using: &random)!
+            let expected = Self.byString(target)
+            #expect(Self.byBytes(target) == expected, "\(target)")
+            if expected != nil { answered += 1 }
+        }
+        #expect(answered > 200, "the generated targets include bundle paths")
+    }
+
+    static func byBytes(_ target: String) -> PixelID? {
         var bytes = target
-        let byBytes = bytes.withUTF8 { BundleRequestTarget.pixelOfBundlePath(UnsafeRawBufferPointer($0)) }
+        return bytes.withUTF8 { BundleRequestTarget.pixelOfBundlePath(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// What the string reading finds for a target of the `/p/{id}/pb.js` form (nil for the legacy form).
+    static func byString(_ target: String) -> PixelID? {
         let queryStart = target.firstIndex(of: "?")
-        let byString = BundleRequestTarget(path: target[..<(queryStart ?? target.endIndex)], query: queryStart.map { target[target.index(after: $0)...] })
-        let expected: PixelID? = if case .pixel(let id) = byString, target.hasPrefix("/p/") { PixelID(id) } else { nil }
-        #expect(byBytes == expected)
+        let reading = BundleRequestTarget(path: target[..<(queryStart ?? target.endIndex)], query: queryStart.map { target[target.index(after: $0)...] })
+        guard case .pixel(let id) = reading, target.hasPrefix("/p/") else { return nil }
+        return PixelID(id)
     }
 }
