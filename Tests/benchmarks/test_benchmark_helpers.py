@@ -107,3 +107,24 @@ def test_the_floor_answers_each_scenario_with_its_own_bytes(tmp_path):
     finally:
         floor.terminate()
         floor.wait()
+
+
+@pytest.mark.parametrize("work, busier", [
+    ("while time.process_time() < 0.5: sum(range(1000))", "user"),
+    ("zero = open('/dev/zero', 'rb', buffering=0)\nwhile time.process_time() < 0.5: os.pread(zero.fileno(), 1 << 22, 0)", "kernel"),
+])
+def test_cpu_ticks_reads_user_and_kernel_time_apart(work, busier):
+    """A process that spends its time computing is user time, one that spends it in reads of /dev/zero
+    (the kernel fills 4 MiB each time) kernel time: `cpu_ticks` must say which."""
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-c", f"import os, sys, time\n{work}\nprint('done', flush=True)\nsys.stdin.read()"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "done\n"
+        user, kernel = load("Benchmarks/run").cpu_ticks(child.pid)
+    finally:
+        child.stdin.close()
+        child.wait(timeout=10)
+    assert user + kernel >= 40, (user, kernel)  # 0.5 s of CPU time, in ticks of 1/100 s
+    assert (user > 2 * kernel) if busier == "user" else (kernel > 2 * user), (user, kernel)
