@@ -6,6 +6,8 @@ import http.server
 import importlib.machinery
 import importlib.util
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -116,8 +118,6 @@ def test_the_floor_answers_each_scenario_with_its_own_bytes(tmp_path):
 def test_cpu_ticks_reads_user_and_kernel_time_apart(work, busier):
     """A process that spends its time computing is user time, one that spends it in reads of /dev/zero
     (the kernel fills 4 MiB each time) kernel time: `cpu_ticks` must say which."""
-    import subprocess
-    import sys
     child = subprocess.Popen([sys.executable, "-c", f"import os, sys, time\n{work}\nprint('done', flush=True)\nsys.stdin.read()"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

@@ -1,5 +1,7 @@
 """The connection limit keeps the server answering new clients: past it, the connection idle the longest
-is closed for each new one (issue 13, point 3)."""
+is closed for each new one (issue 13, point 3). And a connection that only asks for cached bundles stays
+small (issue 22)."""
+import resource
 import time
 
 from conftest import PixelEdge
@@ -45,7 +47,6 @@ def test_connections_that_only_ask_for_bundles_hold_no_http_handlers():
     """A connection whose requests the head reader answers never gets NIO's decoder, Hummingbird's handlers
     or their async channel (they are added on its first other request): 2,000 such connections kept open
     cost about 13 KiB each, against about 21 KiB when every connection had them from the start."""
-    import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 8192), hard), hard))
     server = PixelEdge("--demo", "--max-connections", "3000")

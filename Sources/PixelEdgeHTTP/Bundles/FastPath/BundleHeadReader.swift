@@ -151,7 +151,6 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// A plain GET or HEAD's target as the head reader reads it.
     private enum Target {
-        case none
         /// `/p/{id}/pb.js`, read on the bytes: no String of the target is made.
         case pixel(PixelID)
         /// Any other target (the legacy `/pb.js?id=`, another path), read as Hummingbird's path reads it.
@@ -160,7 +159,6 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
         /// The path for a request log line: made only when a line is written.
         var path: Substring {
             switch self {
-            case .none: ""
             case .pixel(let pixel): pixel.bundlePath[...]
             case .other(let text): text[..<(text.utf8.firstIndex(of: UInt8(ascii: "?")) ?? text.endIndex)]
             }
@@ -169,7 +167,6 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func bundle(for target: Target) -> PreparedBundle? {
         switch target {
-        case .none: nil
         case .pixel(let pixel): self.writer.bundle(of: pixel)
         case .other(let text): self.writer.bundle(for: text[...])?.bundle
         }
@@ -177,7 +174,8 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func readRequest(from buffer: inout ByteBuffer, context: ChannelHandlerContext) -> Step {
         var request = BundleRequest(isHead: false)
-        var target = Target.none
+        // Only a plain GET or HEAD has one.
+        var target: Target?
         let outcome = buffer.withUnsafeReadableBytes { bytes in
             let outcome = RequestHeadScanner.scan(bytes) { field, _, value in
                 switch field {
@@ -195,7 +193,7 @@ final class BundleHeadReader: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard case .head(let head) = outcome else { return outcome == .incomplete ? .incomplete : .handOnTheRest }
 
-        if self.connection.mayAnswerDirectly, let bundle = self.bundle(for: target) {
+        if let target, self.connection.mayAnswerDirectly, let bundle = self.bundle(for: target) {
             request.isHead = head.method == .head
             if self.writer.write(request, of: bundle, path: target.path, context: context) {
                 buffer.moveReaderIndex(forwardBy: head.length)
