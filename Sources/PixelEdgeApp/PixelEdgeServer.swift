@@ -80,6 +80,7 @@ public struct PixelEdgeServer: Sendable {
         self.forwarder = EventForwarder(
             outbox: self.backend.outbox,
             store: self.backend.pixels,
+            directory: self.updater.directory,
             client: EventsAPIClient(base: configuration.relay.tiktokAPIBase, connections: self.apiConnections),
             settings: configuration.relay.forwarder,
             depth: self.depth,
@@ -89,6 +90,7 @@ public struct PixelEdgeServer: Sendable {
         self.metaForwarder = EventForwarder(
             outbox: self.backend.outbox,
             store: self.backend.pixels,
+            directory: self.updater.directory,
             client: ConversionsAPIClient(base: configuration.relay.metaAPIBase, version: configuration.relay.metaAPIVersion, connections: self.apiConnections),
             settings: configuration.relay.forwarder,
             depth: self.depth,

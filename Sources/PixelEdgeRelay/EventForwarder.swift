@@ -37,6 +37,10 @@ public struct EventForwarder<API: DestinationAPI>: Service {
     /// The settings' batch size, within the platform's own limit.
     var batchSize: Int { max(1, min(self.settings.batchSize, API.maximumBatchSize)) }
     let store: any PixelStore
+    /// The pixels in memory, when the node keeps them (`BundleCacheUpdater`'s): a pass reads its pixel there
+    /// rather than from the store, which cost a query and a validation of the row per pass. A pixel it does
+    /// not have (not loaded yet, just added) is read from the store, so that only the store says it is gone.
+    let directory: PixelDirectory?
     let client: API
     let settings: ForwarderSettings
     let depth: OutboxDepth
@@ -48,11 +52,12 @@ public struct EventForwarder<API: DestinationAPI>: Service {
     private let unexpectedCodes = SeenOnce<Int>(limit: 100)
 
     public init(
-        outbox: any EventQueue & DeliveryStatusStore, store: any PixelStore, client: API, settings: ForwarderSettings = .init(), depth: OutboxDepth,
-        metrics: PixelEdgeMetrics, logger: Logger
+        outbox: any EventQueue & DeliveryStatusStore, store: any PixelStore, directory: PixelDirectory? = nil, client: API, settings: ForwarderSettings = .init(),
+        depth: OutboxDepth, metrics: PixelEdgeMetrics, logger: Logger
     ) {
         self.outbox = outbox
         self.store = store
+        self.directory = directory
         self.client = client
         self.settings = settings
         self.depth = depth
@@ -87,26 +92,22 @@ public struct EventForwarder<API: DestinationAPI>: Service {
     /// all its pixels once held every pixel's events behind one slow answer).
     private func schedule() async {
         await withTaskGroup(of: Step.self) { group in
-            var inFlight: Set<PixelID> = []
-            var queued: [PixelID] = []
+            var passes = PixelPassQueue()
             let window = self.settings.window
             group.addTask { await Self.wait(window) }
             while let step = await group.next() {
                 switch step {
                 case .finished(let pixel):
-                    inFlight.remove(pixel)
+                    passes.finished(pixel)
                 case .window:
-                    let due = await self.duePixels(now: Date())
-                    queued += due.filter { !inFlight.contains($0) && !queued.contains($0) }
+                    passes.add(await self.duePixels(now: Date()))
                     self.logUnavailable()
                     group.addTask { await Self.wait(window) }
                 case .stop:
                     // On shutdown the sends in flight finish; no new one starts.
-                    queued = []
+                    passes.dropWaiting()
                 }
-                while inFlight.count < max(1, self.settings.concurrency), !queued.isEmpty, !Task.isShuttingDownGracefully {
-                    let pixel = queued.removeFirst()
-                    inFlight.insert(pixel)
+                while !Task.isShuttingDownGracefully, let pixel = passes.start(slots: self.settings.concurrency) {
                     group.addTask {
                         await self.forwardLogging(pixel, now: Date())
                         return .finished(pixel)
@@ -180,7 +181,7 @@ public struct EventForwarder<API: DestinationAPI>: Service {
     }
 
     private func forward(_ pixel: PixelID, now: Date) async throws {
-        guard let config = try await self.store.pixel(pixel) else {
+        guard let config = try await self.pixel(pixel) else {
             for suspect in [false, true] {
                 let events = try await self.claim(pixel, now: now, limit: self.batchSize, suspect: suspect)
                 if !events.isEmpty { try await self.fail(events, code: nil, message: "the pixel was removed before its events were sent", now: now) }
@@ -208,6 +209,11 @@ public struct EventForwarder<API: DestinationAPI>: Service {
         // again at once, not when the lease runs out. (Only that: releasing the settled too cost a write
         // transaction per pixel pass and an UPDATE per event, for rows already gone.)
         try await self.outbox.release(claimed.filter { !pass.settled.contains($0.id) })
+    }
+
+    private func pixel(_ id: PixelID) async throws -> PixelConfig? {
+        if let config = self.directory?[id] { return config }
+        return try await self.store.pixel(id)
     }
 
     /// The pixel's due events, claimed for `claimLease`: no other forwarder sharing the store sends them

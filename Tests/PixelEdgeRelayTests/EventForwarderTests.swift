@@ -97,6 +97,36 @@ import Testing
         #expect(status.lastRequestID == "req-0")
     }
 
+    /// A pass reads its pixel from the node's directory when it has it (no store query per pass), and from
+    /// the store when it does not: a pixel the directory has not loaded yet is not taken for a removed one.
+    @Test func aPassReadsItsPixelFromTheDirectoryAndTheStoreWhenTheDirectoryLacksIt() async throws {
+        try await self.configure()
+        let loaded = try #require(try await self.store.pixel(self.shop))
+        // The store moves on to another token; the directory still holds the pixel as it was loaded.
+        let rotated = String(repeating: "f9e8d7c6b5", count: 6) + "abcd"
+        try await self.configure(token: rotated)
+        let directory = PixelDirectory()
+        directory.apply(PixelChanges(revision: .zero, updated: [loaded], removed: [], rejected: []))
+        try await self.outbox.append([self.event("e1")], now: self.t0)
+        try await self.fake.run { base in
+            await EventForwarder(
+                outbox: self.outbox, store: self.store, directory: directory, client: EventsAPIClient(base: base), depth: self.depth, metrics: self.metrics,
+                logger: TestEnvironment.logger
+            ).forwardDue(now: self.t0)
+        }
+        #expect(self.fake.requests.map(\.accessToken) == [TestEnvironment.accessToken])
+        try await self.outbox.append([self.event("e2")], now: self.t0)
+        try await self.fake.run { base in
+            await EventForwarder(
+                outbox: self.outbox, store: self.store, directory: PixelDirectory(), client: EventsAPIClient(base: base), depth: self.depth, metrics: self.metrics,
+                logger: TestEnvironment.logger
+            ).forwardDue(now: self.t0)
+        }
+        #expect(self.fake.requests.map(\.accessToken) == [TestEnvironment.accessToken, rotated])
+        #expect(self.fake.requests.flatMap(\.eventIDs) == ["e1", "e2"])
+        #expect(try await self.outbox.pendingCount() == 0)
+    }
+
     @Test func theTestEventCodeGoesOnlyWhenConfigured() async throws {
         try await self.configure(testEventCode: "TEST_12345678")
         try await self.outbox.append([self.event("e1")], now: self.t0)
