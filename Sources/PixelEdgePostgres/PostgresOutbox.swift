@@ -49,15 +49,23 @@ public struct PostgresOutbox: EventQueue {
         return counts
     }
 
-    public func dueDeliveries(now: Date) async throws -> [DeliveryKey] {
+    public func dueDeliveries(to destination: DestinationID, now: Date) async throws -> [DueDelivery] {
         let now = now.postgresMilliseconds
         return try await self.database.rows(
             """
-            SELECT DISTINCT pixel_id, destination FROM outbox_event
-            WHERE state = 'pending' AND next_attempt_at_ms <= \(now) AND claimed_until_ms <= \(now)
+            SELECT due.pixel_id, due.suspects, status.paused_at_version FROM (
+                SELECT pixel_id, bool_or(suspect) AS suspects FROM outbox_event
+                WHERE state = 'pending' AND destination = \(destination.rawValue) AND next_attempt_at_ms <= \(now) AND claimed_until_ms <= \(now)
+                GROUP BY pixel_id) AS due
+            LEFT JOIN delivery_status AS status ON status.pixel_id = due.pixel_id AND status.destination = \(destination.rawValue)
             """
         ).compactMap { row in
-            try PixelID(row["pixel_id"].decode(String.self)).map { DeliveryKey($0, DestinationID(rawValue: try row["destination"].decode(String.self))) }
+            try PixelID(row["pixel_id"].decode(String.self)).map {
+                DueDelivery(
+                    DeliveryKey($0, destination), hasSuspects: try row["suspects"].decode(Bool.self),
+                    pausedAtVersion: try row["paused_at_version"].decode(Int?.self)
+                )
+            }
         }
     }
 

@@ -100,17 +100,17 @@ public struct EventForwarder<API: DestinationAPI>: Service {
                 case .finished(let pixel):
                     passes.finished(pixel)
                 case .window:
-                    passes.add(await self.duePixels(now: Date()))
+                    passes.add(await self.dueDeliveries(now: Date()))
                     self.logUnavailable()
                     group.addTask { await Self.wait(window) }
                 case .stop:
                     // On shutdown the sends in flight finish; no new one starts.
                     passes.dropWaiting()
                 }
-                while !Task.isShuttingDownGracefully, let pixel = passes.start(slots: self.settings.concurrency) {
+                while !Task.isShuttingDownGracefully, let due = passes.start(slots: self.settings.concurrency) {
                     group.addTask {
-                        await self.forwardLogging(pixel, now: Date())
-                        return .finished(pixel)
+                        await self.forwardLogging(due, now: Date())
+                        return .finished(due.pixel)
                     }
                 }
             }
@@ -130,13 +130,13 @@ public struct EventForwarder<API: DestinationAPI>: Service {
     /// One pass over every pixel with events due at `now`, ended when every pixel's is: the scheduler's
     /// work without its clock, for tests (which run `OutboxHousekeeping.sweep` beside it).
     public func forwardPass(now: Date) async {
-        await self.forwardEach(await self.duePixels(now: now), now: now)
+        await self.forwardEach(await self.dueDeliveries(now: now), now: now)
         self.logUnavailable()
     }
 
-    private func duePixels(now: Date) async -> [PixelID] {
+    private func dueDeliveries(now: Date) async -> [DueDelivery] {
         do {
-            return try await self.outbox.dueDeliveries(now: now).filter { $0.destination == self.destination }.map(\.pixel)
+            return try await self.outbox.dueDeliveries(to: self.destination, now: now)
         } catch {
             self.logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
             return []
@@ -155,32 +155,33 @@ public struct EventForwarder<API: DestinationAPI>: Service {
     }
 
     /// A pixel's pass; a failure (its store write) is logged and left for a later pass.
-    private func forwardLogging(_ pixel: PixelID, now: Date) async {
+    private func forwardLogging(_ due: DueDelivery, now: Date) async {
         do {
-            try await self.forward(pixel, now: now)
+            try await self.forward(due, now: now)
         } catch {
-            self.logger.error("cannot forward the pixel's events", metadata: ["pixel": "\(pixel)", "destination": "\(self.destination)", "error": "\(error)"])
+            self.logger.error("cannot forward the pixel's events", metadata: ["pixel": "\(due.pixel)", "destination": "\(self.destination)", "error": "\(error)"])
         }
     }
 
     /// Runs the pixels' passes, at most `concurrency` at a time, until each has ended.
-    private func forwardEach(_ pixels: [PixelID], now: Date) async {
+    private func forwardEach(_ deliveries: [DueDelivery], now: Date) async {
         await withTaskGroup(of: Void.self) { group in
-            var next = pixels.makeIterator()
+            var next = deliveries.makeIterator()
             for _ in 0..<max(1, self.settings.concurrency) {
-                guard let pixel = next.next() else { break }
-                group.addTask { await self.forwardLogging(pixel, now: now) }
+                guard let due = next.next() else { break }
+                group.addTask { await self.forwardLogging(due, now: now) }
             }
             // On shutdown the sends in flight finish; no new one starts (a pass over many pixels with an
             // Events API that times out would otherwise hold the process for minutes).
             while await group.next() != nil {
                 guard !Task.isShuttingDownGracefully else { continue }
-                if let pixel = next.next() { group.addTask { await self.forwardLogging(pixel, now: now) } }
+                if let due = next.next() { group.addTask { await self.forwardLogging(due, now: now) } }
             }
         }
     }
 
-    private func forward(_ pixel: PixelID, now: Date) async throws {
+    private func forward(_ due: DueDelivery, now: Date) async throws {
+        let pixel = due.pixel
         guard let config = try await self.pixel(pixel) else {
             for suspect in [false, true] {
                 let events = try await self.claim(pixel, now: now, limit: self.batchSize, suspect: suspect)
@@ -190,14 +191,14 @@ public struct EventForwarder<API: DestinationAPI>: Service {
         }
         // Without an enabled destination and a token the events wait: the operator may add them.
         guard let account = self.client.account(of: config) else { return }
-        if let paused = try await self.outbox.status(of: DeliveryKey(pixel, self.destination))?.pausedAtVersion, paused == config.version { return }
+        if let paused = due.pausedAtVersion, paused == config.version { return }
         var pass = Pass(account: account, version: config.version, now: now, isolationCalls: self.settings.isolationCallsPerPass)
         let fresh = try await self.claim(pixel, now: now, limit: self.batchSize, suspect: false)
         var claimed = fresh
         if !fresh.isEmpty {
             try await self.deliver(fresh, pass: &pass)
         }
-        if !pass.isStopped, pass.isolationCalls > 0 {
+        if due.hasSuspects, !pass.isStopped, pass.isolationCalls > 0 {
             let suspects = try await self.claim(pixel, now: now, limit: self.settings.suspectBatchSize, suspect: true)
             claimed += suspects
             if !suspects.isEmpty {

@@ -46,17 +46,22 @@ public struct SQLiteOutbox: EventQueue {
         }
     }
 
-    public func dueDeliveries(now: Date) async throws -> [DeliveryKey] {
+    public func dueDeliveries(to destination: DestinationID, now: Date) async throws -> [DueDelivery] {
         try await self.database.read { db in
+            // The due events are read through `outbox_event_due` (state, pixel, destination, time); the
+            // statuses by their primary key, for the pixels found only.
             try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT DISTINCT pixel_id, destination FROM outbox_event
-                    WHERE state = 'pending' AND next_attempt_at_ms <= ? AND claimed_until_ms <= ?
-                    """,
-                arguments: [now.unixMilliseconds, now.unixMilliseconds]
+                db.cachedStatement(
+                    sql: """
+                        SELECT due.pixel_id, due.suspects, status.paused_at_version FROM (
+                            SELECT pixel_id, max(suspect) AS suspects FROM outbox_event
+                            WHERE state = 'pending' AND destination = ? AND next_attempt_at_ms <= ? AND claimed_until_ms <= ?
+                            GROUP BY pixel_id) AS due
+                        LEFT JOIN delivery_status AS status ON status.pixel_id = due.pixel_id AND status.destination = ?
+                        """),
+                arguments: [destination.rawValue, now.unixMilliseconds, now.unixMilliseconds, destination.rawValue]
             ).compactMap { row in
-                PixelID(row["pixel_id"] as String).map { DeliveryKey($0, DestinationID(rawValue: row["destination"])) }
+                PixelID(row[0] as String).map { DueDelivery(DeliveryKey($0, destination), hasSuspects: row[1] as Bool, pausedAtVersion: row[2] as Int?) }
             }
         }
     }

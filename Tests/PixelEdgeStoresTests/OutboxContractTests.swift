@@ -121,6 +121,37 @@ import Testing
         }
     }
 
+    /// The forwarder's window reads, with the due deliveries, whether suspects wait and at which version a
+    /// pause holds, so that a pixel's pass reads neither; only due, unclaimed events count.
+    @Test(arguments: StoreKind.allCases) func dueDeliveriesSayWhetherSuspectsWaitAndWhereAPauseHolds(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
+            let other = try PixelID(validating: "other")
+            let (shop, elsewhere) = (DeliveryKey(self.shop, .tiktok), DeliveryKey(other, .tiktok))
+            var events = self.events(["a", "b", "c"])
+            events[2].pixel = other
+            try await outbox.append(events, now: self.t0)
+            #expect(Set(try await outbox.dueDeliveries(to: .tiktok, now: self.t0)) == [DueDelivery(shop), DueDelivery(elsewhere)], "\(name)")
+            #expect(try await outbox.dueDeliveries(to: .meta, now: self.t0).isEmpty, "\(name): another destination's are not")
+
+            let batch = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: false, lease: .seconds(60))
+            try await outbox.markSuspect(Array(batch.prefix(1)))
+            try await outbox.release(batch)
+            let refused = DeliveryStatus.Failure(code: 40105, message: "invalid token", requestID: "req-t", at: self.t0)
+            try await outbox.pause(elsewhere, atVersion: 4, state: .invalidAccessToken, failure: refused)
+            #expect(
+                Set(try await outbox.dueDeliveries(to: .tiktok, now: self.t0)) == [
+                    DueDelivery(shop, hasSuspects: true), DueDelivery(elsewhere, pausedAtVersion: 4),
+                ], "\(name)"
+            )
+            // A claimed suspect is not due: the claim holds it, and the rest of the pixel's events say nothing of it.
+            let suspects = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: true, lease: .seconds(60))
+            #expect(suspects.map(\.eventID) == ["a"], "\(name)")
+            #expect(Set(try await outbox.dueDeliveries(to: .tiktok, now: self.t0)) == [DueDelivery(shop), DueDelivery(elsewhere, pausedAtVersion: 4)], "\(name)")
+        }
+    }
+
     /// What the forwarder records for a pixel: TikTok's last answer, the counts, a pause and its end.
     @Test(arguments: StoreKind.allCases) func pausesFailuresAndTheirCountsAreShared(kind: StoreKind) async throws {
         try await kind.with(nodes: 2) { nodes in

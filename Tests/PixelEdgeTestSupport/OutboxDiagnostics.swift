@@ -96,7 +96,7 @@ extension EventQueue {
     }
 
     func duePixels(now: Date) async throws -> [PixelID] {
-        try await self.dueDeliveries(now: now).filter { $0.destination == .tiktok }.map(\.pixel)
+        try await self.dueDeliveries(to: .tiktok, now: now).map(\.pixel)
     }
 
     func claim(for pixel: PixelID, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent] {

@@ -99,6 +99,32 @@ public struct DeliveryStatus: Sendable, Equatable {
     }
 }
 
+/// A delivery with events due, as the forwarder's window finds it. Whether suspects wait and whether the
+/// destination paused it are read in the same query as the due deliveries, once per window, rather than by
+/// two reads in each pixel's pass. They can be a window old when the pass starts: a pause made meanwhile by
+/// another node costs one more request, which the destination refuses again; suspects marked meanwhile wait
+/// for the next window. A node's own passes of a pixel never overlap, so its own pauses and suspects are
+/// never missed.
+public struct DueDelivery: Hashable, Sendable, CustomStringConvertible {
+    public let key: DeliveryKey
+    /// At least one of its due events is a suspect (`EventQueue.markSuspect`).
+    public let hasSuspects: Bool
+    /// The pixel version the destination refused (`DeliveryStatus.pausedAtVersion`), while it is paused.
+    public let pausedAtVersion: Int?
+
+    public init(_ key: DeliveryKey, hasSuspects: Bool = false, pausedAtVersion: Int? = nil) {
+        self.key = key
+        self.hasSuspects = hasSuspects
+        self.pausedAtVersion = pausedAtVersion
+    }
+
+    public var pixel: PixelID { self.key.pixel }
+
+    public var description: String {
+        "\(self.key)\(self.hasSuspects ? " (suspects)" : "")\(self.pausedAtVersion.map { " (paused at version \($0))" } ?? "")"
+    }
+}
+
 /// The durable queue of accepted events, one copy per destination: what `/collect` writes and the forwarder
 /// sends from. The embedded store is `SQLiteOutbox`; a store that several nodes share meets the same
 /// contract, claims included: a node claims a delivery's due events (one pixel's, to one destination) for a
@@ -110,8 +136,9 @@ public protocol EventQueue: Sendable {
     /// Copies waiting to be sent, claimed or not, per pixel, every destination's together (pixels with none
     /// are absent).
     func pendingCounts() async throws -> [PixelID: Int]
-    /// Deliveries with at least one event due now and not claimed.
-    func dueDeliveries(now: Date) async throws -> [DeliveryKey]
+    /// The destination's deliveries with at least one event due now and not claimed, with what a pass needs
+    /// to know before it claims: whether suspects are among them, and the version its pause holds.
+    func dueDeliveries(to destination: DestinationID, now: Date) async throws -> [DueDelivery]
     /// Claims for `owner` (a node), until `now + lease`, the delivery's oldest due events: fresh ones, or
     /// suspects (events of a batch the destination refused).
     func claim(for delivery: DeliveryKey, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent]
