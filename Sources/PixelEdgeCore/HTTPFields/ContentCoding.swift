@@ -127,11 +127,14 @@ public enum ContentCoding: Sendable, Equatable {
 
 extension StringProtocol {
     package func trimmingASCIIWhitespace() -> Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        let view = self[...]
-        guard let start = view.firstIndex(where: { !isSpace($0) }), let end = view.lastIndex(where: { !isSpace($0) }) else {
+        // On the UTF-8 bytes: walking Characters (grapheme breaking) cost /collect about 1 % of its CPU in
+        // the Content-Type check alone. The bounds stay on character boundaries: the first byte kept follows
+        // only spaces, and the end is the string's or a space.
+        let view = Substring(self)
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let start = view.utf8.firstIndex(where: { !isSpace($0) }), let last = view.utf8.lastIndex(where: { !isSpace($0) }) else {
             return Substring()
         }
-        return Substring(view[start...end])
+        return view[start..<view.utf8.index(after: last)]
     }
 }

@@ -26,9 +26,10 @@ extension Request {
         }
     }
 
-    /// `type/subtype` of a Content-Type value (RFC 9110 §8.3.1), lowercased, parameters dropped.
+    /// `type/subtype` of a Content-Type value (RFC 9110 §8.3.1), parameters dropped, ASCII letters
+    /// lowercased: media types are ASCII tokens, so anything else is left as it is and matches nothing.
     static func mediaType(of contentType: String) -> String {
-        let essence = contentType.prefix { $0 != ";" }
-        return String(essence.trimmingASCIIWhitespace()).lowercased()
+        let essence = contentType.prefix { $0 != ";" }.trimmingASCIIWhitespace()
+        return String(decoding: essence.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 }
