@@ -51,6 +51,20 @@ import Testing
         #expect(PageURL("https://shop.example/caf\u{e9}#\u{e9}?x").value == "https://shop.example/caf\u{e9}")
     }
 
+    /// The scheme and authority as written, but for the user information; paths without them as they are.
+    @Test(arguments: [
+        ("https://shop.example", "https://shop.example"), ("https://a@b@shop.example:8443/x?y", "https://shop.example:8443/x"),
+        ("http://shop.example:80/a://b", "http://shop.example:80/a://b"), ("app:x://shop.example/p", "app:x://shop.example/p"),
+        ("urn:isbn:0451450523", "urn:isbn:0451450523"), ("https:/shop.example/p", "https:/shop.example/p"), ("://shop.example/", "://shop.example/"),
+        ("https://j\u{e9}r\u{f4}me@sh\u{f6}p.example/\u{e9}t\u{e9}", "https://sh\u{f6}p.example/\u{e9}t\u{e9}"),
+        // An `@` with a combining mark after it still ends the user information.
+        ("https://jane@\u{301}shop.example/", "https://\u{301}shop.example/"), ("", ""), ("https://", "https://"), ("https:", "https:"),
+    ])
+    func keepsTheSchemeAndAuthorityWithoutUserInformation(_ url: String, _ expected: String) {
+        #expect(PageURL(url).value == expected)
+        #expect(!PageURL(url).wasRedacted)
+    }
+
     @Test(arguments: [
         ("https://shop.example/account/jane@example.com/orders", "https://shop.example/account/redacted-email/orders"),
         ("https://shop.example/account/jane%40example.com/orders", "https://shop.example/account/redacted-email/orders"),
