@@ -93,7 +93,51 @@ public struct CollectedEvent: Sendable, Equatable {
     }
 
     /// `eventsAPIData` as the outbox stores it: JSON, keys sorted, so that the same event is the same bytes.
+    ///
+    /// Written member by member in the order `jsonText` sorts keys (by their UTF-8 bytes), rather than by
+    /// building `eventsAPIData`'s three dictionaries and sorting their keys: that was 5 % of an accepted
+    /// event's CPU. `CollectedEventJSONTests` holds the two to the same bytes.
     public func eventsAPIDataJSON() -> String {
-        self.eventsAPIData.jsonText
+        var text = ""
+        text.reserveCapacity(512)
+        text += #"{"event":"#
+        JSONValue.write(string: self.event, to: &text)
+        text += #","event_id":"#
+        JSONValue.write(string: self.eventID, to: &text)
+        text += #","event_time":"#
+        JSONValue.number(Double(self.eventTime)).write(to: &text)
+        if self.limitedDataUse { text += #","limited_data_use":true"# }
+        if self.url != nil || self.referrer != nil {
+            text += #","page":"#
+            Self.writeObject(["referrer": self.referrer, "url": self.url], to: &text)
+        }
+        if let properties = self.properties, !properties.isEmpty {
+            text += #","properties":"#
+            JSONValue.object(properties).write(to: &text)
+        }
+        text += #","user":"#
+        Self.writeObject(
+            [
+                "email": self.emailHash, "external_id": self.externalIDHash, "ip": self.ip, "locale": self.locale, "phone": self.phoneHash,
+                "ttclid": self.ttclid, "ttp": self.ttp, "user_agent": self.userAgent,
+            ],
+            to: &text
+        )
+        text += "}"
+        return text
+    }
+
+    /// An object of the members that have a value, in the order given (the keys' sorted order).
+    private static func writeObject(_ members: KeyValuePairs<String, String?>, to text: inout String) {
+        text += "{"
+        var first = true
+        for case let (key, value?) in members {
+            if !first { text += "," }
+            first = false
+            JSONValue.write(string: key, to: &text)
+            text += ":"
+            JSONValue.write(string: value, to: &text)
+        }
+        text += "}"
     }
 }
