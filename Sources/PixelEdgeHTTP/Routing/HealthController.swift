@@ -37,7 +37,7 @@ struct HealthController<Context: RequestContext> {
             let summary = (error as? StoreError)?.reason.summary ?? "database unreachable"
             return Self.text(.serviceUnavailable, "store unreadable: \(summary) (the server's log has the details)", for: request)
         }
-        var text = "ok: \(self.updater.directory.count) pixels, \(self.cache.count) bundles cached"
+        var text = "ok: \(Self.counted(self.updater.directory.count, "pixel")), \(Self.counted(self.cache.count, "bundle")) cached"
         if let problem = self.health.currentProblem {
             text += "; events not accepted: \(problem.reason.rawValue) (see /readyz)"
         }
@@ -49,6 +49,11 @@ struct HealthController<Context: RequestContext> {
             return Self.text(.ok, "ready: the store takes events", for: request)
         }
         return Self.text(.serviceUnavailable, "not ready: \(problem.reason.rawValue): \(problem.reason.summary)", for: request)
+    }
+
+    /// `1 pixel`, `2 pixels`: the line is read by people as much as by checks (which look for `ok:`).
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     private static func text(_ status: HTTPResponse.Status, _ text: String, for request: Request) -> Response {

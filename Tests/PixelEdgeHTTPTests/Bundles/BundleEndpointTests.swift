@@ -299,7 +299,7 @@ import Testing
         try await self.withServer { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
-                #expect(String(buffer: response.body) == "ok: 1 pixels, 0 bundles cached\n")
+                #expect(String(buffer: response.body) == "ok: 1 pixel, 0 bundles cached\n")
             }
             try await client.execute(uri: "/", method: .get) { response in
                 #expect(response.status == .ok)

@@ -88,7 +88,7 @@ import Testing
             let responses = try await Self.exchange(port: port, request, responses: 5)
             #expect(responses.map(\.status) == [200, 200, 200, 404, 200])
             #expect(responses[0].body.contains("TiktokAnalyticsObject"))
-            #expect(responses[1].body == "ok: 1 pixels, 1 bundles cached\n")
+            #expect(responses[1].body == "ok: 1 pixel, 1 bundle cached\n")
             #expect(responses[2].headers["content-encoding"] == "gzip")
             #expect(responses[3].body.hasPrefix("/* PixelEdge: 404"))
             #expect(responses[4].body == responses[0].body)
