@@ -30,11 +30,13 @@ public struct SQLiteDatabase: Sendable {
         // The CLI and the server write the same file; wait for the other's transaction rather than fail.
         configuration.busyMode = .timeout(5)
         configuration.label = "PixelEdge"
-        configuration.prepareDatabase { db in
-            // An accepted event is answered 204 only once stored: each commit reaches the disk.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        // An accepted event is answered 204 only once stored: each of its commits reaches the disk. Set by
+        // each transaction (`transaction(_:_:)`), and here for what writes outside them (the migrations):
+        // the pool's WAL set-up sets NORMAL on the writer after `prepareDatabase` runs (GRDB's
+        // `Database.setUpWALMode`), and NORMAL syncs only at checkpoints, so a 204 survived `kill -9` but
+        // not a power cut. `SQLiteDurabilityTests` reads the setting of each kind of write back.
+        try self.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.path = path
         self.identity = FileIdentity(path: path)
         if isNew {
@@ -58,18 +60,52 @@ public struct SQLiteDatabase: Sendable {
         }
     }
 
-    /// Runs `updates` in a transaction; returns once it is committed, and, unless `checkingFile` is false,
-    /// once the file it was committed to is known to be the one at `path`.
+    /// Runs `updates` in a transaction; returns once it is committed and synced to the disk, and, unless
+    /// `checkingFile` is false, once the file it was committed to is known to be the one at `path`.
     public func write<T: Sendable>(checkingFile: Bool = true, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let result: T
+        let result = try await self.transaction(.full, updates)
+        if checkingFile { try self.checkFile() }
+        return result
+    }
+
+    /// Runs the forwarder's bookkeeping in a transaction committed without waiting for the disk: claims,
+    /// deliveries, retries, statuses and counts. Losing the last of them to a power cut (never to a crash
+    /// of the process) only sends events again, with their `event_id`, which the platform drops; and the
+    /// next durable commit (each /collect group's) syncs the WAL, theirs included. A sync per forwarder
+    /// commit would hold the one writer, and /collect's group commits behind it, for a disk flush twice
+    /// per pixel pass.
+    public func writeBookkeeping<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await self.transaction(.normal, updates)
+    }
+
+    /// How a commit reaches the disk (`PRAGMA synchronous` in WAL mode).
+    private enum Sync: String {
+        /// The WAL is synced at each commit.
+        case full = "FULL"
+        /// Only at checkpoints: a commit survives the process, not the machine.
+        case normal = "NORMAL"
+    }
+
+    /// Each transaction sets its own level, in the same access to the writer (no other commit runs between
+    /// the setting and the commit): no write depends on what the one before it left.
+    private func transaction<T: Sendable>(_ sync: Sync, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            result = try await self.pool.write(updates)
+            return try await self.pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(sync.rawValue)")
+                var result: T?
+                // An error thrown by `updates` rolls the transaction back and is thrown on.
+                try db.inTransaction {
+                    result = try updates(db)
+                    return .commit
+                }
+                guard let result else { throw StoreError(.io, "the transaction ended without a result") }
+                return result
+            }
         } catch let error as DatabaseError {
+            // A deleted or replaced file explains any failure.
             try self.checkFile()
             throw StoreError(error) ?? error
         }
-        if checkingFile { try self.checkFile() }
-        return result
     }
 
     /// Throws unless `path` still names the file this database opened.

@@ -6,7 +6,7 @@ public import PixelEdgeCore
 /// transactions as the events it counts.
 extension SQLiteOutbox: DeliveryStatusStore {
     public func pause(_ delivery: DeliveryKey, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
-        try await self.database.write(checkingFile: false) { db in
+        try await self.database.writeBookkeeping { db in
             try Self.record(state, failure: failure, delivery: delivery, failed: 0, pausedAtVersion: version, db)
         }
     }
@@ -15,7 +15,7 @@ extension SQLiteOutbox: DeliveryStatusStore {
         of delivery: DeliveryKey, atVersion version: Int, state: DeliveryStatus.State, requestID: String?, failure: DeliveryStatus.Failure?,
         now: Date
     ) async throws {
-        try await self.database.write(checkingFile: false) { db in
+        try await self.database.writeBookkeeping { db in
             if let failure {
                 try Self.record(state, failure: failure, delivery: delivery, failed: 0, pausedAtVersion: nil, db)
                 return

@@ -31,7 +31,7 @@ extension SQLiteOutbox: EventHistory {
 
     public func addMatchKeyCounts(_ counts: [PixelID: MatchKeyCoverage], hour: Int64) async throws {
         guard !counts.isEmpty else { return }
-        try await self.database.write(checkingFile: false) { db in
+        try await self.database.writeBookkeeping { db in
             let upsert = try db.cachedStatement(
                 sql: """
                     INSERT INTO match_key_hour (pixel_id, hour, events, \(Self.matchKeyColumns.joined(separator: ", ")))
@@ -74,7 +74,7 @@ extension SQLiteOutbox: EventHistory {
             ) ?? false
         }
         guard due else { return 0 }
-        return try await self.database.write(checkingFile: false) { db in
+        return try await self.database.writeBookkeeping { db in
             try db.execute(sql: "DELETE FROM sent_event WHERE sent_at_ms < ?", arguments: [date.unixMilliseconds])
             let sent = db.changesCount
             try db.execute(sql: "DELETE FROM match_key_hour WHERE hour < ?", arguments: [MatchKeyCoverage.hour(of: date)])

@@ -85,7 +85,7 @@ public struct SQLiteOutbox: EventQueue {
             }
             guard due else { return [] }
         }
-        return try await self.database.write(checkingFile: false) { db in
+        return try await self.database.writeBookkeeping { db in
             // Cached: a forwarder claims once or twice per pixel and pass, and compiling it cost more than running it.
             try Row.fetchAll(
                 db.cachedStatement(
@@ -107,7 +107,7 @@ public struct SQLiteOutbox: EventQueue {
 
     public func release(_ events: [OutboxEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await self.database.write(checkingFile: false) { db in
+        try await self.database.writeBookkeeping { db in
             let release = try db.cachedStatement(sql: "UPDATE outbox_event SET claimed_until_ms = 0 WHERE id = ?")
             for event in events {
                 try release.execute(arguments: [event.id])
@@ -116,7 +116,7 @@ public struct SQLiteOutbox: EventQueue {
     }
 
     public func releaseClaims(by owner: String) async throws -> Int {
-        try await self.database.write(checkingFile: false) { db in
+        try await self.database.writeBookkeeping { db in
             try db.execute(sql: "UPDATE outbox_event SET claimed_until_ms = 0, claimed_by = NULL WHERE claimed_by = ? AND claimed_until_ms > 0", arguments: [owner])
             return db.changesCount
         }
@@ -124,7 +124,7 @@ public struct SQLiteOutbox: EventQueue {
 
     public func delivered(_ events: [OutboxEvent], to delivery: DeliveryKey, requestID: String?, now: Date) async throws {
         let pixel = delivery.pixel
-        try await self.database.write(checkingFile: false) { db in
+        try await self.database.writeBookkeeping { db in
             // Only the newest of a batch can stay among the pixel's last sent events: the rest are not copied.
             let keep = try db.cachedStatement(
                 sql: """
@@ -159,7 +159,7 @@ public struct SQLiteOutbox: EventQueue {
 
     public func retry(_ events: [OutboxEvent], after delay: Duration, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
         let next = failure.at.addingTimeInterval(delay.seconds)
-        try await self.database.write(checkingFile: false) { db in
+        try await self.database.writeBookkeeping { db in
             for event in events {
                 try db.execute(
                     sql: """
@@ -174,7 +174,7 @@ public struct SQLiteOutbox: EventQueue {
     }
 
     public func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws {
-        try await self.database.write(checkingFile: false) { db in
+        try await self.database.writeBookkeeping { db in
             for event in events {
                 try db.execute(
                     sql: "UPDATE outbox_event SET state = 'failed', attempts = attempts + 1, last_error = ?, last_error_code = ? WHERE id = ?",
@@ -187,7 +187,7 @@ public struct SQLiteOutbox: EventQueue {
     }
 
     public func markSuspect(_ events: [OutboxEvent]) async throws {
-        try await self.database.write(checkingFile: false) { db in
+        try await self.database.writeBookkeeping { db in
             for event in events {
                 try db.execute(sql: "UPDATE outbox_event SET suspect = 1 WHERE id = ?", arguments: [event.id])
             }
@@ -202,7 +202,7 @@ public struct SQLiteOutbox: EventQueue {
             ) ?? false
         }
         guard due else { return [:] }
-        return try await self.database.write(checkingFile: false) { db in
+        return try await self.database.writeBookkeeping { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -230,7 +230,7 @@ public struct SQLiteOutbox: EventQueue {
     }
 
     public func pruneUndeliverable(receivedBefore date: Date, keepingAtMost limit: Int) async throws -> Int {
-        try await self.database.write(checkingFile: false) { db in
+        try await self.database.writeBookkeeping { db in
             try db.execute(
                 sql: """
                     DELETE FROM outbox_event WHERE state IN ('failed', 'expired') AND (received_at_ms < ? OR id <= coalesce(
