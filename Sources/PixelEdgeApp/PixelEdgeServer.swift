@@ -193,7 +193,7 @@ public struct PixelEdgeServer: Sendable {
             self.logger.info(
                 "pixels loaded", metadata: ["pixels": "\(self.updater.directory.count)", "heapInUse": "\(pixeledge_heap_in_use() >> 20) MiB"]
             )
-            self.depth.counted(try await self.backend.outbox.pendingCounts())
+            try await self.depth.recount { try await self.backend.outbox.pendingCounts() }
         }
         return app
     }

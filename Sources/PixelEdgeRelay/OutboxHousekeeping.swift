@@ -94,7 +94,7 @@ public struct OutboxHousekeeping: Service {
             if self.historyPruning.isDue(at: now) {
                 _ = try await self.history.pruneHistory(before: now.addingTimeInterval(-RecentEvent.keptFor.seconds))
             }
-            self.depth.counted(try await self.queue.pendingCounts())
+            try await self.depth.recount { try await self.queue.pendingCounts() }
             if self.pauseCounting.isDue(at: now) {
                 let paused = try await self.deliveries.pausedDeliveryCounts()
                 self.metrics.deliveriesPaused(Dictionary(uniqueKeysWithValues: paused.map { ($0.key.rawValue, $0.value) }))
