@@ -91,7 +91,8 @@ public struct SQLiteDatabase: Sendable {
     private func transaction<T: Sendable>(_ sync: Sync, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await self.pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = \(sync.rawValue)")
+                // Cached: run before every commit, /collect's group commits included.
+                try db.cachedStatement(sql: "PRAGMA synchronous = \(sync.rawValue)").execute()
                 var result: T?
                 // An error thrown by `updates` rolls the transaction back and is thrown on.
                 try db.inTransaction {
