@@ -19,6 +19,7 @@ public struct SQLiteDatabase: Sendable {
     let pool: DatabasePool
     public let path: String
     private let identity: FileIdentity?
+    private let bookkeeping = BookkeepingBatch()
 
     /// Opens (and on first use creates) the database at `path`. The file holds access tokens, so a new
     /// file is made readable by its owner only.
@@ -54,9 +55,8 @@ public struct SQLiteDatabase: Sendable {
         do {
             return try await self.pool.read(value)
         } catch let error as DatabaseError {
-            // A deleted or replaced file explains any failure (a new reader connection cannot open it).
-            try self.checkFile()
-            throw StoreError(error) ?? error
+            // (A new reader connection cannot open a deleted file either.)
+            throw self.storeError(error)
         }
     }
 
@@ -73,9 +73,25 @@ public struct SQLiteDatabase: Sendable {
     /// of the process) only sends events again, with their `event_id`, which the platform drops; and the
     /// next durable commit (each /collect group's) syncs the WAL, theirs included. A sync per forwarder
     /// commit would hold the one writer, and /collect's group commits behind it, for a disk flush twice
-    /// per pixel pass.
+    /// per pixel pass. The writes waiting for the writer together share one transaction
+    /// (`BookkeepingBatch`), each in a savepoint: atomic on its own, as if it had its own transaction.
     public func writeBookkeeping<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await self.transaction(.normal, updates)
+        let write = self.bookkeeping.queue(updates)
+        do {
+            return try await self.access { db in
+                try self.bookkeeping.applyQueued(in: db) { db in try Self.set(.normal, db) }
+                return try write.result()
+            }
+        } catch is CancellationError {
+            // The access was cancelled before it ran: the write was either never applied (withdrawn now, so
+            // that no later access applies it) or applied by an earlier access, whose outcome stands.
+            if self.bookkeeping.withdraw(write) { throw CancellationError() }
+            do {
+                return try write.result()
+            } catch let error as DatabaseError {
+                throw self.storeError(error)
+            }
+        }
     }
 
     /// How a commit reaches the disk (`PRAGMA synchronous` in WAL mode).
@@ -88,25 +104,42 @@ public struct SQLiteDatabase: Sendable {
 
     /// Each transaction sets its own level, in the same access to the writer (no other commit runs between
     /// the setting and the commit): no write depends on what the one before it left.
+    private static func set(_ sync: Sync, _ db: Database) throws {
+        // Cached: run before every commit, /collect's group commits included.
+        try db.cachedStatement(sql: "PRAGMA synchronous = \(sync.rawValue)").execute()
+    }
+
     private func transaction<T: Sendable>(_ sync: Sync, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await self.pool.writeWithoutTransaction { db in
-                // Cached: run before every commit, /collect's group commits included.
-                try db.cachedStatement(sql: "PRAGMA synchronous = \(sync.rawValue)").execute()
-                var result: T?
-                // An error thrown by `updates` rolls the transaction back and is thrown on.
-                try db.inTransaction {
-                    result = try updates(db)
-                    return .commit
-                }
-                guard let result else { throw StoreError(.io, "the transaction ended without a result") }
-                return result
+        try await self.access { db in
+            try Self.set(sync, db)
+            var result: T?
+            // An error thrown by `updates` rolls the transaction back and is thrown on.
+            try db.inTransaction {
+                result = try updates(db)
+                return .commit
             }
-        } catch let error as DatabaseError {
-            // A deleted or replaced file explains any failure.
-            try self.checkFile()
-            throw StoreError(error) ?? error
+            guard let result else { throw StoreError(.io, "the transaction ended without a result") }
+            return result
         }
+    }
+
+    /// One access to the writer, its SQLite failures turned into `StoreError`s.
+    private func access<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await self.pool.writeWithoutTransaction(body)
+        } catch let error as DatabaseError {
+            throw self.storeError(error)
+        }
+    }
+
+    private func storeError(_ error: DatabaseError) -> any Error {
+        // A deleted or replaced file explains any failure.
+        do {
+            try self.checkFile()
+        } catch {
+            return error
+        }
+        return StoreError(error) ?? error
     }
 
     /// Throws unless `path` still names the file this database opened.
