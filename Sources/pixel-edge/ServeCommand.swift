@@ -271,6 +271,8 @@ struct ServeCommand: AsyncParsableCommand {
         // Once per process, before any logger is made (Hummingbird's included).
         if self.logFormat == "json" {
             LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+        } else {
+            LoggingSystem.bootstrap { label in TextLogHandler(label: label) }
         }
         var logger = Logger(label: "pixel-edge")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info

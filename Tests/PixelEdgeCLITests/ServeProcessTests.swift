@@ -65,6 +65,12 @@ import Testing
         #expect(page.status == .ok)
         #expect(String(buffer: try await page.body.collect(upTo: 1 << 20)).contains("/p/demo/pb.js"))
         #expect(server.output.contains("admin API is off"))
+        // swift-log's text line, with the logger's metadata sorted (`TextLogHandler` hands it to `StreamLogHandler`).
+        #expect(
+            server.output.contains(
+                " info pixel-edge: pixel=demo tiktokPixelCode=\(PixelEdgeServer.demoTikTokPixelCode) [PixelEdgeApp] added the demo pixel\n"
+            )
+        )
         #expect(try await server.stop() == .exited(0))
         #expect(FileManager.default.fileExists(atPath: directory.path("demo.sqlite")))
     }

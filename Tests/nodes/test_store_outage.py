@@ -1,6 +1,7 @@
 """A node whose PostgreSQL goes away: bundles are still served from memory, events are refused with a
 clear 503 (never accepted and lost), readiness says so, and all of it recovers when the database is back."""
 import json
+import re
 
 from conftest import FakeEventsAPI, PixelEdge, eventually
 from conftest import http_request as request
@@ -36,6 +37,11 @@ def test_a_node_keeps_serving_bundles_refuses_events_clearly_and_recovers_when_p
             status, _, text = request("GET", f"{node.base}{path}")
             for secret in (str(postgres.port), "pixeledge@", "127.0.0.1", "/postgres"):
                 assert secret.encode() not in text, (path, text)
+        # Logged with the request's own logger: its id (set on the logger, rendered only for a line written)
+        # beside the line's error, in swift-log's text format (`TextLogHandler`).
+        line = re.compile(r" error pixel-edge: error=.+ hb\.request\.id=\S+ \[PixelEdgeHTTP\] the store cannot be read$")
+        eventually(lambda: any(line.search(text.rstrip("\n")) for text in list(node.output)), timeout=10,
+                   message="the node logs why /healthz failed, with the request's id")
         assert request("GET", f"{node.base}/readyz")[1] is not None
         assert b"database unreachable" in request("GET", f"{node.base}/readyz")[2]
         status, _, script = request("GET", f"{node.base}/p/shop/pb.js")

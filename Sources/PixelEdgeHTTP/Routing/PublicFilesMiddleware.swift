@@ -17,7 +17,13 @@ struct PublicFilesMiddleware<Context: RequestContext, Provider: FileProvider>: R
 
     /// Files of `Public/` served only with `--demo`: a stand-in for TikTok's SDK has no place on a
     /// production edge, where a site could load it by mistake instead of TikTok's.
-    static var demoFiles: Set<String> { ["/events-stub.js", "/fbevents-stub.js", "/fbevents-config.js"] }
+    /// (A switch: a generic type has no stored static, and a computed `Set` was built for every request.)
+    static func isDemoFile(_ path: String) -> Bool {
+        switch path {
+        case "/events-stub.js", "/fbevents-stub.js", "/fbevents-config.js": true
+        default: false
+        }
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Most paths (`/collect`, the routes) are plain: decoded, themselves, and canonical. Checked on their
@@ -32,7 +38,7 @@ struct PublicFilesMiddleware<Context: RequestContext, Provider: FileProvider>: R
         if path == "/admin" || path.hasPrefix("/admin/") {
             return try await next(request, context)
         }
-        if !self.servesDemoFiles, Self.demoFiles.contains(path) {
+        if !self.servesDemoFiles, Self.isDemoFile(path) {
             return try await next(request, context)
         }
         // Only canonical paths reach the files: `//admin/index.html`, `/./admin/…` and `/%2Fadmin/…` name the
