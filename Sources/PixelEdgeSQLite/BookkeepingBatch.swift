@@ -11,9 +11,13 @@ import Synchronization
 /// It has no task of its own. A write queues itself, then asks for the writer; whichever of the queued
 /// writes' accesses runs first applies every write queued by then, and the later ones find theirs done.
 /// The writer runs one access at a time, so when a caller's own access runs, its write has been committed
-/// or has failed, in that access or an earlier one.
+/// or has failed, in that access or an earlier one. (A caller cancelled while its access runs interrupts
+/// SQLite, and with it the whole group: every write of the group then fails, and its caller is told so.)
 final class BookkeepingBatch: Sendable {
     private let queued = Mutex<[any QueuedWrite]>([])
+
+    /// How many writes wait for an access to the writer (for tests).
+    var queuedCount: Int { self.queued.withLock { $0.count } }
 
     /// Queues `updates`; `result()` on what it returns, inside an access to the writer after
     /// `applyQueued(in:)`, is its outcome.

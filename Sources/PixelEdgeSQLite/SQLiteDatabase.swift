@@ -19,7 +19,7 @@ public struct SQLiteDatabase: Sendable {
     let pool: DatabasePool
     public let path: String
     private let identity: FileIdentity?
-    private let bookkeeping = BookkeepingBatch()
+    let bookkeeping = BookkeepingBatch()
 
     /// Opens (and on first use creates) the database at `path`. The file holds access tokens, so a new
     /// file is made readable by its owner only.

@@ -165,4 +165,48 @@ import Testing
         let stored = try await database.read { db in try String.fetchAll(db, sql: "SELECT text FROM note") }
         #expect(Set(stored) == Set((0..<200).filter { $0 % 7 != 0 }.map { "note \($0)" }))
     }
+
+    /// Callers cancelled while the writer is busy: each is told what became of its write. A write applied by
+    /// another caller's access before its own ran is reported done; one withdrawn is never applied later.
+    @Test func aCancelledCallerIsToldWhatBecameOfItsWrite() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.path("cancelled.sqlite"))
+        try await database.writeBookkeeping { db in try db.execute(sql: "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
+        // Holds the writer until every write is queued and half of them are cancelled.
+        let (entered, enteredNow) = AsyncStream.makeStream(of: Void.self)
+        let release = DispatchSemaphore(value: 0)
+        let holder = Task {
+            try await database.pool.writeWithoutTransaction { _ in
+                enteredNow.yield()
+                release.wait()
+            }
+        }
+        var enteredIterator = entered.makeAsyncIterator()
+        _ = await enteredIterator.next()
+        let writes = (0..<20).map { index in
+            Task {
+                try await database.writeBookkeeping { db -> Int in
+                    try db.execute(sql: "INSERT INTO note (text) VALUES (?)", arguments: ["note \(index)"])
+                    return index
+                }
+            }
+        }
+        while database.bookkeeping.queuedCount < writes.count { await Task.yield() }
+        for (index, write) in writes.enumerated() where index % 2 == 1 { write.cancel() }
+        release.signal()
+        try await holder.value
+        var outcomes: [Result<Int, any Error>] = []
+        for write in writes { outcomes.append(await write.result) }
+        let stored = Set(try await database.read { db in try String.fetchAll(db, sql: "SELECT text FROM note") })
+        for (index, outcome) in outcomes.enumerated() {
+            switch outcome {
+            case .success(let value):
+                #expect(value == index && stored.contains("note \(index)"), "reported done: stored")
+            case .failure(let error):
+                #expect(error is CancellationError && index % 2 == 1, "only a cancelled caller fails, and for that: \(error)")
+                #expect(!stored.contains("note \(index)"), "reported cancelled: never applied")
+            }
+        }
+        #expect(database.bookkeeping.queuedCount == 0)
+    }
 }
