@@ -40,46 +40,30 @@ final class BookkeepingBatch: Sendable {
     /// Applies every queued write in one transaction and records each one's outcome; `begin` runs first, in
     /// the same access (the transaction's sync level). Throws only what `begin` throws.
     func applyQueued(in db: Database, begin: (Database) throws -> Void) throws {
-        let writes = self.takeQueued()
+        let writes = self.queued.withLock { queued in
+            defer { queued.removeAll() }
+            return queued
+        }
         guard !writes.isEmpty else { return }
         do {
             try begin(db)
             try db.inTransaction {
                 // One write alone needs no savepoint: its failure rolls the transaction back, as before batching.
                 guard writes.count > 1 else { return writes[0].apply(in: db, savepoint: false) ? .commit : .rollback }
-                Self.apply(writes, in: db)
+                for write in writes {
+                    // SQLite ends the transaction itself on some errors (a full disk, an I/O error): the rest
+                    // would otherwise each commit on their own, outside the group they were told about.
+                    guard db.isInsideTransaction else {
+                        write.fail(StoreError(.io, "the transaction of the forwarder's bookkeeping was rolled back by an earlier write"))
+                        continue
+                    }
+                    _ = write.apply(in: db, savepoint: true)
+                }
                 return .commit
             }
         } catch {
             // Not committed: whatever each write did is gone.
             for write in writes { write.fail(error) }
-        }
-    }
-
-    /// Applies every queued write inside the transaction `db` is in (a durable write's, which commits them
-    /// with its own), each in a savepoint; returns them, for the caller to fail should its commit fail.
-    func applyQueued(inTransactionOf db: Database) -> [any QueuedWrite] {
-        let writes = self.takeQueued()
-        Self.apply(writes, in: db)
-        return writes
-    }
-
-    private func takeQueued() -> [any QueuedWrite] {
-        self.queued.withLock { queued in
-            defer { queued.removeAll() }
-            return queued
-        }
-    }
-
-    private static func apply(_ writes: [any QueuedWrite], in db: Database) {
-        for write in writes {
-            // SQLite ends the transaction itself on some errors (a full disk, an I/O error): the rest would
-            // otherwise each commit on their own, outside the group they were told about.
-            guard db.isInsideTransaction else {
-                write.fail(StoreError(.io, "the transaction of the forwarder's bookkeeping was rolled back by an earlier write"))
-                continue
-            }
-            _ = write.apply(in: db, savepoint: true)
         }
     }
 }

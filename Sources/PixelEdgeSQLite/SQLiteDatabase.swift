@@ -61,10 +61,7 @@ public struct SQLiteDatabase: Sendable {
     }
 
     /// Runs `updates` in a transaction; returns once it is committed and synced to the disk, and, unless
-    /// `checkingFile` is false, once the file it was committed to is known to be the one at `path`. The
-    /// forwarder's bookkeeping waiting for the writer commits in the same transaction, after `updates`, each
-    /// write in a savepoint: it cannot undo what `updates` did, only fail the commit as a whole where SQLite
-    /// ends a transaction itself (an I/O error, a full disk), which would fail the next commit anyway.
+    /// `checkingFile` is false, once the file it was committed to is known to be the one at `path`.
     public func write<T: Sendable>(checkingFile: Bool = true, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let result = try await self.transaction(.full, updates)
         if checkingFile { try self.checkFile() }
@@ -116,20 +113,10 @@ public struct SQLiteDatabase: Sendable {
         try await self.access { db in
             try Self.set(sync, db)
             var result: T?
-            var bookkeeping: [any QueuedWrite] = []
-            do {
-                // An error thrown by `updates` rolls the transaction back and is thrown on.
-                try db.inTransaction {
-                    result = try updates(db)
-                    // The bookkeeping waiting for the writer commits with this write, rather than in a
-                    // transaction of its own right after it: the pages both touch (the outbox's newest) go to
-                    // the WAL once.
-                    bookkeeping = self.bookkeeping.applyQueued(inTransactionOf: db)
-                    return .commit
-                }
-            } catch {
-                for write in bookkeeping { write.fail(error) }
-                throw error
+            // An error thrown by `updates` rolls the transaction back and is thrown on.
+            try db.inTransaction {
+                result = try updates(db)
+                return .commit
             }
             guard let result else { throw StoreError(.io, "the transaction ended without a result") }
             return result

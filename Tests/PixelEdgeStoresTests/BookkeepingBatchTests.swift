@@ -209,44 +209,4 @@ import Testing
         }
         #expect(database.bookkeeping.queuedCount == 0)
     }
-
-    /// A durable write (an event group's) commits the bookkeeping waiting for the writer with it; when it fails,
-    /// the bookkeeping waits for its own transaction instead, and when its commit fails, so does the bookkeeping.
-    @Test func aDurableWriteCommitsTheBookkeepingWaitingWithIt() async throws {
-        let directory = try TemporaryDirectory()
-        let database = try SQLiteDatabase(path: directory.path("absorbed.sqlite"))
-        try await database.write { db in try db.execute(sql: "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
-        let texts: @Sendable () async throws -> [String] = {
-            try await database.read { db in try String.fetchAll(db, sql: "SELECT text FROM note ORDER BY id") }
-        }
-        let insert: @Sendable (String) -> @Sendable (Database) throws -> Void = { text in
-            { db in try db.execute(sql: "INSERT INTO note (text) VALUES (?)", arguments: [text]) }
-        }
-
-        let carried = database.bookkeeping.queue(insert("bookkeeping"))
-        try await database.write(insert("event"))
-        #expect(throws: Never.self) { try carried.result() }
-        #expect(try await texts() == ["event", "bookkeeping"])
-        #expect(database.bookkeeping.queuedCount == 0)
-
-        // A durable write that fails leaves the bookkeeping queued, for the next access.
-        let waiting = database.bookkeeping.queue(insert("waiting"))
-        await #expect(throws: Refused.self) {
-            try await database.write { db in
-                try insert("refused event")(db)
-                throw Refused()
-            }
-        }
-        #expect(database.bookkeeping.queuedCount == 1)
-        try await database.writeBookkeeping { _ in }
-        #expect(throws: Never.self) { try waiting.result() }
-
-        // A durable write whose commit fails takes the bookkeeping down with it.
-        let lost = database.bookkeeping.queue(insert("lost"))
-        await #expect(throws: (any Error).self) {
-            try await database.write { db in try db.execute(sql: "ROLLBACK") }
-        }
-        #expect(throws: (any Error).self) { try lost.result() }
-        #expect(try await texts() == ["event", "bookkeeping", "waiting"])
-    }
 }
