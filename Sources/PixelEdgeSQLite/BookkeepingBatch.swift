@@ -6,7 +6,8 @@ import Synchronization
 /// the writes queued when SQLite's one writer comes free go in one transaction, each in a savepoint of its
 /// own, so that one write's failure leaves the others' changes. Sixteen pixel passes at once otherwise
 /// queued sixteen transactions ahead of `/collect`'s next group commit, each writing the pages it touched to
-/// the WAL; together they write each page once, and an event commit waits behind one of them at most.
+/// the WAL; together they write each page they share once, and an event commit waits behind one of them at
+/// most.
 ///
 /// It has no task of its own. A write queues itself, then asks for the writer; whichever of the queued
 /// writes' accesses runs first applies every write queued by then, and the later ones find theirs done.
@@ -20,7 +21,7 @@ final class BookkeepingBatch: Sendable {
     var queuedCount: Int { self.queued.withLock { $0.count } }
 
     /// Queues `updates`; `result()` on what it returns, inside an access to the writer after
-    /// `applyQueued(in:)`, is its outcome.
+    /// `applyQueued(in:begin:)`, is its outcome.
     func queue<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) -> QueuedUpdate<T> {
         let write = QueuedUpdate(updates)
         self.queued.withLock { $0.append(write) }
@@ -38,8 +39,8 @@ final class BookkeepingBatch: Sendable {
     }
 
     /// Applies every queued write in one transaction and records each one's outcome; `begin` runs first, in
-    /// the same access (the transaction's sync level). Throws only what `begin` throws.
-    func applyQueued(in db: Database, begin: (Database) throws -> Void) throws {
+    /// the same access (the transaction's sync level), and when it throws, every write fails with its error.
+    func applyQueued(in db: Database, begin: (Database) throws -> Void) {
         let writes = self.queued.withLock { queued in
             defer { queued.removeAll() }
             return queued

@@ -79,7 +79,7 @@ public struct SQLiteDatabase: Sendable {
         let write = self.bookkeeping.queue(updates)
         do {
             return try await self.access { db in
-                try self.bookkeeping.applyQueued(in: db) { db in try Self.set(.normal, db) }
+                self.bookkeeping.applyQueued(in: db) { db in try Self.set(.normal, db) }
                 return try write.result()
             }
         } catch is CancellationError {

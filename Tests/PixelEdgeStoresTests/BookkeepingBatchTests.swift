@@ -37,7 +37,7 @@ import Testing
         }
 
         func apply(_ batch: BookkeepingBatch, begin: @escaping @Sendable (Database) throws -> Void = { _ in }) async throws {
-            try await self.pool.writeWithoutTransaction { db in try batch.applyQueued(in: db, begin: begin) }
+            try await self.pool.writeWithoutTransaction { db in batch.applyQueued(in: db, begin: begin) }
         }
     }
 
