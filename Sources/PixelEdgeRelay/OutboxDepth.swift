@@ -79,12 +79,4 @@ public final class OutboxDepth: Sendable {
         self.count.store(total, ordering: .relaxed)
         self.metrics.outboxDepthChanged(to: total)
     }
-
-    /// Sets the counts (tests: a store read with nothing added meanwhile).
-    package func counted(_ events: [PixelID: Int]) {
-        let total = events.values.reduce(0, +)
-        self.state.withLock { $0.perPixel = events }
-        self.count.store(total, ordering: .relaxed)
-        self.metrics.outboxDepthChanged(to: total)
-    }
 }

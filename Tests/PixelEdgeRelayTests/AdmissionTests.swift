@@ -44,7 +44,7 @@ import Testing
         }
     }
 
-    @Test func onePixelCannotTakeMoreThanItsShareNorTheOutboxMoreThanItsLimit() throws {
+    @Test func onePixelCannotTakeMoreThanItsShareNorTheOutboxMoreThanItsLimit() async throws {
         let (admission, depth) = self.admission(outboxLimit: 1000)
         depth.added([self.shop: 499])
         try admission.admit(self.shop, client: nil, now: self.t0)
@@ -57,7 +57,7 @@ import Testing
         depth.removed(100, of: self.shop)
         try admission.admit(self.shop, client: nil, now: self.t0)
         // A recount from the store replaces what was kept.
-        depth.counted([self.other: 10])
+        await depth.recount { [self.other: 10] }
         #expect(depth.value == 10 && depth.value(of: self.shop) == 0)
     }
 

@@ -259,7 +259,7 @@ import Testing
     @Test func manyRefusedEventsCostABoundedNumberOfCallsPerPass() async throws {
         try await self.configure()
         try await self.outbox.append((1...500).map { self.event("bad\($0)") } + [self.event("good")], now: self.t0)
-        self.depth.counted([self.shop: 501])
+        await self.depth.recount { [self.shop: 501] }
         let callsPerPass = try await self.fake.run { base in
             self.fake.answer { request in
                 request.eventIDs.contains { $0.hasPrefix("bad") } ? .code(40002, "Invalid value for event_id: not a valid string.") : .ok
@@ -284,7 +284,7 @@ import Testing
     @Test func theOutboxDepthFallsAsBatchesAreDeliveredNotAfterThePass() async throws {
         try await self.configure()
         try await self.outbox.append((1...2500).map { self.event("e\($0)") }, now: self.t0)
-        self.depth.counted([self.shop: 2500])
+        await self.depth.recount { [self.shop: 2500] }
         let depths = Mutex<[Int]>([])
         try await self.fake.run { base in
             self.fake.answer { _ in

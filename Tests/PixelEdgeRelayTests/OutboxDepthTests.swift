@@ -14,7 +14,7 @@ import Testing
     /// be lost from the depth (each loss let one more event past a pixel's share under a flood).
     @Test func eventsAddedWhileTheStoreIsReadAreKept() async throws {
         let depth = OutboxDepth(metrics: PixelEdgeMetrics())
-        depth.counted([self.shop: 10])
+        await depth.recount { [self.shop: 10] }
         try await depth.recount {
             // Committed after the read's snapshot: the store says 10, and 4 of the other pixel's.
             depth.added([self.shop: 1])
@@ -34,7 +34,7 @@ import Testing
 
     @Test func aFailedReadChangesNothingAndRecordsNothingAfter() async throws {
         let depth = OutboxDepth(metrics: PixelEdgeMetrics())
-        depth.counted([self.shop: 3])
+        await depth.recount { [self.shop: 3] }
         await #expect(throws: Unreadable.self) {
             try await depth.recount {
                 depth.added([self.shop: 1])

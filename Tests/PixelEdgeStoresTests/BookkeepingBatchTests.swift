@@ -32,6 +32,12 @@ import Testing
             }
         }
 
+        /// A write that changes the table, then throws.
+        let halfDoneThenRefused: @Sendable (Database) throws -> Int64 = { db in
+            try db.execute(sql: "INSERT INTO note (text) VALUES ('half done')")
+            throw Refused()
+        }
+
         func texts() throws -> [String] {
             try self.pool.read { db in try String.fetchAll(db, sql: "SELECT text FROM note ORDER BY id") }
         }
@@ -67,10 +73,7 @@ import Testing
         let fixture = try Fixture()
         let batch = BookkeepingBatch()
         let first = batch.queue(fixture.insert("first"))
-        let refused = batch.queue { db -> Int64 in
-            try db.execute(sql: "INSERT INTO note (text) VALUES ('half done')")
-            throw Refused()
-        }
+        let refused = batch.queue(fixture.halfDoneThenRefused)
         let last = batch.queue(fixture.insert("last"))
         try await fixture.apply(batch)
         #expect(try first.result() == 1)
@@ -82,10 +85,7 @@ import Testing
     @Test func aWriteAloneThatThrowsRollsItsTransactionBack() async throws {
         let fixture = try Fixture()
         let batch = BookkeepingBatch()
-        let refused = batch.queue { db -> Int64 in
-            try db.execute(sql: "INSERT INTO note (text) VALUES ('half done')")
-            throw Refused()
-        }
+        let refused = batch.queue(fixture.halfDoneThenRefused)
         try await fixture.apply(batch)
         #expect(throws: Refused.self) { try refused.result() }
         #expect(try fixture.texts() == [])
