@@ -192,7 +192,10 @@ public struct EventForwarder<API: DestinationAPI>: Service {
         // Without an enabled destination and a token the events wait: the operator may add them.
         guard let account = self.client.account(of: config) else { return }
         if let paused = due.pausedAtVersion, paused == config.version { return }
-        var pass = Pass(account: account, version: config.version, now: now, isolationCalls: self.settings.isolationCallsPerPass)
+        var pass = Pass(
+            account: account, version: config.version, now: now, isolationCalls: self.settings.isolationCallsPerPass,
+            claimEnds: self.claimEnds()
+        )
         let fresh = try await self.claim(pixel, now: now, limit: self.batchSize, suspect: false)
         var claimed = fresh
         if !fresh.isEmpty {
@@ -223,12 +226,23 @@ public struct EventForwarder<API: DestinationAPI>: Service {
         try await self.outbox.claim(for: DeliveryKey(pixel, self.destination), by: self.settings.node, now: now, limit: limit, suspect: suspect, lease: self.settings.claimLease)
     }
 
+    /// When the claims a pass makes from now on run out, on the monotonic clock, less a margin for recording
+    /// the last answer: another forwarder may claim the events from then on. (Their stored expiry counts
+    /// from the pass's `now`, which the scheduler takes as each pass starts; tests pass their own.)
+    private func claimEnds() -> ContinuousClock.Instant {
+        let lease = self.settings.claimLease
+        return ContinuousClock.now + lease - min(lease / 10, .seconds(1))
+    }
+
     /// What one pixel's pass works with, and how much of it is left.
     private struct Pass {
         let account: API.Account
         let version: Int
         let now: Date
         var isolationCalls: Int
+        /// No call may outlast the pass's claims (`claimEnds()`): past it, another node may be
+        /// sending the same events, and this one's record of the answer could undo that node's claim.
+        let claimEnds: ContinuousClock.Instant
         /// Set when the platform refused the pixel or could not be reached: nothing more is sent this pass.
         var isStopped = false
         /// The outbox ids of the events this pass delivered, retried or failed.
@@ -287,7 +301,13 @@ public struct EventForwarder<API: DestinationAPI>: Service {
     private func send(_ events: [OutboxEvent], pass: inout Pass) async throws -> Refusal? {
         let pixel = events[0].pixel
         let started = ContinuousClock.now
-        let answer = await self.client.send(events.map(\.data), to: pass.account)
+        guard started < pass.claimEnds else {
+            // The claim runs out before a call could end: the pass stops, and what it has not settled is
+            // released, due again at once for whichever forwarder claims it next.
+            pass.isStopped = true
+            return nil
+        }
+        let answer = await self.send(events.map(\.data), to: pass.account, until: pass.claimEnds)
         let elapsed = ContinuousClock.now - started
         self.metrics.eventsAPIAnswered(answer.label, destination: self.destination.rawValue)
         switch answer.outcome {
@@ -353,6 +373,20 @@ public struct EventForwarder<API: DestinationAPI>: Service {
             self.metrics.forwardAttempted(destination: self.destination.rawValue, taking: elapsed)
             return Refusal(code: code, message: message, requestID: requestID)
         }
+    }
+
+    /// The API's answer, or an `.unreachable` one when the claim runs out first (a lease shorter than the API's
+    /// timeout): the call is abandoned then, and its events retried like those of a call that timed out.
+    private func send(_ data: [String], to account: API.Account, until claimEnds: ContinuousClock.Instant) async -> EventsAPIAnswer {
+        let client = self.client
+        let message: String
+        do {
+            if let answer = try await withDeadline(claimEnds - ContinuousClock.now, { await client.send(data, to: account) }) { return answer }
+            message = "no answer from \(client.endpoint) before this node's claim on the events ran out (claim lease \(self.settings.claimLease))"
+        } catch {
+            message = "the call to \(client.endpoint) was abandoned: the forwarder was cancelled"
+        }
+        return EventsAPIAnswer(outcome: .transient(.unreachable, code: nil, message: message, requestID: nil, retryAfter: nil), label: "none")
     }
 
     /// The events a partial success refused, by outbox id, from the answer's positions or event ids; nil when

@@ -10,7 +10,8 @@ public struct ForwarderSettings: Sendable {
     /// one per pixel (`--forward-concurrency`).
     public var concurrency: Int = 16
     /// How long a pass's claim on its events holds: longer than the longest pass (a batch and its
-    /// isolation calls, at 10 s each), so that only a forwarder that died loses its claim.
+    /// isolation calls, at 10 s each), so that only a forwarder that died loses its claim. A pass that
+    /// reaches its claim's end anyway stops, abandoning the call in flight (`EventForwarder.send`).
     public var claimLease: Duration = .seconds(300)
     /// Who claims: this node. The same on every start of the node (its host name by default), so that a
     /// node killed while holding claims gives them back when it starts again.

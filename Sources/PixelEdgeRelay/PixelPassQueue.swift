@@ -1,5 +1,5 @@
 import NIOCore
-public import PixelEdgeCore
+import PixelEdgeCore
 
 /// The forwarder's due deliveries waiting for a pass slot, in the order their pixels became due, each pixel
 /// at most once and never while its pass is running.

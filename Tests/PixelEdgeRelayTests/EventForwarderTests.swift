@@ -54,9 +54,10 @@ import Testing
         )
     }
 
-    func forwarder(_ base: String) -> EventForwarder<EventsAPIClient> {
+    func forwarder(_ base: String, claimLease: Duration = ForwarderSettings().claimLease) -> EventForwarder<EventsAPIClient> {
         var settings = ForwarderSettings()
         settings.backoffBase = .seconds(10)
+        settings.claimLease = claimLease
         return EventForwarder(
             outbox: self.outbox, store: self.store, client: EventsAPIClient(base: base), settings: settings,
             depth: self.depth, metrics: self.metrics, logger: TestEnvironment.logger
@@ -437,6 +438,26 @@ import Testing
         }
         #expect(self.fake.requests.flatMap(\.eventIDs) == ["e1", "e2", "e3"])
         #expect(try await self.outbox.pendingCount() == 0)
+    }
+
+    /// A claim is this node's only while its lease lasts: a call still unanswered when the lease is about to run
+    /// out is abandoned and its events retried, so that no node is still sending events that another may have
+    /// claimed since (a lease shorter than the API's 10-second timeout, or an answer that hangs).
+    @Test func aCallIsAbandonedBeforeThePassesClaimRunsOut() async throws {
+        try await self.configure()
+        try await self.outbox.append([self.event("e1")], now: self.t0)
+        try await self.fake.run { base in
+            let forwarder = self.forwarder(base, claimLease: .seconds(1))
+            // The request waits for its answer until the pass has ended (or a minute, should it not end).
+            self.fake.answerOnlyWhenInFlight(2, timeout: .seconds(60))
+            await forwarder.forwardDue(now: self.t0)
+            self.fake.answerWaiting()
+        }
+        #expect(self.fake.requests.count == 1)
+        let status = try #require(try await self.outbox.status(of: self.shop))
+        #expect(status.state == .unreachable)
+        #expect(status.lastError?.message.contains("before this node's claim on the events ran out") == true)
+        #expect(try await self.outbox.pendingCount() == 1, "kept, to be retried")
     }
 
     /// TikTok merges a browser event and its server copy only within 48 hours: later, a copy is a second conversion.

@@ -63,8 +63,9 @@ final class FakeEventsAPI: Sendable {
         var waiters: [(@Sendable ([Recorded]) -> Bool, CheckedContinuation<Void, Never>)] = []
         var inFlight = 0
         var maximumInFlight = 0
-        /// Requests wait, unanswered, until this many are in flight at once.
+        /// Requests wait, unanswered, until this many are in flight at once, or `barrierTimeout` has passed.
         var barrier = 0
+        var barrierTimeout = Duration.seconds(5)
         var atBarrier: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
         var nextWaiter = 0
     }
@@ -82,28 +83,41 @@ final class FakeEventsAPI: Sendable {
     var maximumInFlight: Int { self.state.withLock { $0.maximumInFlight } }
 
     /// From now on no request is answered until `count` are in flight together: only a client that sends
-    /// them in parallel gets its answers at once. (One that does not gets each after 5 s, so that a failing
-    /// test ends rather than hangs.)
-    func answerOnlyWhenInFlight(_ count: Int) {
-        self.state.withLock { $0.barrier = count }
+    /// them in parallel gets its answers at once. (One that does not gets each after `timeout`, 5 s by
+    /// default, so that a failing test ends rather than hangs; or when the test calls `answerWaiting()`.)
+    func answerOnlyWhenInFlight(_ count: Int, timeout: Duration = .seconds(5)) {
+        self.state.withLock {
+            $0.barrier = count
+            $0.barrierTimeout = timeout
+        }
+    }
+
+    /// Answers the requests waiting at the barrier now, and the next ones at once.
+    func answerWaiting() {
+        let waiting = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.barrier = 0
+            defer { state.atBarrier = [] }
+            return state.atBarrier.map(\.continuation)
+        }
+        for continuation in waiting { continuation.resume() }
     }
 
     private func enter() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let (released, waiter) = self.state.withLock { state -> ([CheckedContinuation<Void, Never>], Int?) in
+            let (released, waiter, timeout) = self.state.withLock { state -> ([CheckedContinuation<Void, Never>], Int?, Duration) in
                 state.inFlight += 1
                 state.maximumInFlight = max(state.maximumInFlight, state.inFlight)
-                guard state.barrier > 0 else { return ([continuation], nil) }
+                guard state.barrier > 0 else { return ([continuation], nil, .zero) }
                 state.nextWaiter += 1
                 state.atBarrier.append((state.nextWaiter, continuation))
-                guard state.atBarrier.count >= state.barrier else { return ([], state.nextWaiter) }
+                guard state.atBarrier.count >= state.barrier else { return ([], state.nextWaiter, state.barrierTimeout) }
                 defer { state.atBarrier = [] }
-                return (state.atBarrier.map(\.continuation), nil)
+                return (state.atBarrier.map(\.continuation), nil, .zero)
             }
             for waiting in released { waiting.resume() }
             guard let waiter else { return }
             Task {
-                try? await Task.sleep(for: .seconds(5))
+                try? await Task.sleep(for: timeout)
                 let late = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
                     guard let index = state.atBarrier.firstIndex(where: { $0.id == waiter }) else { return nil }
                     return state.atBarrier.remove(at: index).continuation
