@@ -87,7 +87,22 @@ public struct PostgresOutbox: EventQueue {
 
     public func release(_ events: [OutboxEvent]) async throws {
         guard !events.isEmpty else { return }
-        _ = try await self.database.rows("UPDATE outbox_event SET claimed_until_ms = 0 WHERE id = ANY(\(events.map(\.id)))")
+        // The fence (`OutboxEvent.Claim`): a row claimed by another forwarder since is left alone; events
+        // read without a claim are not fenced. One group per pass: its claims share their expiry.
+        for (claim, ids) in Self.byClaim(events) {
+            let (owner, until) = (claim?.owner, claim?.untilMilliseconds)
+            _ = try await self.database.rows(
+                """
+                UPDATE outbox_event SET claimed_until_ms = 0
+                WHERE id = ANY(\(ids)) AND (\(owner)::text IS NULL OR (claimed_by = \(owner) AND claimed_until_ms = \(until)))
+                """
+            )
+        }
+    }
+
+    /// The events' ids by the claim they were read under.
+    static func byClaim(_ events: [OutboxEvent]) -> [(claim: OutboxEvent.Claim?, ids: [Int64])] {
+        Dictionary(grouping: events, by: \.claim).map { ($0.key, $0.value.map(\.id)) }
     }
 
     public func releaseClaims(by owner: String) async throws -> Int {
@@ -138,15 +153,20 @@ public struct PostgresOutbox: EventQueue {
     public func retry(_ events: [OutboxEvent], after delay: Duration, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
         let next = failure.at.addingTimeInterval(delay.seconds).postgresMilliseconds
         let logger = self.logger
+        let groups = Self.byClaim(events)
         try await self.database.transaction { connection in
-            try await connection.query(
-                """
-                UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = \(next), last_error = \(failure.message),
-                    last_error_code = \(failure.code), claimed_until_ms = 0
-                WHERE id = ANY(\(events.map(\.id)))
-                """,
-                logger: logger
-            )
+            // Fenced as `release` is.
+            for (claim, ids) in groups {
+                let (owner, until) = (claim?.owner, claim?.untilMilliseconds)
+                try await connection.query(
+                    """
+                    UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = \(next), last_error = \(failure.message),
+                        last_error_code = \(failure.code), claimed_until_ms = 0
+                    WHERE id = ANY(\(ids)) AND (\(owner)::text IS NULL OR (claimed_by = \(owner) AND claimed_until_ms = \(until)))
+                    """,
+                    logger: logger
+                )
+            }
             try await Self.record(state, failure: failure, delivery: events[0].key, failed: 0, pausedAtVersion: nil, connection, logger: logger)
         }
     }
@@ -221,7 +241,11 @@ public struct PostgresOutbox: EventQueue {
             id: try row["id"].decode(Int64.self), pixel: pixel, destination: DestinationID(rawValue: try row["destination"].decode(String.self)),
             eventID: try row["event_id"].decode(String.self),
             eventName: try row["event_name"].decode(String.self), data: try row["data"].decode(String.self),
-            attempts: try row["attempts"].decode(Int.self), receivedAt: Date(postgresMilliseconds: try row["received_at_ms"].decode(Int64.self))
+            attempts: try row["attempts"].decode(Int.self), receivedAt: Date(postgresMilliseconds: try row["received_at_ms"].decode(Int64.self)),
+            claim: try row["claimed_by"].decode(String?.self).flatMap { owner in
+                let until = try row["claimed_until_ms"].decode(Int64.self)
+                return until > 0 ? OutboxEvent.Claim(owner: owner, untilMilliseconds: until) : nil
+            }
         )
     }
 }

@@ -108,9 +108,9 @@ public struct SQLiteOutbox: EventQueue {
     public func release(_ events: [OutboxEvent]) async throws {
         guard !events.isEmpty else { return }
         try await self.database.writeBookkeeping { db in
-            let release = try db.cachedStatement(sql: "UPDATE outbox_event SET claimed_until_ms = 0 WHERE id = ?")
+            let release = try db.cachedStatement(sql: "UPDATE outbox_event SET claimed_until_ms = 0 WHERE id = ? AND \(Self.stillClaimed)")
             for event in events {
-                try release.execute(arguments: [event.id])
+                try release.execute(arguments: [event.id] + Self.stillClaimedArguments(event))
             }
         }
     }
@@ -164,9 +164,9 @@ public struct SQLiteOutbox: EventQueue {
                 try db.execute(
                     sql: """
                         UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = ?, last_error = ?, last_error_code = ?, claimed_until_ms = 0
-                        WHERE id = ?
+                        WHERE id = ? AND \(Self.stillClaimed)
                         """,
-                    arguments: [next.unixMilliseconds, failure.message, failure.code, event.id]
+                    arguments: [next.unixMilliseconds, failure.message, failure.code, event.id] + Self.stillClaimedArguments(event)
                 )
             }
             try Self.record(state, failure: failure, delivery: events[0].key, failed: 0, pausedAtVersion: nil, db)
@@ -244,9 +244,19 @@ public struct SQLiteOutbox: EventQueue {
 
     static func event(from row: Row) -> OutboxEvent? {
         guard let pixel = PixelID(row["pixel_id"] as String) else { return nil }
+        let claimedUntil: Int64 = row["claimed_until_ms"] ?? 0
+        let claim = (row["claimed_by"] as String?).flatMap { claimedUntil > 0 ? OutboxEvent.Claim(owner: $0, untilMilliseconds: claimedUntil) : nil }
         return OutboxEvent(
             id: row["id"], pixel: pixel, destination: DestinationID(rawValue: row["destination"]), eventID: row["event_id"], eventName: row["event_name"], data: row["data"],
-            attempts: row["attempts"], receivedAt: Date(unixMilliseconds: row["received_at_ms"])
+            attempts: row["attempts"], receivedAt: Date(unixMilliseconds: row["received_at_ms"]), claim: claim
         )
+    }
+
+    /// The fence of a release or retry (`OutboxEvent.Claim`): the row is still under the claim the event was
+    /// read under; an event read without one is not fenced.
+    static let stillClaimed = "(? IS NULL OR (claimed_by = ? AND claimed_until_ms = ?))"
+
+    static func stillClaimedArguments(_ event: OutboxEvent) -> StatementArguments {
+        [event.claim?.owner, event.claim?.owner, event.claim?.untilMilliseconds]
     }
 }

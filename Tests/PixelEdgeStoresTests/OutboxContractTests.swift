@@ -39,6 +39,33 @@ import Testing
         }
     }
 
+    /// A pass whose lease ran out before it recorded its answer, the events claimed again since (here by a
+    /// later pass of the same node, which only the claim's expiry tells apart): its late release or retry
+    /// leaves the newer claim alone, so that no third pass sends the events while the second does.
+    @Test(arguments: StoreKind.allCases) func aLateReleaseOrRetryLeavesTheClaimTakenSinceAlone(kind: StoreKind) async throws {
+        try await kind.with { nodes in
+            let outbox = nodes[0].outbox
+            let name = kind.rawValue
+            try await outbox.append(self.events(["a", "b"]), now: self.t0)
+            let late = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0, limit: 10, suspect: false, lease: .seconds(60))
+            let current = try await outbox.claim(for: self.shop, by: "node-a", now: self.t0.addingTimeInterval(61), limit: 10, suspect: false, lease: .seconds(60))
+            #expect(current.map(\.eventID) == ["a", "b"], "\(name)")
+            let failure = DeliveryStatus.Failure(code: nil, message: "timeout", requestID: nil, at: self.t0.addingTimeInterval(62))
+            try await outbox.release([late[0]])
+            try await outbox.retry([late[1]], after: .seconds(30), state: .unreachable, failure: failure)
+            let meanwhile = try await outbox.claim(for: self.shop, by: "node-b", now: self.t0.addingTimeInterval(62), limit: 10, suspect: false, lease: .seconds(60))
+            #expect(meanwhile.isEmpty, "\(name): the newer claim holds")
+            // The newer claim's own release and retry apply.
+            try await outbox.release([current[0]])
+            try await outbox.retry([current[1]], after: .seconds(30), state: .unreachable, failure: failure)
+            let released = try await outbox.claim(for: self.shop, by: "node-b", now: self.t0.addingTimeInterval(62), limit: 10, suspect: false, lease: .seconds(60))
+            #expect(released.map(\.eventID) == ["a"], "\(name)")
+            let retried = try await outbox.claim(for: self.shop, by: "node-b", now: self.t0.addingTimeInterval(93), limit: 10, suspect: false, lease: .seconds(60))
+            #expect(retried.map(\.eventID) == ["b"], "\(name)")
+            #expect(retried.first?.attempts == 1, "\(name): the late retry counted no attempt")
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func releasedEventsAreDueAtOnceDeliveredOnesAreGoneRetriedOnesWait(kind: StoreKind) async throws {
         try await kind.with { nodes in
             let outbox = nodes[0].outbox

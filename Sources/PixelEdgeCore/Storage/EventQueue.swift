@@ -11,10 +11,27 @@ public struct OutboxEvent: Sendable, Equatable {
     public let data: String
     public let attempts: Int
     public let receivedAt: Date
+    /// The claim this copy was read under (`EventQueue.claim`), nil for one read otherwise.
+    public let claim: Claim?
+
+    /// Who claimed an event and until when: the fence of the claimant's later writes. A release or a retry
+    /// applies to an event only while this claim still holds it. A forwarder whose lease ran out (a pass
+    /// held up past it, a node stopped and resumed) would otherwise undo the claim another forwarder has
+    /// taken since, and a third would send the same events while the second does.
+    public struct Claim: Sendable, Hashable {
+        public let owner: String
+        /// As the store keeps it: milliseconds since 1970.
+        public let untilMilliseconds: Int64
+
+        public init(owner: String, untilMilliseconds: Int64) {
+            self.owner = owner
+            self.untilMilliseconds = untilMilliseconds
+        }
+    }
 
     public init(
         id: Int64, pixel: PixelID, destination: DestinationID = .tiktok, eventID: String, eventName: String, data: String, attempts: Int,
-        receivedAt: Date
+        receivedAt: Date, claim: Claim? = nil
     ) {
         self.id = id
         self.pixel = pixel
@@ -24,6 +41,7 @@ public struct OutboxEvent: Sendable, Equatable {
         self.data = data
         self.attempts = attempts
         self.receivedAt = receivedAt
+        self.claim = claim
     }
 
     public var key: DeliveryKey { DeliveryKey(self.pixel, self.destination) }
@@ -142,7 +160,8 @@ public protocol EventQueue: Sendable {
     /// Claims for `owner` (a node), until `now + lease`, the delivery's oldest due events: fresh ones, or
     /// suspects (events of a batch the destination refused).
     func claim(for delivery: DeliveryKey, by owner: String, now: Date, limit: Int, suspect: Bool, lease: Duration) async throws -> [OutboxEvent]
-    /// Gives back claimed events not sent: due again at once.
+    /// Gives back claimed events not sent: due again at once. Only those still under the claim they were read
+    /// under (`OutboxEvent.claim`): one claimed by another forwarder since is left to it.
     func release(_ events: [OutboxEvent]) async throws
     /// Gives back every claim of `owner`: a node that starts again releases what it held when it stopped
     /// (killed, say) rather than wait for the leases. Returns how many events.
@@ -150,6 +169,7 @@ public protocol EventQueue: Sendable {
     /// The destination accepted these: they leave the outbox (and count as sent in the delivery's status).
     func delivered(_ events: [OutboxEvent], to delivery: DeliveryKey, requestID: String?, now: Date) async throws
     /// A transient failure: the events (of one delivery) are tried again after `delay` (its status says why).
+    /// As for `release`, an event claimed by another forwarder since is left to it.
     func retry(_ events: [OutboxEvent], after delay: Duration, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws
     /// Events TikTok will never accept: kept for inspection, never retried.
     func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws
