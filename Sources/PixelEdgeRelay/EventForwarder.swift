@@ -68,6 +68,13 @@ public struct EventForwarder<API: DestinationAPI>: Service {
     /// Graceful shutdown ends the wait between passes, never a pass: a batch in flight is answered and
     /// recorded, so TikTok does not get it again at the next start.
     public func run() async {
+        let longestPass = self.settings.longestPass(callTimeout: self.client.timeout)
+        if self.settings.claimLease < longestPass {
+            self.logger.warning(
+                "the claim lease is shorter than a pass can take: when \(self.apiName) is slow, passes stop at their claim's end and their events are retried",
+                metadata: ["destination": "\(self.destination)", "claimLease": "\(self.settings.claimLease)", "longestPass": "\(longestPass)"]
+            )
+        }
         do {
             let released = try await self.outbox.releaseClaims(by: self.settings.node)
             if released > 0 {

@@ -33,6 +33,12 @@ public struct ForwarderSettings: Sendable {
 
     public init() {}
 
+    /// The longest a pixel's pass takes when every call runs to the API's `timeout`: its batch and its
+    /// isolation calls (the suspects' batch among them). A claim lease shorter than this cuts slow passes short.
+    public func longestPass(callTimeout: Duration) -> Duration {
+        callTimeout * (1 + self.isolationCallsPerPass)
+    }
+
     public static let windowRange: ClosedRange<Duration> = .milliseconds(10)...(.milliseconds(600_000))
     public static let claimLeaseRange: ClosedRange<Duration> = .seconds(1)...(.seconds(3600))
     public static let concurrencyRange = 1...1024

@@ -65,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("claim-lease"),
-        help: "How long a node's claim on the events it sends holds (5m); a node that dies holding claims leaves its events to the others after it."
+        help: "How long a node's claim on the events it sends holds (5m); a node that dies holding claims leaves its events to the others after it. A pass stops when its claim does: keep it longer than a pass (up to 11 calls of 10 s)."
     )
     var claimLease = AgeOption(argument: "5m")!
 

@@ -59,3 +59,21 @@ def test_bad_log_options_are_refused_before_starting(tmp_path):
         result = subprocess.run([str(BINARY), "serve", "--database", str(tmp_path / "x.sqlite"), *options], capture_output=True, text=True)
         assert result.returncode in (1, 64), result
         assert message in result.stderr, result.stderr
+
+
+def test_a_claim_lease_shorter_than_a_pass_is_warned_about_once_per_destination():
+    """A pass takes up to 11 calls of 10 s (its batch and its isolation calls) when the API is slow; a shorter
+    --claim-lease cuts such passes short (their events are retried), which the operator is told at start."""
+    short = PixelEdge("--log-format", "json", "--claim-lease", "30s")
+    default = PixelEdge("--log-format", "json")
+    try:
+        warning = "the claim lease is shorter than a pass can take"
+        eventually(lambda: sum(warning in line for line in lines(short)) == 2, message="one warning per destination")
+        records = [json.loads(line) for line in lines(short) if warning in line]
+        assert {(r["level"], r["destination"], r["claimLease"], r["longestPass"]) for r in records} == {
+            ("warning", "tiktok", "30.0 seconds", "110.0 seconds"), ("warning", "meta", "30.0 seconds", "110.0 seconds")}
+        eventually(lambda: any("PixelEdge listening on" in line for line in lines(default)), message="the default node started")
+    finally:
+        short.stop()
+        default.stop()
+    assert not any(warning in line for line in lines(default)), "the default lease (5 minutes) outlasts any pass"

@@ -8,6 +8,7 @@ import PixelEdgeCore
 struct APIExchange: Sendable {
     let httpClient: @Sendable () -> HTTPClient
     let timeout: TimeAmount
+    var duration: Duration { .nanoseconds(self.timeout.nanoseconds) }
 
     /// `timeout` bounds the whole exchange (connect, head and body): an answer whose body trickles or never
     /// ends is abandoned at the deadline, and its connection closed by the cancellation. `url` is named in

@@ -14,6 +14,8 @@ public protocol DestinationAPI: Sendable {
 
     /// Where requests go, for messages and logs: never with a secret in it.
     var endpoint: String { get }
+    /// The longest one request may take, its answer included.
+    var timeout: Duration { get }
 
     /// The pixel's account on this platform: nil while the destination is disabled or has no token (its
     /// events then wait: the operator may add them).

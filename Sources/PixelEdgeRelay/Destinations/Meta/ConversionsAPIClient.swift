@@ -44,6 +44,8 @@ public struct ConversionsAPIClient: DestinationAPI {
     }
 
     /// The endpoint's shape, for messages: `{base}/{version}/{pixel}/events`.
+    public var timeout: Duration { self.exchange.duration }
+
     public var endpoint: String { "\(self.base)/\(self.version)/{pixel}/events" }
 
     func endpoint(for pixelID: MetaPixelID) -> String { "\(self.base)/\(self.version)/\(pixelID)/events" }

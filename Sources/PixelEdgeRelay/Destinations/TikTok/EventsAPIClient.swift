@@ -36,6 +36,8 @@ public struct EventsAPIClient: DestinationAPI {
         self.exchange = exchange
     }
 
+    public var timeout: Duration { self.exchange.duration }
+
     public var endpoint: String { self.base + "/open_api/v1.3/event/track/" }
 
     public func account(of pixel: PixelConfig) -> Account? {
