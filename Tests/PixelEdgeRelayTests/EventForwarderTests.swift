@@ -287,9 +287,12 @@ import Testing
         try await self.outbox.append((1...2500).map { self.event("e\($0)") }, now: self.t0)
         await self.depth.recount { [self.shop: 2500] }
         let depths = Mutex<[Int]>([])
+        // Not `self`: the fake keeps its script, and a script holding the suite (which holds the fake) would
+        // keep both, and the suite's temporary directory, alive after the test.
+        let depth = self.depth
         try await self.fake.run { base in
             self.fake.answer { _ in
-                depths.withLock { $0.append(self.depth.value) }
+                depths.withLock { $0.append(depth.value) }
                 return .ok
             }
             let forwarder = self.forwarder(base)

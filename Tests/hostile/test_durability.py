@@ -12,13 +12,13 @@ from conftest import PixelEdge, http_request
 CODE = "C4ABCDEFGHIJKLMNOPQR"
 
 
-def test_each_accepted_event_is_synced_to_the_disk_before_its_answer():
+def test_each_accepted_event_is_synced_to_the_disk_before_its_answer(tmp_path):
     if not shutil.which("strace"):
         pytest.fail("strace is not installed: apt-get install strace (Tests/run installs it)")
     # No forwarding within the test (an unreachable API, a window longer than it): only /collect commits.
     server = PixelEdge("--tiktok-api-base", "http://127.0.0.1:9", "--forward-window-ms", "600000",
                        pixels={"shop": ["--tiktok-pixel-code", CODE, "--tiktok-access-token", "T" * 64]})
-    trace = f"{server.directory}/trace"
+    trace = tmp_path / "trace"
     try:
         tracer = subprocess.Popen(["strace", "-f", "-e", "trace=fdatasync,fsync", "-o", trace, "-p", str(server.process.pid)],
                                   stderr=subprocess.PIPE, text=True)
@@ -34,7 +34,7 @@ def test_each_accepted_event_is_synced_to_the_disk_before_its_answer():
         tracer.terminate()
         tracer.wait(timeout=10)
     finally:
-        server.stop()
+        server.close()
     assert statuses == [204, 204, 204]
     with open(trace) as file:
         syncs = [line for line in file if "fdatasync(" in line or "fsync(" in line]

@@ -24,7 +24,7 @@ def test_json_logs_are_one_object_per_line_and_requests_are_sampled_without_pers
         assert http_request("POST", f"{server.base}/collect?ttclid=abc", body, {"Content-Type": "text/plain"})[0] == 204
         eventually(lambda: sum('"message":"request"' in line for line in lines(server)) >= 5, message="the sampled request lines")
     finally:
-        server.stop()
+        server.close()
     records = [json.loads(line) for line in lines(server)]  # every line is one JSON object
     for record in records:
         assert list(record)[:4] == ["time", "level", "label", "message"], record
@@ -47,7 +47,7 @@ def test_without_log_requests_no_request_is_logged_and_text_stays_the_default():
         assert http_request("GET", f"{server.base}/p/shop/pb.js")[0] == 200
         assert http_request("GET", f"{server.base}/missing")[0] == 404
     finally:
-        server.stop()
+        server.close()
     output = "".join(server.output)
     assert "PixelEdge listening on" in output and not output.lstrip().startswith("{")
     assert "request" not in output.lower().replace("requests", "")
@@ -74,6 +74,6 @@ def test_a_claim_lease_shorter_than_a_pass_is_warned_about_once_per_destination(
             ("warning", "tiktok", "30.0 seconds", "110.0 seconds"), ("warning", "meta", "30.0 seconds", "110.0 seconds")}
         eventually(lambda: any("PixelEdge listening on" in line for line in lines(default)), message="the default node started")
     finally:
-        short.stop()
-        default.stop()
+        short.close()
+        default.close()
     assert not any(warning in line for line in lines(default)), "the default lease (5 minutes) outlasts any pass"
