@@ -71,7 +71,7 @@ public struct EventForwarder<API: DestinationAPI>: Service {
         let longestPass = self.settings.longestPass(callTimeout: self.client.timeout)
         if self.settings.claimLease < longestPass {
             self.logger.warning(
-                "the claim lease is shorter than a pass can take: when \(self.apiName) is slow, passes stop at their claim's end and their events are retried",
+                "the claim lease is shorter than a pass can take: when the \(self.apiName) is slow, passes stop at their claim's end and their events are retried",
                 metadata: ["destination": "\(self.destination)", "claimLease": "\(self.settings.claimLease)", "longestPass": "\(longestPass)"]
             )
         }
