@@ -43,9 +43,9 @@ public struct ConversionsAPIClient: DestinationAPI {
         self.exchange = exchange
     }
 
-    /// The endpoint's shape, for messages: `{base}/{version}/{pixel}/events`.
     public var timeout: Duration { self.exchange.duration }
 
+    /// The endpoint's shape, for messages: `{base}/{version}/{pixel}/events`.
     public var endpoint: String { "\(self.base)/\(self.version)/{pixel}/events" }
 
     func endpoint(for pixelID: MetaPixelID) -> String { "\(self.base)/\(self.version)/\(pixelID)/events" }
