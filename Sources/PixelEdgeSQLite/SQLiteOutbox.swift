@@ -160,14 +160,15 @@ public struct SQLiteOutbox: EventQueue {
     public func retry(_ events: [OutboxEvent], after delay: Duration, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
         let next = failure.at.addingTimeInterval(delay.seconds)
         try await self.database.writeBookkeeping { db in
+            // Compiled once, not once per event: an outage retries whole backlogs.
+            let retry = try db.cachedStatement(
+                sql: """
+                    UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = ?, last_error = ?, last_error_code = ?, claimed_until_ms = 0
+                    WHERE id = ? AND \(Self.stillClaimed)
+                    """
+            )
             for event in events {
-                try db.execute(
-                    sql: """
-                        UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at_ms = ?, last_error = ?, last_error_code = ?, claimed_until_ms = 0
-                        WHERE id = ? AND \(Self.stillClaimed)
-                        """,
-                    arguments: [next.unixMilliseconds, failure.message, failure.code, event.id] + Self.stillClaimedArguments(event)
-                )
+                try retry.execute(arguments: [next.unixMilliseconds, failure.message, failure.code, event.id] + Self.stillClaimedArguments(event))
             }
             try Self.record(state, failure: failure, delivery: events[0].key, failed: 0, pausedAtVersion: nil, db)
         }
@@ -175,11 +176,11 @@ public struct SQLiteOutbox: EventQueue {
 
     public func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws {
         try await self.database.writeBookkeeping { db in
+            let fail = try db.cachedStatement(
+                sql: "UPDATE outbox_event SET state = 'failed', attempts = attempts + 1, last_error = ?, last_error_code = ? WHERE id = ?"
+            )
             for event in events {
-                try db.execute(
-                    sql: "UPDATE outbox_event SET state = 'failed', attempts = attempts + 1, last_error = ?, last_error_code = ? WHERE id = ?",
-                    arguments: [failure.message, failure.code, event.id]
-                )
+                try fail.execute(arguments: [failure.message, failure.code, event.id])
             }
             // The pixel itself is fine: its status stays what it was (ok when other events go through).
             try Self.record(nil, failure: failure, delivery: events[0].key, failed: events.count, pausedAtVersion: nil, db)
@@ -188,8 +189,9 @@ public struct SQLiteOutbox: EventQueue {
 
     public func markSuspect(_ events: [OutboxEvent]) async throws {
         try await self.database.writeBookkeeping { db in
+            let markSuspect = try db.cachedStatement(sql: "UPDATE outbox_event SET suspect = 1 WHERE id = ?")
             for event in events {
-                try db.execute(sql: "UPDATE outbox_event SET suspect = 1 WHERE id = ?", arguments: [event.id])
+                try markSuspect.execute(arguments: [event.id])
             }
         }
     }

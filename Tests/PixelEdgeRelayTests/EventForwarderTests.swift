@@ -412,11 +412,13 @@ import Testing
         let connections = EventsAPIConnections(connectionsPerHost: 16)
         let log = LogRecorder()
         let forwarder = EventForwarder(
-            outbox: self.outbox, store: self.store, client: EventsAPIClient(base: TestEnvironment.closedEventsAPIBase, connections: connections),
+            outbox: self.outbox, store: self.store,
+            client: EventsAPIClient(base: TestEnvironment.closedEventsAPIBase, connections: connections, timeout: .seconds(120)),
             depth: self.depth, metrics: self.metrics, logger: log.logger
         )
-        // Two rounds of 16 requests: 20 seconds when each waited for its timeout.
-        try await withDeadline(.seconds(5), "a pass over 32 pixels whose Events API refuses connections") {
+        // Two rounds of 16 requests: 4 minutes if each waited for its 2-minute timeout. The deadline is far
+        // from both that and the second a pass takes, so a loaded machine does not fail it (5 s once did).
+        try await withDeadline(.seconds(40), "a pass over 32 pixels whose Events API refuses connections") {
             await forwarder.forwardDue(now: self.t0)
         }
         try await connections.shutdown()
