@@ -218,14 +218,15 @@ public struct SQLiteOutbox: EventQueue {
                 guard let pixel = PixelID(row["pixel_id"] as String) else { continue }
                 counts[DeliveryKey(pixel, DestinationID(rawValue: row["destination"])), default: 0] += 1
             }
-            for (delivery, count) in counts {
-                try db.execute(
-                    sql: """
-                        INSERT INTO delivery_status (pixel_id, destination, status, status_at_ms, expired_count) VALUES (?, ?, 'ok', ?, ?)
-                        ON CONFLICT (pixel_id, destination) DO UPDATE SET expired_count = expired_count + excluded.expired_count
-                        """,
-                    arguments: [delivery.pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, count]
-                )
+            // Compiled once for the pass: a backlog that outlived the maximum age spans many pixels.
+            let count = try db.cachedStatement(
+                sql: """
+                    INSERT INTO delivery_status (pixel_id, destination, status, status_at_ms, expired_count) VALUES (?, ?, 'ok', ?, ?)
+                    ON CONFLICT (pixel_id, destination) DO UPDATE SET expired_count = expired_count + excluded.expired_count
+                    """
+            )
+            for (delivery, expired) in counts {
+                try count.execute(arguments: [delivery.pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, expired])
             }
             return counts
         }

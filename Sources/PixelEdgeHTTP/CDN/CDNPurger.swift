@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 public import PixelEdgeBundles
 public import PixelEdgeCore
+import PixelEdgeRelay
 public import ServiceLifecycle
 
 /// Tells a CDN that a pixel's bundle changed, by its surrogate key (`pixel-<id>`), so that the next request
@@ -34,6 +35,9 @@ public final class CDNPurger: BundlePurger, Service {
             self.timeout = timeout
         }
     }
+
+    /// The most bytes of a CDN's answer read: a purge's answer is a status and a line or two.
+    static let answerLimit = 1 << 16
 
     let settings: Settings
     let logger: Logger
@@ -94,7 +98,7 @@ public final class CDNPurger: BundlePurger, Service {
         do {
             let status = try await withDeadline(timeout) {
                 let response = try await client.execute(prepared, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
-                _ = try await response.body.collect(upTo: 1 << 16)
+                _ = try await response.body.collect(upTo: Self.answerLimit)
                 return response.status
             }
             guard let status else {
@@ -107,7 +111,7 @@ public final class CDNPurger: BundlePurger, Service {
                 self.logger.warning("the CDN refused the purge", metadata: ["pixel": "\(pixel)", "status": "\(status.code)"])
             }
         } catch {
-            self.logger.warning("cannot reach the CDN to purge", metadata: ["pixel": "\(pixel)", "error": "\(error)"])
+            self.logger.warning("cannot reach the CDN to purge", metadata: ["pixel": "\(pixel)", "error": "\(OutboundFailure.describe(error, answerLimit: Self.answerLimit))"])
         }
     }
 }

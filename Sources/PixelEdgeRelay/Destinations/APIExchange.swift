@@ -37,7 +37,7 @@ struct APIExchange: Sendable {
             }
         } catch {
             return EventsAPIAnswer(
-                outcome: .transient(.unreachable, code: nil, message: "cannot reach \(url): \(Self.describe(error))", requestID: nil, retryAfter: nil),
+                outcome: .transient(.unreachable, code: nil, message: "cannot reach \(url): \(OutboundFailure.describe(error, answerLimit: EventsAPIAnswer.maximumBodySize))", requestID: nil, retryAfter: nil),
                 label: "none"
             )
         }
@@ -51,10 +51,5 @@ struct APIExchange: Sendable {
             )
         }
         return classify(status, headers, body)
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if error is NIOTooManyBytesError { return "the answer is over \(EventsAPIAnswer.maximumBodySize >> 10) KiB" }
-        return "\(error)"
     }
 }
