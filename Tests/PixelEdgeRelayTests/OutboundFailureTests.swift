@@ -68,6 +68,14 @@ import Testing
         }
     }
 
+    /// `.invalid` never resolves (RFC 6761): what a mistyped `--tiktok-api-base` host, or no DNS at all, gives.
+    @Test func aHostWithoutAnAddressIsNamed() async throws {
+        let url = "http://pixeledge-test.invalid/open_api/v1.3/event/track/"
+        let message = try await self.failure(calling: url)
+        #expect(message.hasPrefix("cannot reach \(url): no address for pixeledge-test.invalid ("), "\(message)")
+        #expect(!message.contains("SocketAddressError"), "NIO's type name is not for operators: \(message)")
+    }
+
     @Test func errnoTextIsStrerrorsLowercasedWithItsNumber() {
         #expect(OutboundFailure.describe(errno: 104) == "connection reset by peer (errno 104)")
         #expect(OutboundFailure.describe(errno: 110) == "connection timed out (errno 110)")

@@ -19,8 +19,11 @@ public enum OutboundFailure {
         switch error {
         case let error as IOError:
             return Self.describe(errno: error.errnoCode)
+        case let error as SocketAddressError.UnknownHost:
+            return "no address for \(error.host) (\(Self.lowercasingFirst(error.errorDescription)), getaddrinfo error \(error.errorCode))"
         case let error as NIOConnectionError:
             if let lookup = error.dnsAError ?? error.dnsAAAAError {
+                if lookup is SocketAddressError.UnknownHost { return Self.describe(lookup, answerLimit: answerLimit) }
                 return "no address for \(error.host) (\(Self.describe(lookup, answerLimit: answerLimit)))"
             }
             guard !error.connectionErrors.isEmpty else { return "no address for \(error.host)" }
@@ -39,7 +42,12 @@ public enum OutboundFailure {
     /// `strerror`'s text, lowercased as the rest of a message, with the number to search for.
     static func describe(errno code: CInt) -> String {
         guard let text = strerror(code).map({ String(cString: $0) }), !text.isEmpty else { return "errno \(code)" }
-        return "\(text.prefix(1).lowercased())\(text.dropFirst()) (errno \(code))"
+        return "\(Self.lowercasingFirst(text)) (errno \(code))"
+    }
+
+    /// The C library's messages start a sentence; here they continue one.
+    private static func lowercasingFirst(_ text: String) -> String {
+        text.prefix(1).lowercased() + text.dropFirst()
     }
 
     /// `127.0.0.1:443`, `[::1]:443`: NIO's own description reads `[IPv4]host/127.0.0.1:443`.
@@ -56,7 +64,7 @@ public enum OutboundFailure {
         case .deadlineExceeded: "no complete answer in time"
         case .tlsHandshakeTimeout: "the TLS handshake did not finish in time"
         case .invalidURL, .emptyHost, .emptyScheme: "the URL is not one this client can call (\(error.shortDescription))"
-        default: error.shortDescription.prefix(1).lowercased() + error.shortDescription.dropFirst()
+        default: Self.lowercasingFirst(error.shortDescription)
         }
     }
 }
