@@ -111,7 +111,8 @@ public final class CDNPurger: BundlePurger, Service {
                 self.logger.warning("the CDN refused the purge", metadata: ["pixel": "\(pixel)", "status": "\(status.code)"])
             }
         } catch {
-            self.logger.warning("cannot reach the CDN to purge", metadata: ["pixel": "\(pixel)", "error": "\(OutboundFailure.describe(error, answerLimit: Self.answerLimit))"])
+            let reason = OutboundFailure.describe(error, answerLimit: Self.answerLimit)
+            self.logger.warning("cannot reach the CDN to purge", metadata: ["pixel": "\(pixel)", "error": "\(reason)"])
         }
     }
 }

@@ -36,8 +36,9 @@ struct APIExchange: Sendable {
                 return (response.status, response.headers, body)
             }
         } catch {
+            let reason = OutboundFailure.describe(error, answerLimit: EventsAPIAnswer.maximumBodySize)
             return EventsAPIAnswer(
-                outcome: .transient(.unreachable, code: nil, message: "cannot reach \(url): \(OutboundFailure.describe(error, answerLimit: EventsAPIAnswer.maximumBodySize))", requestID: nil, retryAfter: nil),
+                outcome: .transient(.unreachable, code: nil, message: "cannot reach \(url): \(reason)", requestID: nil, retryAfter: nil),
                 label: "none"
             )
         }
