@@ -5,31 +5,71 @@ import PostgresNIO
 public import ServiceLifecycle
 
 /// A PostgreSQL database that several PixelEdge nodes share: the pixels, the outbox and the delivery status
-/// (`PostgresPixelStore`, `PostgresOutbox`). A pool of connections (postgres-nio), which runs as a service.
+/// (`PostgresPixelStore`, `PostgresOutbox`). Two pools of connections (postgres-nio), one per `Commit`,
+/// which run as a service.
 ///
 /// The schema is migrated when a node starts, under an advisory lock, so that nodes starting together apply
 /// each migration once.
 public final class PostgresDatabase: Service, Sendable {
-    let client: PostgresClient
+    /// What a write's commit waits for before it returns, which picks the pool it runs on.
+    enum Commit: Sendable {
+        /// PostgreSQL's WAL flushed to its disk (`synchronous_commit` as the server has it, `on` by default):
+        /// events (a 204 from `/collect` is an event on disk), pixels, and everything else by default.
+        case durable
+        /// Only its commit, not the flush (`synchronous_commit = off`, set when each connection of its pool
+        /// starts): the forwarder's and housekeeping's bookkeeping, as SQLite's `writeBookkeeping`. Losing
+        /// the last of these commits to a crash of PostgreSQL's server (at most three `wal_writer_delay`s,
+        /// 600 ms by default) only sends events again, with their `event_id`, which the platform drops;
+        /// the database stays consistent (what is lost is the newest commits, in order), and the next
+        /// durable commit flushes them with its own. A commit is visible to other sessions, other nodes
+        /// included, as soon as it returns, as a durable one is.
+        case bookkeeping
+    }
+
+    private let durableClient: PostgresClient
+    private let bookkeepingClient: PostgresClient
     let logger: Logger
     /// The URL without its password, for messages.
     public let description: String
     let url: PostgresURL
+
+    /// Each pool's most connections: 16 in all per node, as one pool had before the bookkeeping took a pool
+    /// of its own (what three nodes take of PostgreSQL's default `max_connections`, 100, is unchanged). A
+    /// forwarder pass holds a bookkeeping connection only for its claim and its delivery commit, never
+    /// across its request to the platform.
+    static let connectionsPerPool = 8
 
     public init(url: String, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
         let url = try PostgresURL(url, environment: environment)
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: url.tls.configuration
         )
-        configuration.options.maximumConnections = 16
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        configuration.options.maximumConnections = Self.connectionsPerPool
+        // Named, so that an operator tells the pools apart in `pg_stat_activity`.
+        configuration.options.additionalStartupParameters = [("application_name", "pixel-edge")]
+        self.durableClient = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // A startup parameter rather than a `SET LOCAL` in each transaction: no round trip more per write,
+        // and the forwarder's one-statement writes (claims, releases) need no transaction around them.
+        configuration.options.additionalStartupParameters = [("application_name", "pixel-edge bookkeeping"), ("synchronous_commit", "off")]
+        self.bookkeepingClient = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.description = url.description
         self.url = url
     }
 
     public func run() async {
-        await self.client.run()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.durableClient.run() }
+            group.addTask { await self.bookkeepingClient.run() }
+        }
+    }
+
+    /// The pool whose connections commit as `commit` says.
+    func client(_ commit: Commit = .durable) -> PostgresClient {
+        switch commit {
+        case .durable: self.durableClient
+        case .bookkeeping: self.bookkeepingClient
+        }
     }
 
     /// Runs `body` with the pool running: for commands that use the database and end (the CLI, tests).
@@ -261,12 +301,14 @@ public final class PostgresDatabase: Service, Sendable {
     /// it) instead of being answered 503.
     static let operationTimeout = Duration.seconds(5)
 
-    /// Runs `body` in a transaction, within `timeout`; store failures come out as `StoreError`s.
+    /// Runs `body` in a transaction committed as `commit` says, within `timeout`; store failures come out as
+    /// `StoreError`s.
     func transaction<T: Sendable>(
-        timeout: Duration = operationTimeout, _ body: @escaping @Sendable (PostgresConnection) async throws -> sending T
+        _ commit: Commit = .durable, timeout: Duration = operationTimeout, _ body: @escaping @Sendable (PostgresConnection) async throws -> sending T
     ) async throws -> T {
+        let client = self.client(commit)
         do {
-            return try await self.within(timeout) { try await self.client.withTransaction(logger: self.logger, body) }
+            return try await self.within(timeout) { try await client.withTransaction(logger: self.logger, body) }
         } catch let error as PostgresTransactionError {
             throw Self.storeError(error.closureError ?? error.beginError ?? error.commitError ?? error)
         } catch {
@@ -274,12 +316,15 @@ public final class PostgresDatabase: Service, Sendable {
         }
     }
 
-    /// One query outside a transaction, its rows collected.
-    func rows(_ query: PostgresQuery, timeout: Duration = operationTimeout, hint: String = "") async throws -> [PostgresRandomAccessRow] {
+    /// One query outside a transaction (a write among them committed as `commit` says), its rows collected.
+    func rows(
+        _ query: PostgresQuery, commit: Commit = .durable, timeout: Duration = operationTimeout, hint: String = ""
+    ) async throws -> [PostgresRandomAccessRow] {
+        let client = self.client(commit)
         do {
             return try await self.within(timeout, hint: hint) {
                 var rows: [PostgresRandomAccessRow] = []
-                for try await row in try await self.client.query(query, logger: self.logger) {
+                for try await row in try await client.query(query, logger: self.logger) {
                     rows.append(row.makeRandomAccess())
                 }
                 return rows

@@ -219,14 +219,14 @@ public struct SQLiteOutbox: EventQueue {
                 counts[DeliveryKey(pixel, DestinationID(rawValue: row["destination"])), default: 0] += 1
             }
             // Compiled once for the pass: a backlog that outlived the maximum age spans many pixels.
-            let count = try db.cachedStatement(
+            let addExpired = try db.cachedStatement(
                 sql: """
                     INSERT INTO delivery_status (pixel_id, destination, status, status_at_ms, expired_count) VALUES (?, ?, 'ok', ?, ?)
                     ON CONFLICT (pixel_id, destination) DO UPDATE SET expired_count = expired_count + excluded.expired_count
                     """
             )
             for (delivery, expired) in counts {
-                try count.execute(arguments: [delivery.pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, expired])
+                try addExpired.execute(arguments: [delivery.pixel.rawValue, delivery.destination.rawValue, now.unixMilliseconds, expired])
             }
             return counts
         }
