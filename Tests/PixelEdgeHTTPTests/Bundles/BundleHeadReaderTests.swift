@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import Synchronization
 import Testing
 
 @testable import PixelEdgeBundles
@@ -118,9 +119,10 @@ import Testing
         }
         /// nil while the task still waits; then whether it got Hummingbird's async channel.
         func served(_ value: BundleFastPathChannel.HTTPConnection) -> Bool? {
-            var served: Bool?
-            value.handlers.whenSuccess { served = $0 != nil }
-            return served
+            // The embedded loop runs the callback at once if the future is complete.
+            let served = Mutex<Bool?>(nil)
+            value.handlers.whenSuccess { handlers in served.withLock { $0 = handlers != nil } }
+            return served.withLock { $0 }
         }
 
         let (bundlesOnly, bundlesOnlyTask) = try connection()
