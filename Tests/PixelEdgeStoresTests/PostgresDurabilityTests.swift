@@ -42,6 +42,9 @@ import Testing
                 group.addTask { await database.run() }
                 defer { group.cancelAll() }
                 try await database.migrate()
+                // What `run` checks in the background, awaited: until the server has accepted the bookkeeping
+                // pool's parameters, the bookkeeping runs on the durable pool.
+                await database.checkBookkeepingLogin()
                 for statement in Self.recordCommits { _ = try await database.rows(statement) }
                 let outbox = PostgresOutbox(database: database, node: "node-a")
                 let events = ["a", "b", "c", "d"].map {
