@@ -114,6 +114,7 @@ public final class PostgresDatabase: Service, Sendable {
                 if let connection {
                     try? await connection.close()
                     self.bookkeepingLogin.store(BookkeepingLogin.accepted.rawValue, ordering: .relaxed)
+                    logger.info("the forwarder's bookkeeping commits without waiting for PostgreSQL's WAL flush, on a pool of its own")
                     return
                 }
             } catch let error as PSQLError where ["08P01", "42704"].contains(error.serverInfo?[.sqlState]) {
