@@ -21,7 +21,7 @@ public struct PostgresChangeFeed: PixelChangeFeed, Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await self.database.client().withConnection { connection in
+                    try await self.database.client.withConnection { connection in
                         try await connection.listen(on: PostgresPixelStore.changeChannel) { notifications in
                             self.continuation.yield(())
                             for try await _ in notifications { self.continuation.yield(()) }

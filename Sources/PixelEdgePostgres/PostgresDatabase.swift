@@ -3,142 +3,40 @@ public import Logging
 public import PixelEdgeCore
 import PostgresNIO
 public import ServiceLifecycle
-import Synchronization
 
 /// A PostgreSQL database that several PixelEdge nodes share: the pixels, the outbox and the delivery status
-/// (`PostgresPixelStore`, `PostgresOutbox`). Two pools of connections (postgres-nio), one per `Commit`,
-/// which run as a service. The bookkeeping's pool is used once the server has accepted its startup
-/// parameters (`checkBookkeepingLogin`); until then, and for good if they are refused, the bookkeeping runs
-/// on the durable pool and waits for the flush as events do.
+/// (`PostgresPixelStore`, `PostgresOutbox`). A pool of connections (postgres-nio), which runs as a service.
 ///
 /// The schema is migrated when a node starts, under an advisory lock, so that nodes starting together apply
 /// each migration once.
 public final class PostgresDatabase: Service, Sendable {
-    /// What a write's commit waits for before it returns, which picks the pool it runs on.
-    enum Commit: Sendable {
-        /// PostgreSQL's WAL flushed to its disk (`synchronous_commit` as the server has it, `on` by default):
-        /// events (a 204 from `/collect` is an event on disk), pixels, and everything else by default.
-        case durable
-        /// Only its commit, not the flush (`synchronous_commit = off`, set when each connection of its pool
-        /// starts, once the server accepts that: see `checkBookkeepingLogin`): the forwarder's and housekeeping's bookkeeping, as SQLite's `writeBookkeeping`. Losing
-        /// the last of these commits to a crash of PostgreSQL's server (at most three `wal_writer_delay`s,
-        /// 600 ms by default) only sends events again, with their `event_id`, which the platform drops;
-        /// the database stays consistent (what is lost is the newest commits, in order), and the next
-        /// durable commit flushes them with its own. A commit is visible to other sessions, other nodes
-        /// included, as soon as it returns, as a durable one is.
-        case bookkeeping
-    }
-
-    private let durableClient: PostgresClient
-    private let bookkeepingClient: PostgresClient
-    /// What the server said to the bookkeeping pool's startup parameters (a `BookkeepingLogin`).
-    private let bookkeepingLogin = Atomic<UInt8>(BookkeepingLogin.unknown.rawValue)
+    let client: PostgresClient
     let logger: Logger
     /// The URL without its password, for messages.
     public let description: String
     let url: PostgresURL
-
-    /// Each pool's most connections: 16 in all per node, as one pool had before the bookkeeping took a pool
-    /// of its own (what three nodes take of PostgreSQL's default `max_connections`, 100, is unchanged). A
-    /// forwarder pass holds a bookkeeping connection only for its claim and its delivery commit, never
-    /// across its request to the platform.
-    static let connectionsPerPool = 8
 
     public init(url: String, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
         let url = try PostgresURL(url, environment: environment)
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: url.tls.configuration
         )
-        configuration.options.maximumConnections = Self.connectionsPerPool
-        // Named, so that an operator tells the pools apart in `pg_stat_activity`.
-        configuration.options.additionalStartupParameters = [("application_name", "pixel-edge")]
-        self.durableClient = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        // A startup parameter rather than a `SET LOCAL` in each transaction: no round trip more per write,
-        // and the forwarder's one-statement writes (claims, releases) need no transaction around them.
-        configuration.options.additionalStartupParameters = Self.bookkeepingStartupParameters
-        self.bookkeepingClient = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        configuration.options.maximumConnections = 16
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.description = url.description
         self.url = url
     }
 
-    static let bookkeepingStartupParameters = [("application_name", "pixel-edge bookkeeping"), ("synchronous_commit", "off")]
-
     public func run() async {
-        await self.run(checkingBookkeepingLogin: true)
-    }
-
-    private func run(checkingBookkeepingLogin: Bool) async {
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.durableClient.run() }
-            group.addTask { await self.bookkeepingClient.run() }
-            if checkingBookkeepingLogin { group.addTask { await self.checkBookkeepingLogin() } }
-        }
-    }
-
-    /// The pool whose connections commit as `commit` says, as far as the server lets them.
-    func client(_ commit: Commit = .durable) -> PostgresClient {
-        switch commit {
-        case .durable:
-            return self.durableClient
-        case .bookkeeping:
-            let login = BookkeepingLogin(rawValue: self.bookkeepingLogin.load(ordering: .relaxed))
-            return login == .accepted ? self.bookkeepingClient : self.durableClient
-        }
-    }
-
-    /// Whether the bookkeeping pool's connections can start: a connection pooler in front of PostgreSQL may
-    /// refuse a startup parameter it does not know (PgBouncer answers `unsupported startup parameter:
-    /// synchronous_commit`, SQLSTATE 08P01, unless the parameter is in its `track_extra_parameters`, 1.20
-    /// and later, or `ignore_startup_parameters`), and that pool would then never open a connection.
-    private enum BookkeepingLogin: UInt8 {
-        /// Not known yet: the bookkeeping runs on the durable pool.
-        case unknown
-        case accepted
-        /// For good: the bookkeeping runs on the durable pool, and a warning said so.
-        case refused
-    }
-
-    /// Logs in once with the bookkeeping pool's startup parameters, on a connection of its own, and records
-    /// the answer; tried again every 5 seconds while the server cannot be reached. Run by `run`; a test
-    /// calls it to have the answer before it goes on.
-    func checkBookkeepingLogin() async {
-        guard var configuration = try? self.url.connectionConfiguration() else { return }
-        configuration.options.additionalStartupParameters = Self.bookkeepingStartupParameters
-        let (logger, bookkeeping) = (self.logger, configuration)
-        while !Task.isCancelled {
-            do {
-                let connection = try await withDeadline(.seconds(10)) {
-                    try await PostgresConnection.connect(configuration: bookkeeping, id: 0, logger: logger)
-                }
-                if let connection {
-                    try? await connection.close()
-                    self.bookkeepingLogin.store(BookkeepingLogin.accepted.rawValue, ordering: .relaxed)
-                    logger.info("the forwarder's bookkeeping commits without waiting for PostgreSQL's WAL flush, on a pool of its own")
-                    return
-                }
-            } catch let error as PSQLError where ["08P01", "42704"].contains(error.serverInfo?[.sqlState]) {
-                // 08P01: a pooler's refusal; 42704: a server that knows no such setting.
-                self.bookkeepingLogin.store(BookkeepingLogin.refused.rawValue, ordering: .relaxed)
-                let state = error.serverInfo?[.sqlState] ?? ""
-                self.logger.warning(
-                    "PostgreSQL at \(self.description), or a pooler in front of it, refused the startup parameter synchronous_commit (\(state): \(error.serverInfo?[.message] ?? "")): the forwarder's bookkeeping commits wait for the WAL flush, as events do. With PgBouncer, add synchronous_commit to track_extra_parameters (1.20 and later) or ignore_startup_parameters"
-                )
-                return
-            } catch {
-                // Not reachable now (or a refusal the durable pool meets too, which its own errors say).
-            }
-            try? await Task.sleep(for: .seconds(5))
-        }
+        await self.client.run()
     }
 
     /// Runs `body` with the pool running: for commands that use the database and end (the CLI, tests).
     public static func with<T: Sendable>(url: String, logger: Logger, _ body: @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
         let database = try PostgresDatabase(url: url, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            // A command's bookkeeping (a `pixels test`'s status) is rare and its own: it waits for the flush
-            // rather than for a second login (and a pooler's refusal is said by the node, not by each command).
-            group.addTask { await database.run(checkingBookkeepingLogin: false) }
+            group.addTask { await database.run() }
             defer { group.cancelAll() }
             try await database.waitUntilReachable()
             try await database.migrate()
@@ -363,14 +261,12 @@ public final class PostgresDatabase: Service, Sendable {
     /// it) instead of being answered 503.
     static let operationTimeout = Duration.seconds(5)
 
-    /// Runs `body` in a transaction committed as `commit` says, within `timeout`; store failures come out as
-    /// `StoreError`s.
+    /// Runs `body` in a transaction, within `timeout`; store failures come out as `StoreError`s.
     func transaction<T: Sendable>(
-        _ commit: Commit = .durable, timeout: Duration = operationTimeout, _ body: @escaping @Sendable (PostgresConnection) async throws -> sending T
+        timeout: Duration = operationTimeout, _ body: @escaping @Sendable (PostgresConnection) async throws -> sending T
     ) async throws -> T {
-        let client = self.client(commit)
         do {
-            return try await self.within(timeout) { try await client.withTransaction(logger: self.logger, body) }
+            return try await self.within(timeout) { try await self.client.withTransaction(logger: self.logger, body) }
         } catch let error as PostgresTransactionError {
             throw Self.storeError(error.closureError ?? error.beginError ?? error.commitError ?? error)
         } catch {
@@ -378,15 +274,12 @@ public final class PostgresDatabase: Service, Sendable {
         }
     }
 
-    /// One query outside a transaction (a write among them committed as `commit` says), its rows collected.
-    func rows(
-        _ query: PostgresQuery, commit: Commit = .durable, timeout: Duration = operationTimeout, hint: String = ""
-    ) async throws -> [PostgresRandomAccessRow] {
-        let client = self.client(commit)
+    /// One query outside a transaction, its rows collected.
+    func rows(_ query: PostgresQuery, timeout: Duration = operationTimeout, hint: String = "") async throws -> [PostgresRandomAccessRow] {
         do {
             return try await self.within(timeout, hint: hint) {
                 var rows: [PostgresRandomAccessRow] = []
-                for try await row in try await client.query(query, logger: self.logger) {
+                for try await row in try await self.client.query(query, logger: self.logger) {
                     rows.append(row.makeRandomAccess())
                 }
                 return rows

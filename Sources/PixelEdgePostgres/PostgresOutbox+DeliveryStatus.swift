@@ -8,7 +8,7 @@ import PostgresNIO
 extension PostgresOutbox: DeliveryStatusStore {
     public func pause(_ delivery: DeliveryKey, atVersion version: Int, state: DeliveryStatus.State, failure: DeliveryStatus.Failure) async throws {
         let logger = self.logger
-        try await self.database.transaction(.bookkeeping) { connection in
+        try await self.database.transaction { connection in
             try await Self.record(state, failure: failure, delivery: delivery, failed: 0, pausedAtVersion: version, connection, logger: logger)
         }
     }
@@ -19,7 +19,7 @@ extension PostgresOutbox: DeliveryStatusStore {
     ) async throws {
         let logger = self.logger
         if let failure {
-            try await self.database.transaction(.bookkeeping) { connection in
+            try await self.database.transaction { connection in
                 try await Self.record(state, failure: failure, delivery: delivery, failed: 0, pausedAtVersion: nil, connection, logger: logger)
             }
             return
@@ -32,8 +32,7 @@ extension PostgresOutbox: DeliveryStatusStore {
                 status = excluded.status, status_at_ms = excluded.status_at_ms,
                 last_request_id = coalesce(excluded.last_request_id, delivery_status.last_request_id),
                 paused_at_version = CASE WHEN delivery_status.paused_at_version <= \(version) THEN NULL ELSE delivery_status.paused_at_version END
-            """,
-            commit: .bookkeeping
+            """
         )
     }
 

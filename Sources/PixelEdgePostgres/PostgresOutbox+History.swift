@@ -51,8 +51,7 @@ extension PostgresOutbox: EventHistory {
                     base_code)
             ON CONFLICT (pixel_id, hour, node) DO UPDATE SET events = match_key_hour.events + excluded.events,
                 \(unescaped: Self.matchKeyColumns.map { "\($0) = match_key_hour.\($0) + excluded.\($0)" }.joined(separator: ", "))
-            """,
-            commit: .bookkeeping
+            """
         )
     }
 
@@ -70,12 +69,8 @@ extension PostgresOutbox: EventHistory {
     }
 
     public func pruneHistory(before date: Date) async throws -> Int {
-        let sent = try await self.database.rows(
-            "DELETE FROM sent_event WHERE sent_at_ms < \(date.postgresMilliseconds) RETURNING id", commit: .bookkeeping
-        ).count
-        let hours = try await self.database.rows(
-            "DELETE FROM match_key_hour WHERE hour < \(MatchKeyCoverage.hour(of: date)) RETURNING hour", commit: .bookkeeping
-        ).count
+        let sent = try await self.database.rows("DELETE FROM sent_event WHERE sent_at_ms < \(date.postgresMilliseconds) RETURNING id").count
+        let hours = try await self.database.rows("DELETE FROM match_key_hour WHERE hour < \(MatchKeyCoverage.hour(of: date)) RETURNING hour").count
         return sent + hours
     }
 

@@ -81,8 +81,7 @@ public struct PostgresOutbox: EventQueue {
                     AND next_attempt_at_ms <= \(now) AND claimed_until_ms <= \(now) AND suspect = \(suspect)
                 ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING *
-            """,
-            commit: .bookkeeping
+            """
         ).compactMap(Self.event(from:)).sorted { $0.id < $1.id }
     }
 
@@ -96,8 +95,7 @@ public struct PostgresOutbox: EventQueue {
                 """
                 UPDATE outbox_event SET claimed_until_ms = 0
                 WHERE id = ANY(\(ids)) AND (\(owner)::text IS NULL OR (claimed_by = \(owner) AND claimed_until_ms = \(until)))
-                """,
-                commit: .bookkeeping
+                """
             )
         }
     }
@@ -109,8 +107,7 @@ public struct PostgresOutbox: EventQueue {
 
     public func releaseClaims(by owner: String) async throws -> Int {
         try await self.database.rows(
-            "UPDATE outbox_event SET claimed_until_ms = 0, claimed_by = NULL WHERE claimed_by = \(owner) AND claimed_until_ms > 0 RETURNING id",
-            commit: .bookkeeping
+            "UPDATE outbox_event SET claimed_until_ms = 0, claimed_by = NULL WHERE claimed_by = \(owner) AND claimed_until_ms > 0 RETURNING id"
         ).count
     }
 
@@ -120,7 +117,7 @@ public struct PostgresOutbox: EventQueue {
         let ids = events.map(\.id)
         // Only the newest of a batch can stay among the pixel's last sent events: the rest are not copied.
         let kept = Array(ids.sorted().suffix(RecentEvent.keptPerPixel))
-        try await self.database.transaction(.bookkeeping) { connection in
+        try await self.database.transaction { connection in
             try await connection.query(
                 """
                 INSERT INTO sent_event (id, pixel_id, destination, event_id, event_name, received_at_ms, match_keys, attempts, request_id,
@@ -157,7 +154,7 @@ public struct PostgresOutbox: EventQueue {
         let next = failure.at.addingTimeInterval(delay.seconds).postgresMilliseconds
         let logger = self.logger
         let groups = Self.byClaim(events)
-        try await self.database.transaction(.bookkeeping) { connection in
+        try await self.database.transaction { connection in
             // Fenced as `release` is.
             for (claim, ids) in groups {
                 let (owner, until) = (claim?.owner, claim?.untilMilliseconds)
@@ -176,7 +173,7 @@ public struct PostgresOutbox: EventQueue {
 
     public func fail(_ events: [OutboxEvent], failure: DeliveryStatus.Failure) async throws {
         let logger = self.logger
-        try await self.database.transaction(.bookkeeping) { connection in
+        try await self.database.transaction { connection in
             try await connection.query(
                 """
                 UPDATE outbox_event SET state = 'failed', attempts = attempts + 1, last_error = \(failure.message), last_error_code = \(failure.code)
@@ -191,7 +188,7 @@ public struct PostgresOutbox: EventQueue {
     }
 
     public func markSuspect(_ events: [OutboxEvent]) async throws {
-        _ = try await self.database.rows("UPDATE outbox_event SET suspect = true WHERE id = ANY(\(events.map(\.id)))", commit: .bookkeeping)
+        _ = try await self.database.rows("UPDATE outbox_event SET suspect = true WHERE id = ANY(\(events.map(\.id)))")
     }
 
     public func expirePending(eventTimeBefore date: Date, now: Date) async throws -> [DeliveryKey: Int] {
@@ -201,7 +198,7 @@ public struct PostgresOutbox: EventQueue {
         ).first?["due"].decode(Bool.self) ?? false
         guard due else { return [:] }
         let logger = self.logger
-        return try await self.database.transaction(.bookkeeping) { connection in
+        return try await self.database.transaction { connection in
             var counts: [DeliveryKey: Int] = [:]
             let rows = try await connection.query(
                 """
@@ -234,8 +231,7 @@ public struct PostgresOutbox: EventQueue {
             DELETE FROM outbox_event WHERE state IN ('failed', 'expired') AND (received_at_ms < \(date.postgresMilliseconds) OR id <= coalesce(
                 (SELECT id FROM outbox_event WHERE state IN ('failed', 'expired') ORDER BY id DESC LIMIT 1 OFFSET \(limit)), -1))
             RETURNING id
-            """,
-            commit: .bookkeeping
+            """
         ).count
     }
 
