@@ -198,7 +198,7 @@ def test_events_sent_from_the_demo_page_appear_with_their_event_ids_and_keys(pag
     # test waits for both (it once read the requests when only the Lead had arrived, under load).
     def demo_events():
         return [e for r in api.requests if r["body"].get("event_source_id") == "CPIXELEDGEDEMO000001" for e in r["body"]["data"]]
-    api.wait_for(lambda _: sorted(e["event"] for e in demo_events()) == ["Lead", "Pageview"])
+    api.wait_until(lambda _: sorted(e["event"] for e in demo_events()) == ["Lead", "Pageview"], timeout=15)
     demo = demo_events()
     rows = page.locator("#events tbody tr")
     expect(rows).to_have_count(len(demo))
