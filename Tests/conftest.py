@@ -3,6 +3,7 @@ Everything a test needs is required: a missing binary, browser or tool fails the
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -29,6 +30,9 @@ def require_tool(name, install):
     return path
 
 
+LISTENING = re.compile(r"PixelEdge listening on http://[^ ]*:(\d+)")
+
+
 class PixelEdge:
     """`pixel-edge serve` on a port of its own, with its own database, stopped with SIGTERM."""
 
@@ -42,8 +46,9 @@ class PixelEdge:
         # Set up as fixtures are: no verification against TikTok (the tests of it say where to).
         for pixel_id, options in (pixels or {}).items():
             self.cli("pixels", "set", pixel_id, *options, "--no-verify")
-        self.port = port or free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        # Without a port asked for, the server picks one (`--port 0`) and says which: a port found free
+        # beforehand (`free_port`) can be taken by another worker's server before this one binds it.
+        self.port = port or 0
         self.arguments = list(arguments)
         self.output = []
         self.start()
@@ -62,7 +67,10 @@ class PixelEdge:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.environment)
         for line in self.process.stdout:
             self.output.append(line)
-            if "PixelEdge listening on" in line:
+            if listening := LISTENING.search(line):
+                # Kept for a restart (`stop`, then `start` on the same port).
+                self.port = int(listening.group(1))
+                self.base = f"http://127.0.0.1:{self.port}"
                 break
         else:
             pytest.fail(f"pixel-edge serve exited with {self.process.wait()} before listening: {''.join(self.output)}")

@@ -7,21 +7,21 @@ import subprocess
 
 import pytest
 
-from conftest import BINARY, ROOT, eventually, free_port, http_request
+from conftest import BINARY, LISTENING, ROOT, eventually, http_request
 
 CODE = "C4ABCDEFGHIJKLMNOPQR"
 
 
 def serve(tmp_path, environment, *arguments):
     """`pixel-edge serve` started with only what the environment and `arguments` say (no PixelEdge helper:
-    it would pass its own flags)."""
+    it would pass its own flags), and the port it listens on (asked for as 0: the server picks a free one)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PIXELEDGE_")}
     env.update(environment)
     process = subprocess.Popen([str(BINARY), "serve", *arguments], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
-        if "PixelEdge listening on" in line:
-            return process
+        if listening := LISTENING.search(line):
+            return process, int(listening.group(1))
     process.wait()
     pytest.fail(f"pixel-edge serve exited with {process.returncode} before listening")
 
@@ -40,11 +40,10 @@ def database(tmp_path):
 
 
 def test_a_server_configured_by_its_environment_only(tmp_path, database):
-    port = free_port()
     token_file = tmp_path / "admin-token"
     token_file.write_text("from-a-mounted-secret-0123456789\n")  # the final newline is not part of it
-    process = serve(tmp_path, {
-        "PIXELEDGE_PORT": str(port), "PIXELEDGE_DATABASE": str(database), "PIXELEDGE_TEMPLATES": str(ROOT / "Templates"),
+    process, port = serve(tmp_path, {
+        "PIXELEDGE_PORT": "0", "PIXELEDGE_DATABASE": str(database), "PIXELEDGE_TEMPLATES": str(ROOT / "Templates"),
         "PIXELEDGE_PUBLIC": str(ROOT / "Public"), "PIXELEDGE_MAX_AGE": "123", "PIXELEDGE_ADMIN_TOKEN_FILE": str(token_file),
         "PIXELEDGE_LOG_FORMAT": "json",
     })
@@ -63,10 +62,10 @@ def test_a_server_configured_by_its_environment_only(tmp_path, database):
 
 
 def test_a_flag_wins_over_its_variable(tmp_path, database):
-    port = free_port()
-    process = serve(tmp_path, {"PIXELEDGE_MAX_AGE": "123", "PIXELEDGE_PORT": "1"}, "--port", str(port), "--database", str(database),
-                    "--templates", str(ROOT / "Templates"), "--public", str(ROOT / "Public"), "--max-age=77")
+    process, port = serve(tmp_path, {"PIXELEDGE_MAX_AGE": "123", "PIXELEDGE_PORT": "1"}, "--port", "0", "--database", str(database),
+                          "--templates", str(ROOT / "Templates"), "--public", str(ROOT / "Public"), "--max-age=77")
     try:
+        assert port != 1, "--port won over PIXELEDGE_PORT"
         assert http_request("GET", f"http://127.0.0.1:{port}/p/shop/pb.js")[1]["Cache-Control"].startswith("max-age=77,")
     finally:
         process.terminate()
